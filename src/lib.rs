@@ -1,0 +1,23 @@
+//! py2deb: turn Python distributions from a package index into Debian binary packages
+//! that install like the distribution's own (dh-python layout, Debian Policy).
+//!
+//! The pipeline is a chain of typed stages: resolve ([`index`]) → fetch ([`fetch`]) →
+//! inspect ([`wheel`], [`metadata`]) → map ([`version`], [`relation`]) → assemble
+//! ([`assemble`], [`deb`]) → publish ([`repo`]). Library code never prints: progress and
+//! warnings go through a [`report::Reporter`].
+
+pub mod assemble;
+pub mod cli;
+pub mod control;
+pub mod deb;
+pub mod fetch;
+pub mod index;
+pub mod metadata;
+pub mod pipeline;
+pub mod relation;
+pub mod report;
+pub mod tags;
+pub mod target;
+pub mod templates;
+pub mod version;
+pub mod wheel;

@@ -1,0 +1,3 @@
+fn main() {
+    std::process::exit(py2deb::cli::main());
+}

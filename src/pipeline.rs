@@ -1,0 +1,1 @@
+//! The build pipeline: resolve → fetch → inspect → map → assemble → write.

@@ -1,0 +1,1 @@
+//! Tera templates for maintainer scripts, copyright, changelog and man pages.

@@ -1,0 +1,3 @@
+//! The one integration-test binary. Fixtures (wheels, indexes) are built inside the tests.
+
+mod support;

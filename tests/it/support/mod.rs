@@ -1,0 +1,1 @@
+//! Test fixtures: tiny wheels built on the fly and a loopback package index.
