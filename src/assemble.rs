@@ -1,1 +1,877 @@
-//! Lay a wheel out as dh-python would install it and describe the `.deb` to write.
+//! Lay a wheel out as dh-python installs it (Debian Python Policy, PEP 427 install
+//! scheme) and describe the `.deb` to write: files, modes, generated docs, maintainer
+//! scripts and the control paragraph.
+//!
+//! Nothing here reads the whole wheel into memory: module files stay
+//! [`Payload::Source`] entries that the writer streams one at a time through
+//! [`rewrite_shebang`].
+
+use crate::control::{self, BinaryControl, Description};
+use crate::deb::{Compression, DataEntry, DebSpec, EntryKind, Payload};
+use crate::metadata::{EntryPoint, Metadata};
+use crate::relation::{Dep, Op, Relations};
+use crate::target::Target;
+use crate::templates::Templates;
+use crate::version::deb_version;
+use crate::wheel::{Scheme, Wheel};
+use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+/// Where Debian's python3 packages put public modules.
+pub const DIST_PACKAGES: &str = "usr/lib/python3/dist-packages";
+
+/// Licenses shipped in `/usr/share/common-licenses` on every Debian system: the
+/// copyright file must refer to them instead of copying their text (lintian
+/// `copyright-not-using-common-license-for-*`). DEP-5 short name → file name.
+const COMMON_LICENSES: &[(&str, &str)] = &[
+    ("Apache-2.0", "Apache-2.0"),
+    ("Artistic", "Artistic"),
+    ("CC0-1.0", "CC0-1.0"),
+    ("GFDL-1.2", "GFDL-1.2"),
+    ("GFDL-1.3", "GFDL-1.3"),
+    ("GPL-1", "GPL-1"),
+    ("GPL-2", "GPL-2"),
+    ("GPL-3", "GPL-3"),
+    ("LGPL-2", "LGPL-2"),
+    ("LGPL-2.1", "LGPL-2.1"),
+    ("LGPL-3", "LGPL-3"),
+    ("MPL-1.1", "MPL-1.1"),
+    ("MPL-2.0", "MPL-2.0"),
+];
+
+/// Choices that shape the package beyond what the wheel says.
+#[derive(Debug, Clone)]
+pub struct PackageOptions {
+    /// `Name <mail>`.
+    pub maintainer: String,
+    /// Debian revision; the default `0py2deb1` sorts below any official `-1`.
+    pub revision: String,
+    pub compression: Compression,
+    /// SOURCE_DATE_EPOCH: every mtime and the changelog date.
+    pub mtime: u64,
+    /// The wheel's file name, for the changelog.
+    pub wheel_filename: String,
+    /// Where it came from, for the changelog (index URL without credentials).
+    pub origin: Option<String>,
+    /// Relations computed by the mapping stage for the wheel's Requires-Dist.
+    pub requirement_depends: Relations,
+}
+
+/// The Debian binary package name for a Python distribution name (Debian Python
+/// Policy §4.3, as dh-python derives it): lowercase, `_` → `-`, a leading `python-`
+/// dropped, `python3-` prefixed; `.` is kept.
+pub fn package_name(project: &str) -> Result<String> {
+    let mut n = project.to_ascii_lowercase().replace('_', "-");
+    while n.contains("--") {
+        n = n.replace("--", "-");
+    }
+    let n = n.strip_prefix("python-").map(str::to_owned).unwrap_or(n);
+    let pkg = format!("python3-{n}");
+    control::validate_package_name(&pkg)
+        .with_context(|| format!("project `{project}` has no valid Debian package name"))?;
+    Ok(pkg)
+}
+
+/// The full Debian version: upstream version from PEP 440, then our revision.
+pub fn full_version(v: &pep440_rs::Version, revision: &str) -> String {
+    format!("{}-{}", deb_version(v), revision)
+}
+
+/// dpkg's file name for a package: `name_version-without-epoch_arch.deb`.
+pub fn deb_filename(package: &str, version: &str, arch: &str) -> String {
+    let v = version.split_once(':').map(|(_, v)| v).unwrap_or(version);
+    format!("{package}_{v}_{arch}.deb")
+}
+
+/// Rewrite a Python `#!` line to `/usr/bin/python3`, as dh_python3 does; anything else
+/// is returned unchanged. Handles the `#!python` placeholder of PEP 427 scripts.
+pub fn rewrite_shebang(data: Vec<u8>) -> Vec<u8> {
+    if !data.starts_with(b"#!") {
+        return data;
+    }
+    let end = data.iter().position(|&b| b == b'\n').unwrap_or(data.len());
+    let line = String::from_utf8_lossy(&data[2..end]).trim().to_owned();
+    let mut words = line.split_whitespace();
+    let mut interp = words.next().unwrap_or("");
+    if interp == "/usr/bin/env" {
+        interp = words.next().unwrap_or("");
+    }
+    let base = interp.rsplit('/').next().unwrap_or("");
+    let is_python = base == "python"
+        || base.strip_prefix("python").is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == 'w' || c == 'u')
+        })
+        || base == "pythonw";
+    if !is_python {
+        return data;
+    }
+    // Keep interpreter flags such as `-u`; drop a `-S`-style env argument list.
+    let args: Vec<&str> = words.collect();
+    let mut out = b"#!/usr/bin/python3".to_vec();
+    if !args.is_empty() {
+        out.push(b' ');
+        out.extend_from_slice(args.join(" ").as_bytes());
+    }
+    out.extend_from_slice(&data[end..]);
+    out
+}
+
+fn gzip_n(data: &[u8]) -> Result<Vec<u8>> {
+    // Like `gzip -9n`: no name, no timestamp, so output depends on content only.
+    let mut enc = flate2::GzBuilder::new()
+        .operating_system(3)
+        .write(Vec::new(), flate2::Compression::best());
+    enc.write_all(data)?;
+    Ok(enc.finish()?)
+}
+
+/// Escape text for a roff line so it cannot become a request.
+fn roff(text: &str) -> String {
+    let t = text.replace('\\', "\\e").replace('-', "\\-");
+    if t.starts_with('.') || t.starts_with('\'') {
+        format!("\\&{t}")
+    } else {
+        t
+    }
+}
+
+/// Format free text as a DEP-5 / control-file continuation block.
+fn continuation(text: &str) -> String {
+    let mut out = Vec::new();
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    let start = lines
+        .iter()
+        .position(|l| !l.is_empty())
+        .unwrap_or(lines.len());
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(start, |e| e + 1);
+    for l in &lines[start..end] {
+        let clean: String = l
+            .chars()
+            .filter(|c| !c.is_control() || *c == '\t')
+            .collect();
+        if clean.trim().is_empty() {
+            out.push(" .".to_owned());
+        } else {
+            out.push(format!(" {clean}"));
+        }
+    }
+    out.join("\n")
+}
+
+/// SPDX identifier (or a classifier / License field) → DEP-5 short name.
+fn dep5_name(spdx: &str) -> String {
+    let s = spdx.trim();
+    let map: &[(&str, &str)] = &[
+        ("MIT", "Expat"),
+        ("MIT License", "Expat"),
+        ("Apache-2.0", "Apache-2.0"),
+        ("Apache Software License", "Apache-2.0"),
+        ("Apache License 2.0", "Apache-2.0"),
+        ("Apache 2.0", "Apache-2.0"),
+        ("BSD-2-Clause", "BSD-2-clause"),
+        ("BSD-3-Clause", "BSD-3-clause"),
+        ("BSD License", "BSD-3-clause"),
+        ("BSD", "BSD-3-clause"),
+        ("ISC", "ISC"),
+        ("ISC License (ISCL)", "ISC"),
+        ("GPL-2.0-only", "GPL-2"),
+        ("GPL-2.0-or-later", "GPL-2+"),
+        ("GPL-3.0-only", "GPL-3"),
+        ("GPL-3.0-or-later", "GPL-3+"),
+        ("GNU General Public License v2 (GPLv2)", "GPL-2"),
+        ("GNU General Public License v2 or later (GPLv2+)", "GPL-2+"),
+        ("GNU General Public License v3 (GPLv3)", "GPL-3"),
+        ("GNU General Public License v3 or later (GPLv3+)", "GPL-3+"),
+        ("LGPL-2.1-only", "LGPL-2.1"),
+        ("LGPL-2.1-or-later", "LGPL-2.1+"),
+        ("LGPL-3.0-only", "LGPL-3"),
+        ("LGPL-3.0-or-later", "LGPL-3+"),
+        ("GNU Lesser General Public License v3 (LGPLv3)", "LGPL-3"),
+        (
+            "GNU Lesser General Public License v2 or later (LGPLv2+)",
+            "LGPL-2+",
+        ),
+        ("MPL-2.0", "MPL-2.0"),
+        ("Mozilla Public License 2.0 (MPL 2.0)", "MPL-2.0"),
+        ("PSF-2.0", "PSF-2.0"),
+        ("Python Software Foundation License", "PSF-2.0"),
+        ("Unlicense", "Unlicense"),
+        ("The Unlicense (Unlicense)", "Unlicense"),
+        ("CC0-1.0", "CC0-1.0"),
+        (
+            "CC0 1.0 Universal (CC0 1.0) Public Domain Dedication",
+            "CC0-1.0",
+        ),
+        ("0BSD", "0BSD"),
+        ("Zlib", "Zlib"),
+    ];
+    for (k, v) in map {
+        if s.eq_ignore_ascii_case(k) {
+            return (*v).to_owned();
+        }
+    }
+    // Keep SPDX-looking identifiers; anything else becomes a token DEP-5 accepts.
+    let token: String = s
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "+.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let token = token.trim_matches('-').to_owned();
+    if token.is_empty() {
+        "unknown".into()
+    } else {
+        token
+    }
+}
+
+/// The license of a distribution as a DEP-5 `License:` expression plus the short names
+/// it uses.
+fn license_of(meta: &Metadata) -> (String, Vec<String>) {
+    if let Some(expr) = &meta.license_expression {
+        // SPDX expression: map each identifier, keep the `and`/`or` structure.
+        let mut names = Vec::new();
+        let mut out = Vec::new();
+        for tok in expr.replace(['(', ')'], " ").split_whitespace() {
+            match tok.to_ascii_uppercase().as_str() {
+                "AND" => out.push("and".to_owned()),
+                "OR" => out.push("or".to_owned()),
+                "WITH" => out.push("with".to_owned()),
+                _ => {
+                    let n = dep5_name(tok);
+                    if !names.contains(&n) {
+                        names.push(n.clone());
+                    }
+                    out.push(n);
+                }
+            }
+        }
+        if !names.is_empty() {
+            return (out.join(" "), names);
+        }
+    }
+    let classifiers: Vec<String> = meta
+        .classifiers
+        .iter()
+        .filter_map(|c| c.strip_prefix("License :: "))
+        .map(|c| c.rsplit(" :: ").next().unwrap_or(c))
+        .filter(|c| *c != "OSI Approved")
+        .map(dep5_name)
+        .collect();
+    if let Some(first) = classifiers.first() {
+        return (first.clone(), vec![first.clone()]);
+    }
+    if let Some(l) = meta
+        .license
+        .as_deref()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+    {
+        // A one-line License field names the license; a long one is its text.
+        if !l.contains('\n') && l.len() <= 60 {
+            let n = dep5_name(l);
+            return (n.clone(), vec![n]);
+        }
+    }
+    ("unknown".into(), vec!["unknown".into()])
+}
+
+#[derive(Serialize)]
+struct LicenseParagraph {
+    name: String,
+    text: String,
+}
+
+/// Generated text for one `/usr/bin` program.
+#[derive(Serialize)]
+struct ScriptCtx<'a> {
+    module: &'a str,
+    import_name: &'a str,
+    call: &'a str,
+    private_path: Option<&'a str>,
+}
+
+fn wrapper(templates: &Templates, ep: &EntryPoint, private_path: Option<&str>) -> Result<Vec<u8>> {
+    let Some(attr) = ep.attr.as_deref() else {
+        bail!(
+            "entry point `{} = {}` names no callable: console scripts must be `module:function`",
+            ep.name,
+            ep.module
+        );
+    };
+    let import_name = attr.split('.').next().unwrap_or(attr);
+    let text = templates.render(
+        "script",
+        &ScriptCtx {
+            module: &ep.module,
+            import_name,
+            call: attr,
+            private_path,
+        },
+    )?;
+    Ok(text.into_bytes())
+}
+
+/// What [`assemble`] decided, ready for [`crate::deb::write_deb`].
+pub struct Assembly {
+    pub spec: DebSpec,
+    /// File name the package should get (`python3-foo_1.0-0py2deb1_all.deb`).
+    pub filename: String,
+    /// Programs installed in `/usr/bin`.
+    pub programs: Vec<String>,
+}
+
+/// Lay out `wheel` for `target`.
+pub fn assemble(
+    wheel: &mut Wheel,
+    target: &Target,
+    pure: bool,
+    min_glibc: Option<(u32, u32)>,
+    opts: &PackageOptions,
+    templates: &Templates,
+) -> Result<Assembly> {
+    let meta = wheel.metadata.clone();
+    let package = package_name(&meta.name)?;
+    let version = full_version(&meta.version, &opts.revision);
+    let architecture = if pure {
+        "all".to_owned()
+    } else {
+        target.arch.clone()
+    };
+    let doc = format!("usr/share/doc/{package}");
+    let dist_info = wheel.dist_info.clone();
+
+    let mut files: BTreeMap<String, DataEntry> = BTreeMap::new();
+    let add = |files: &mut BTreeMap<String, DataEntry>,
+               path: String,
+               mode: u32,
+               payload: Payload|
+     -> Result<()> {
+        if files.contains_key(&path) {
+            bail!("the wheel installs /{path} twice (an entry point and a file of the same name?)");
+        }
+        files.insert(
+            path.clone(),
+            DataEntry {
+                path,
+                mode,
+                kind: EntryKind::File(payload),
+            },
+        );
+        Ok(())
+    };
+
+    let mut license_files: Vec<(String, usize)> = Vec::new();
+    let mut version_specific = false;
+    let mut programs = Vec::new();
+    let entries = wheel.entries.clone();
+    for e in &entries {
+        let file_name = e.path.rsplit('/').next().unwrap_or(&e.path);
+        // Bytecode is never shipped: postinst compiles for every installed Python.
+        if e.path.split('/').any(|c| c == "__pycache__")
+            || file_name.ends_with(".pyc")
+            || file_name.ends_with(".pyo")
+        {
+            continue;
+        }
+        match e.scheme {
+            Scheme::Lib => {
+                if let Some(rest) = e.path.strip_prefix(&format!("{dist_info}/")) {
+                    // dh-python 6: no RECORD (pip must not uninstall what dpkg owns),
+                    // INSTALLER says debian, licenses move to the doc directory.
+                    match rest {
+                        "RECORD" | "RECORD.jws" | "RECORD.p7s" | "INSTALLER" | "REQUESTED"
+                        | "direct_url.json" => continue,
+                        _ => {}
+                    }
+                    let top = rest.split('/').next().unwrap_or(rest);
+                    if top == "licenses"
+                        || top == "license_files"
+                        || (!rest.contains('/')
+                            && (top == "COPYING"
+                                || top == "LICENSE"
+                                || top.starts_with("COPYING.")
+                                || top.starts_with("LICENSE.")))
+                    {
+                        license_files.push((rest.to_owned(), e.index));
+                        continue;
+                    }
+                }
+                if file_name.contains(".cpython-") && file_name.ends_with(".so") {
+                    version_specific = true;
+                }
+                let exec = e.executable && !file_name.ends_with(".so");
+                add(
+                    &mut files,
+                    format!("{DIST_PACKAGES}/{}", e.path),
+                    if exec { 0o755 } else { 0o644 },
+                    Payload::Source(e.index),
+                )?;
+            }
+            Scheme::Scripts => {
+                if e.path.contains('/') {
+                    bail!(
+                        "wheel script `{}` is in a subdirectory; scripts must be plain files",
+                        e.name
+                    );
+                }
+                programs.push(e.path.clone());
+                add(
+                    &mut files,
+                    format!("usr/bin/{}", e.path),
+                    0o755,
+                    Payload::Source(e.index),
+                )?;
+            }
+            Scheme::Data => {
+                add(
+                    &mut files,
+                    format!("usr/{}", e.path),
+                    if e.executable { 0o755 } else { 0o644 },
+                    Payload::Source(e.index),
+                )?;
+            }
+            Scheme::Headers => {
+                let py = target.python_version();
+                add(
+                    &mut files,
+                    format!("usr/include/python{py}/{}/{}", meta.name, e.path),
+                    0o644,
+                    Payload::Source(e.index),
+                )?;
+            }
+        }
+    }
+    files.insert(
+        format!("{DIST_PACKAGES}/{dist_info}/INSTALLER"),
+        DataEntry {
+            path: format!("{DIST_PACKAGES}/{dist_info}/INSTALLER"),
+            mode: 0o644,
+            kind: EntryKind::File(Payload::Bytes(b"debian\n".to_vec())),
+        },
+    );
+
+    for ep in wheel
+        .entry_points
+        .console_scripts
+        .iter()
+        .chain(&wheel.entry_points.gui_scripts)
+    {
+        let body = wrapper(templates, ep, None)?;
+        add(
+            &mut files,
+            format!("usr/bin/{}", ep.name),
+            0o755,
+            Payload::Bytes(body),
+        )?;
+        programs.push(ep.name.clone());
+    }
+    programs.sort();
+    programs.dedup();
+
+    // Description: synopsis from Summary, a few plain paragraphs from the long text.
+    let synopsis = meta
+        .summary
+        .as_deref()
+        .map(control::synopsis)
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("Python 3 distribution {}", meta.name));
+    let mut extended = meta
+        .description
+        .as_deref()
+        .map(|d| control::plain_description(d, meta.description_content_type.as_deref()))
+        .unwrap_or_default();
+    let kind = if programs.is_empty() {
+        "library"
+    } else {
+        "tool"
+    };
+    extended.push(format!(
+        "This package provides the Python 3 {kind} {} {} from the Python Package Index, converted by py2deb.",
+        meta.name, meta.version
+    ));
+
+    let homepage = meta
+        .home_page
+        .clone()
+        .filter(|h| h.starts_with("http"))
+        .or_else(|| {
+            let pick = |want: &[&str]| {
+                meta.project_urls
+                    .iter()
+                    .find(|(label, url)| {
+                        want.iter().any(|w| label.eq_ignore_ascii_case(w))
+                            && url.starts_with("http")
+                    })
+                    .map(|(_, u)| u.clone())
+            };
+            pick(&[
+                "homepage",
+                "home",
+                "home-page",
+                "documentation",
+                "source",
+                "source code",
+                "repository",
+            ])
+            .or_else(|| {
+                meta.project_urls
+                    .iter()
+                    .find(|(_, u)| u.starts_with("http"))
+                    .map(|(_, u)| u.clone())
+            })
+        });
+
+    // Copyright (DEP-5).
+    let (license, names) = license_of(&meta);
+    let mut license_texts = Vec::new();
+    for (rel, index) in &license_files {
+        let bytes = wheel.read(*index)?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let base = rel.rsplit('/').next().unwrap_or(rel);
+        let target_name = if files.contains_key(&format!("{doc}/{base}")) {
+            rel.replace('/', "_")
+        } else {
+            base.to_owned()
+        };
+        add(
+            &mut files,
+            format!("{doc}/{target_name}"),
+            0o644,
+            Payload::Bytes(bytes),
+        )?;
+        license_texts.push(text);
+    }
+    let mut paragraphs = Vec::new();
+    for name in &names {
+        let text = if let Some((_, file)) = COMMON_LICENSES
+            .iter()
+            .find(|(n, _)| *n == name.trim_end_matches('+'))
+        {
+            format!(" On Debian systems, the complete text of this license can be found in\n /usr/share/common-licenses/{file}.")
+        } else if let Some(t) = license_texts.first() {
+            continuation(t)
+        } else {
+            let mut t = format!(" The upstream metadata of {} names this license", meta.name);
+            if let Some(l) = meta.license.as_deref().filter(|l| !l.trim().is_empty()) {
+                t.push_str(":\n");
+                t.push_str(&continuation(l));
+            } else {
+                t.push_str(" but ships no license text.");
+            }
+            t
+        };
+        paragraphs.push(LicenseParagraph {
+            name: name.clone(),
+            text,
+        });
+    }
+    let people: Vec<String> = [
+        &meta.author,
+        &meta.author_email,
+        &meta.maintainer,
+        &meta.maintainer_email,
+    ]
+    .iter()
+    .filter_map(|p| p.as_deref())
+    .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+    .filter(|p| !p.is_empty())
+    .collect();
+    let copyright_holders = if people.is_empty() {
+        format!("the {} authors", meta.name)
+    } else {
+        people.join(", ")
+    };
+    #[derive(Serialize)]
+    struct CopyrightCtx<'a> {
+        upstream_name: &'a str,
+        source: Option<&'a str>,
+        copyright: String,
+        license: &'a str,
+        license_paragraphs: &'a [LicenseParagraph],
+    }
+    let copyright = templates.render(
+        "copyright",
+        &CopyrightCtx {
+            upstream_name: &meta.name,
+            source: homepage.as_deref(),
+            copyright: copyright_holders
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect(),
+            license: &license,
+            license_paragraphs: &paragraphs,
+        },
+    )?;
+    add(
+        &mut files,
+        format!("{doc}/copyright"),
+        0o644,
+        Payload::Bytes(copyright.into_bytes()),
+    )?;
+
+    // changelog.Debian.gz
+    let date = rfc2822(opts.mtime)?;
+    #[derive(Serialize)]
+    struct ChangelogCtx<'a> {
+        package: &'a str,
+        version: &'a str,
+        distribution: &'a str,
+        tool_version: &'a str,
+        filename: &'a str,
+        index: Option<&'a str>,
+        maintainer: &'a str,
+        date: &'a str,
+    }
+    let distribution = if target.name.is_empty() || target.name == "unknown" {
+        "unstable"
+    } else {
+        &target.name
+    };
+    let changelog = templates.render(
+        "changelog",
+        &ChangelogCtx {
+            package: &package,
+            version: &version,
+            distribution,
+            tool_version: env!("CARGO_PKG_VERSION"),
+            filename: &opts.wheel_filename,
+            index: opts.origin.as_deref(),
+            maintainer: &opts.maintainer,
+            date: &date,
+        },
+    )?;
+    add(
+        &mut files,
+        format!("{doc}/changelog.Debian.gz"),
+        0o644,
+        Payload::Bytes(gzip_n(changelog.as_bytes())?),
+    )?;
+
+    // A man page per program: Debian Policy §12.1 wants one for every command.
+    #[derive(Serialize)]
+    struct ManCtx<'a> {
+        name: String,
+        date: String,
+        project: String,
+        version: String,
+        synopsis: String,
+        description: Vec<String>,
+        homepage: Option<&'a str>,
+    }
+    for prog in &programs {
+        let page = templates.render(
+            "manpage",
+            &ManCtx {
+                name: roff(prog),
+                date: date_ymd(opts.mtime)?,
+                project: roff(&meta.name),
+                version: roff(&meta.version.to_string()),
+                synopsis: roff(&synopsis),
+                description: extended.iter().take(2).map(|p| roff(p)).collect(),
+                homepage: homepage.as_deref(),
+            },
+        )?;
+        add(
+            &mut files,
+            format!("usr/share/man/man1/{prog}.1.gz"),
+            0o644,
+            Payload::Bytes(gzip_n(page.as_bytes())?),
+        )?;
+    }
+
+    // Depends, as dh_python3 would compute it.
+    let mut depends = Relations::default();
+    depends.push(Dep::new("python3").any_arch());
+    if version_specific {
+        let (maj, min) = target.python;
+        depends.push(Dep::with("python3", Op::Ge, format!("{maj}.{min}~")));
+        depends.push(Dep::with("python3", Op::Lt, format!("{maj}.{}", min + 1)));
+    } else if let Some(min) = requires_python_floor(&meta) {
+        depends.push(Dep::with(
+            "python3",
+            Op::Ge,
+            format!("{}.{}~", min.0, min.1),
+        ));
+    }
+    if let Some((maj, min)) = min_glibc.filter(|_| !pure) {
+        depends.push(Dep::with("libc6", Op::Ge, format!("{maj}.{min}")));
+    }
+    depends.extend(opts.requirement_depends.clone());
+
+    let control = BinaryControl {
+        package: package.clone(),
+        version: version.clone(),
+        architecture: architecture.clone(),
+        maintainer: opts.maintainer.clone(),
+        installed_size: None,
+        depends,
+        recommends: Relations::default(),
+        conflicts: Relations::default(),
+        breaks: Relations::default(),
+        replaces: Relations::default(),
+        provides: Relations::default(),
+        section: "python".into(),
+        priority: "optional".into(),
+        homepage,
+        description: Description { synopsis, extended },
+    };
+
+    #[derive(Serialize)]
+    struct ScriptsCtx<'a> {
+        package: String,
+        private_dirs: &'a [String],
+    }
+    // Arch-specific packages name themselves with their architecture, as dh_python3 does.
+    let pkg_ref = if pure {
+        package.clone()
+    } else {
+        format!("{package}:{architecture}")
+    };
+    let sctx = ScriptsCtx {
+        package: pkg_ref,
+        private_dirs: &[],
+    };
+    let scripts = vec![
+        (
+            "postinst".to_owned(),
+            templates.render("postinst", &sctx)?.into_bytes(),
+        ),
+        (
+            "prerm".to_owned(),
+            templates.render("prerm", &sctx)?.into_bytes(),
+        ),
+    ];
+
+    let filename = deb_filename(&package, &version, &architecture);
+    Ok(Assembly {
+        spec: DebSpec {
+            control,
+            scripts,
+            data: files.into_values().collect(),
+            compression: opts.compression,
+            mtime: opts.mtime,
+        },
+        filename,
+        programs,
+    })
+}
+
+/// The lowest `3.X` Requires-Python allows, when it sets a floor above 3.0.
+fn requires_python_floor(meta: &Metadata) -> Option<(u64, u64)> {
+    use pep440_rs::Operator;
+    let spec = meta.requires_python.as_ref()?;
+    let mut floor: Option<(u64, u64)> = None;
+    for s in spec.iter() {
+        let r = s.version().release();
+        let (maj, min) = (
+            r.first().copied().unwrap_or(0),
+            r.get(1).copied().unwrap_or(0),
+        );
+        let min = match s.operator() {
+            Operator::GreaterThanEqual
+            | Operator::TildeEqual
+            | Operator::Equal
+            | Operator::EqualStar => min,
+            Operator::GreaterThan if r.len() <= 2 => min + 1,
+            Operator::GreaterThan => min,
+            _ => continue,
+        };
+        if maj == 3 && floor.is_none_or(|f| (maj, min) > f) {
+            floor = Some((maj, min));
+        }
+    }
+    floor.filter(|f| f.1 > 0)
+}
+
+fn rfc2822(epoch: u64) -> Result<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(epoch as i64)
+        .context("timestamp out of range")?;
+    Ok(t.format(&time::format_description::well_known::Rfc2822)?)
+}
+
+fn date_ymd(epoch: u64) -> Result<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(epoch as i64)
+        .context("timestamp out of range")?;
+    Ok(format!(
+        "{:04}-{:02}-{:02}",
+        t.year(),
+        t.month() as u8,
+        t.day()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_follow_python_policy() {
+        assert_eq!(package_name("Flask_Cors").unwrap(), "python3-flask-cors");
+        assert_eq!(package_name("python-slugify").unwrap(), "python3-slugify");
+        assert_eq!(
+            package_name("zope.interface").unwrap(),
+            "python3-zope.interface"
+        );
+        assert!(package_name("b@d").is_err());
+    }
+
+    #[test]
+    fn shebangs_are_rewritten_like_dh_python3() {
+        let cases = [
+            ("#!/usr/bin/env python\nx", "#!/usr/bin/python3\nx"),
+            ("#!python\nx", "#!/usr/bin/python3\nx"),
+            (
+                "#!/usr/local/bin/python3.11 -u\nx",
+                "#!/usr/bin/python3 -u\nx",
+            ),
+            ("#!/bin/sh\nx", "#!/bin/sh\nx"),
+            ("print(1)\n", "print(1)\n"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(
+                String::from_utf8(rewrite_shebang(input.as_bytes().to_vec())).unwrap(),
+                want,
+                "{input}"
+            );
+        }
+    }
+
+    #[test]
+    fn filenames_drop_the_epoch() {
+        assert_eq!(
+            deb_filename("python3-a", "1:2.0-0py2deb1", "all"),
+            "python3-a_2.0-0py2deb1_all.deb"
+        );
+    }
+
+    #[test]
+    fn licenses_map_to_dep5_names() {
+        assert_eq!(dep5_name("MIT"), "Expat");
+        assert_eq!(dep5_name("BSD-3-Clause"), "BSD-3-clause");
+        assert_eq!(dep5_name("Weird License (v2)"), "Weird-License--v2");
+    }
+
+    #[test]
+    fn roff_cannot_start_a_request() {
+        assert_eq!(roff(".SH evil"), "\\&.SH evil");
+        assert_eq!(roff("a-b"), "a\\-b");
+    }
+
+    #[test]
+    fn continuation_blocks() {
+        assert_eq!(continuation("\nA\n\nB\n\n"), " A\n .\n B");
+    }
+}

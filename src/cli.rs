@@ -1,6 +1,379 @@
-//! Command line: clap types (`Opts`) turned into the program's `Config`.
+//! Command line: clap types (what the user typed, `Opts`) turned into the program's
+//! configuration ([`BuildConfig`]), a terminal reporter, and the exit code.
+
+use crate::deb::Compression;
+use crate::fetch::Cache;
+use crate::index::IndexConfig;
+use crate::pipeline::{self, BuildConfig, Built, Spec};
+use crate::report::{Progress, Reporter};
+use crate::target::Target;
+use crate::wheel::Limits;
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
+
+/// Build Debian packages from Python projects on PyPI (or any package index).
+#[derive(Debug, Parser)]
+#[command(
+    name = "py2deb",
+    version,
+    about,
+    long_about = "Build Debian packages from Python projects on PyPI (or any package index), \
+                  so that apt stays the only system-wide installer.\n\n\
+                  `py2deb NAME` is short for `py2deb build NAME`.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Opts {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    build: BuildArgs,
+    /// Print only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Print more about each step.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Build .deb files for projects, requirements or local wheels (the default command).
+    Build(BuildArgs),
+    /// Print the Debian version py2deb uses for each PEP 440 version, one per line.
+    Version {
+        /// PEP 440 versions, e.g. `1.0rc1` `2!1.0.post3`.
+        #[arg(required = true, value_name = "PEP440")]
+        versions: Vec<String>,
+    },
+}
+
+/// Options of `py2deb build`, named like pip's where pip has one.
+#[derive(Debug, Args)]
+struct BuildArgs {
+    /// A project name, a PEP 508 requirement without markers (`pepotron==1.8.0`,
+    /// `'urllib3>=2,<3'`), or a path to a local `.whl` file.
+    #[arg(value_name = "SPEC", required = true)]
+    specs: Vec<String>,
+    /// Directory to write the .deb files to.
+    #[arg(short, long, value_name = "DIR", default_value = ".")]
+    output_dir: PathBuf,
+    /// Base URL of the Python package index (Simple API).
+    #[arg(short = 'i', long, value_name = "URL", env = "PIP_INDEX_URL", default_value = DEFAULT_INDEX)]
+    index_url: String,
+    /// Extra index URLs to search as well.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PIP_EXTRA_INDEX_URL",
+        value_delimiter = ' '
+    )]
+    extra_index_url: Vec<String>,
+    /// A local directory of wheels to search as well.
+    #[arg(short = 'f', long, value_name = "DIR")]
+    find_links: Vec<PathBuf>,
+    /// Ignore the package index; use only --find-links and local files.
+    #[arg(long)]
+    no_index: bool,
+    /// Consider pre-release and development versions.
+    #[arg(long)]
+    pre: bool,
+    /// Distribution release to build for: `host` (this machine) or a codename.
+    #[arg(long, value_name = "TARGET", default_value = "host")]
+    target: String,
+    /// Debian architecture for a named target (default: this machine's).
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// Maintainer field, `Name <mail>` (default: DEBFULLNAME and DEBEMAIL, as dch does).
+    #[arg(long, value_name = "NAME <MAIL>")]
+    maintainer: Option<String>,
+    /// Debian revision appended to the upstream version; the default sorts below an
+    /// official Debian package of the same version.
+    #[arg(long, value_name = "REV", default_value = "0py2deb1")]
+    revision: String,
+    /// Compression of the package members.
+    #[arg(long, value_name = "xz|gzip|zstd|none", default_value = "xz")]
+    compression: Compression,
+    /// Directory with replacement templates (`postinst.tera`, `copyright.tera`, ...).
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// Download cache (default: $XDG_CACHE_HOME/py2deb).
+    #[arg(long, value_name = "DIR", env = "PY2DEB_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Print a JSON summary of what was written on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Terminal reporter: messages on stderr, progress bars when stderr is a terminal.
+struct Terminal {
+    level: i8,
+    bars: bool,
+}
+
+struct Bar(indicatif::ProgressBar);
+impl Progress for Bar {
+    fn inc(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn finish(&self) {
+        self.0.finish_and_clear();
+    }
+}
+
+impl Reporter for Terminal {
+    fn info(&self, msg: &str) {
+        if self.level > 0 {
+            eprintln!("{msg}");
+        }
+    }
+    fn warn(&self, msg: &str) {
+        if self.level >= 0 {
+            eprintln!("warning: {msg}");
+        }
+    }
+    fn progress(&self, label: &str, total: Option<u64>) -> Box<dyn Progress> {
+        let bar = if self.bars && self.level >= 0 {
+            let b = match total {
+                Some(t) => indicatif::ProgressBar::new(t),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            b.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} {eta}",
+            ) {
+                b.set_style(style.progress_chars("=> "));
+            }
+            b.set_message(label.to_owned());
+            b
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
+        Box::new(Bar(bar))
+    }
+}
+
+/// `DEBFULLNAME <DEBEMAIL>`, as dch composes it; DEBEMAIL may hold both.
+fn default_maintainer() -> Option<String> {
+    let var = |k: &str| {
+        std::env::var(k)
+            .ok()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let email = var("DEBEMAIL").or_else(|| var("EMAIL"))?;
+    if email.contains('<') {
+        return Some(email);
+    }
+    let name = var("DEBFULLNAME").or_else(|| var("NAME"))?;
+    Some(format!("{name} <{email}>"))
+}
+
+fn check_maintainer(m: &str) -> Result<String> {
+    let m = m.trim();
+    let ok = m.chars().all(|c| !c.is_control())
+        && m.find('<')
+            .is_some_and(|l| l > 0 && m.ends_with('>') && m[l..].contains('@'));
+    if !ok {
+        bail!("maintainer `{m}` must look like `Full Name <mail@example.org>`");
+    }
+    Ok(m.to_owned())
+}
+
+fn parse_url(s: &str, what: &str) -> Result<url::Url> {
+    let mut s = s.to_owned();
+    if !s.ends_with('/') {
+        s.push('/');
+    }
+    url::Url::parse(&s)
+        .with_context(|| format!("{what} `{s}` is not a URL (e.g. https://pypi.org/simple/)"))
+}
+
+fn source_date_epoch() -> Result<Option<u64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => Ok(Some(v.trim().parse().with_context(|| {
+            format!("SOURCE_DATE_EPOCH `{v}` must be a number of seconds since 1970")
+        })?)),
+        _ => Ok(None),
+    }
+}
+
+impl BuildArgs {
+    /// What the user typed → what the program uses.
+    fn config(&self, reporter: &dyn Reporter) -> Result<(BuildConfig, Vec<Spec>)> {
+        let specs = self
+            .specs
+            .iter()
+            .map(|s| s.parse())
+            .collect::<Result<Vec<Spec>>>()?;
+        let target = Target::from_option(&self.target, self.arch.as_deref())?;
+        let maintainer = match &self.maintainer {
+            Some(m) => check_maintainer(m)?,
+            None => {
+                match default_maintainer() {
+                    Some(m) => check_maintainer(&m).context("from DEBFULLNAME/DEBEMAIL")?,
+                    None => {
+                        let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+                        let host = std::fs::read_to_string("/etc/hostname")
+                            .unwrap_or_default()
+                            .trim()
+                            .to_owned();
+                        let host = if host.is_empty() {
+                            "localhost".to_owned()
+                        } else {
+                            host
+                        };
+                        reporter.warn("no maintainer given: set DEBFULLNAME and DEBEMAIL, or pass --maintainer");
+                        format!("{user} <{user}@{host}>")
+                    }
+                }
+            }
+        };
+        if self.revision.is_empty()
+            || !self
+                .revision
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+.~".contains(c))
+        {
+            bail!(
+                "--revision `{}` must be letters, digits and + . ~ (e.g. 0py2deb1)",
+                self.revision
+            );
+        }
+        let cache_dir = match &self.cache_dir {
+            Some(d) => d.clone(),
+            None => Cache::default_root()?,
+        };
+        let index = IndexConfig {
+            index_url: parse_url(&self.index_url, "--index-url")?,
+            extra_index_urls: self
+                .extra_index_url
+                .iter()
+                .filter(|u| !u.is_empty())
+                .map(|u| parse_url(u, "--extra-index-url"))
+                .collect::<Result<_>>()?,
+            find_links: self.find_links.clone(),
+            no_index: self.no_index,
+            pre: self.pre,
+        };
+        let cfg = BuildConfig {
+            index,
+            target,
+            output_dir: self.output_dir.clone(),
+            maintainer,
+            revision: self.revision.clone(),
+            compression: self.compression,
+            templates_dir: self.templates.clone(),
+            source_date_epoch: source_date_epoch()?,
+            cache_dir,
+            limits: Limits::default(),
+        };
+        Ok((cfg, specs))
+    }
+}
+
+fn print_built(built: &[Built], json: bool) -> Result<()> {
+    if json {
+        let out = serde_json::json!({ "packages": built });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for b in built {
+            println!(
+                "{} {} ({}) from {} {} -> {}",
+                b.package,
+                b.version,
+                b.architecture,
+                b.project,
+                b.project_version,
+                b.path.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Parse arguments and run; errors carry their whole chain.
+pub fn run(opts: Opts) -> Result<()> {
+    let level = if opts.quiet { -1 } else { opts.verbose as i8 };
+    let reporter = Terminal {
+        level,
+        bars: std::io::stderr().is_terminal(),
+    };
+    match opts.command {
+        Some(Command::Version { versions }) => {
+            for v in versions {
+                let parsed: pep440_rs::Version = v
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("`{v}` is not a PEP 440 version: {e}"))?;
+                println!("{}", crate::version::deb_version(&parsed));
+            }
+            Ok(())
+        }
+        Some(Command::Build(args)) => build(&args, &reporter),
+        None => build(&opts.build, &reporter),
+    }
+}
+
+fn build(args: &BuildArgs, reporter: &Terminal) -> Result<()> {
+    let (cfg, specs) = args.config(reporter)?;
+    let built = pipeline::build(&cfg, &specs, reporter)?;
+    print_built(&built, args.json)
+}
 
 /// Entry point of the binary; returns the process exit code.
 pub fn main() -> i32 {
-    0
+    // A Ctrl-C must not leave a half-written package behind.
+    let _ = ctrlc::set_handler(|| {
+        pipeline::remove_partial_outputs();
+        std::process::exit(130);
+    });
+    let opts = Opts::parse();
+    match run(opts) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Opts::command().debug_assert();
+    }
+
+    #[test]
+    fn bare_specs_mean_build() {
+        let o = Opts::try_parse_from(["py2deb", "pepotron", "-o", "/tmp"]).unwrap();
+        assert!(o.command.is_none());
+        assert_eq!(o.build.specs, ["pepotron"]);
+        let o =
+            Opts::try_parse_from(["py2deb", "build", "pepotron==1.8.0", "--target", "bookworm"])
+                .unwrap();
+        assert!(matches!(o.command, Some(Command::Build(ref b)) if b.target == "bookworm"));
+    }
+
+    #[test]
+    fn maintainer_must_have_an_address() {
+        assert!(check_maintainer("Jane Doe <jane@example.org>").is_ok());
+        assert!(check_maintainer("Jane Doe").is_err());
+        assert!(check_maintainer("Jane\nDepends: x <a@b>").is_err());
+    }
+
+    #[test]
+    fn bad_compression_is_named() {
+        let e = Opts::try_parse_from(["py2deb", "x", "--compression", "bz2"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("bz2"), "{e}");
+    }
 }

@@ -22,7 +22,9 @@ impl std::str::FromStr for Compression {
             "gzip" | "gz" => Ok(Compression::Gzip),
             "zstd" | "zst" => Ok(Compression::Zstd),
             "none" => Ok(Compression::None),
-            _ => Err(format!("unknown compression `{s}`: use xz, gzip, zstd or none")),
+            _ => Err(format!(
+                "unknown compression `{s}`: use xz, gzip, zstd or none"
+            )),
         }
     }
 }

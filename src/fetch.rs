@@ -41,7 +41,12 @@ impl Cache {
 /// Make `file` available locally: from the cache when its sha256 is known and cached,
 /// otherwise downloaded (with a progress bar), hash-verified, and stored. `file://`
 /// URLs and local paths are read in place (still hash-checked when a hash is known).
-pub fn fetch(http: &Http, cache: &Cache, file: &DistFile, reporter: &dyn Reporter) -> Result<PathBuf> {
+pub fn fetch(
+    http: &Http,
+    cache: &Cache,
+    file: &DistFile,
+    reporter: &dyn Reporter,
+) -> Result<PathBuf> {
     todo!("{http:p} {cache:?} {file:?} {:p}", reporter)
 }
 

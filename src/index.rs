@@ -65,7 +65,12 @@ impl<'a> Index<'a> {
 
     /// The newest version matching `spec` that has a wheel fitting `target`. With no
     /// match, the error lists the files that exist and why each was refused.
-    pub fn select_wheel(&self, name: &str, spec: &VersionSpecifiers, target: &Target) -> Result<Candidate> {
+    pub fn select_wheel(
+        &self,
+        name: &str,
+        spec: &VersionSpecifiers,
+        target: &Target,
+    ) -> Result<Candidate> {
         todo!("{name} {spec} {target:?}")
     }
 }

@@ -1,1 +1,436 @@
-//! The build pipeline: resolve → fetch → inspect → map → assemble → write.
+//! The build pipeline: resolve (index → chosen wheel) → fetch (cache, hash check) →
+//! inspect (wheel metadata) → map (requirements → Debian relations) → assemble → write.
+//!
+//! Each stage hands a typed value to the next; the CLI only turns options into a
+//! [`BuildConfig`] and prints what [`build`] returns.
+
+use crate::assemble::{self, PackageOptions};
+use crate::deb::{self, Compression};
+use crate::fetch::{self, Cache, Http};
+use crate::index::{normalize_name, DistFile, Index, IndexConfig};
+use crate::metadata::Metadata;
+use crate::relation::Relations;
+use crate::report::Reporter;
+use crate::tags::{Compat, WheelFilename};
+use crate::target::Target;
+use crate::templates::Templates;
+use crate::version;
+use crate::wheel::{Limits, Wheel};
+use anyhow::{bail, Context, Result};
+use pep508_rs::{
+    ExtraName, MarkerEnvironment, MarkerEnvironmentBuilder, Requirement, VersionOrUrl,
+};
+use serde::Serialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+
+/// What the user asked to build: a requirement to resolve on the index, or a wheel file.
+#[derive(Debug, Clone)]
+pub enum Spec {
+    Requirement(Requirement),
+    Wheel(PathBuf),
+}
+
+impl FromStr for Spec {
+    type Err = anyhow::Error;
+    fn from_str(s: &str) -> Result<Spec> {
+        if s.ends_with(".whl") {
+            let p = PathBuf::from(s);
+            if !p.is_file() {
+                bail!("wheel file `{s}` does not exist");
+            }
+            return Ok(Spec::Wheel(p));
+        }
+        if s.ends_with(".tar.gz")
+            || s.ends_with(".zip")
+            || Path::new(s).join("pyproject.toml").exists()
+        {
+            bail!("`{s}` is a source distribution or project directory; give a wheel (`.whl`) or a project name");
+        }
+        let req = Requirement::from_str(s).map_err(|e| {
+            anyhow::anyhow!("`{s}` is not a project name, a PEP 508 requirement (`name==1.0`, `name>=2,<3`) or a `.whl` file: {e}")
+        })?;
+        if !req.marker.is_true() {
+            bail!(
+                "`{s}`: environment markers (`; ...`) make no sense on the command line; drop them"
+            );
+        }
+        if let Some(VersionOrUrl::Url(_)) = req.version_or_url {
+            bail!("`{s}`: direct URL requirements are not supported; download the wheel and give its path");
+        }
+        Ok(Spec::Requirement(req))
+    }
+}
+
+impl fmt::Display for Spec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Spec::Requirement(r) => write!(f, "{r}"),
+            Spec::Wheel(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+/// Everything the pipeline needs, already validated.
+#[derive(Debug, Clone)]
+pub struct BuildConfig {
+    pub index: IndexConfig,
+    pub target: Target,
+    pub output_dir: PathBuf,
+    pub maintainer: String,
+    pub revision: String,
+    pub compression: Compression,
+    pub templates_dir: Option<PathBuf>,
+    /// SOURCE_DATE_EPOCH; default is the release's upload time.
+    pub source_date_epoch: Option<u64>,
+    pub cache_dir: PathBuf,
+    pub limits: Limits,
+}
+
+/// One package written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Built {
+    pub package: String,
+    pub version: String,
+    pub architecture: String,
+    pub path: PathBuf,
+    pub size: u64,
+    /// The Python project and version it was built from.
+    pub project: String,
+    pub project_version: String,
+    pub wheel: String,
+    /// Why it was built: `requested` (named on the command line).
+    pub reason: String,
+    pub depends: String,
+    pub programs: Vec<String>,
+}
+
+/// Temporary `.deb` files being written, removed by the interrupt handler so that a
+/// Ctrl-C never leaves a half-written file in the output directory.
+pub static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Remove every partial output (called on SIGINT/SIGTERM).
+pub fn remove_partial_outputs() {
+    if let Ok(list) = PARTIAL.lock() {
+        for p in list.iter() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The PEP 508 marker environment of a target's CPython on Linux.
+pub fn marker_environment(target: &Target) -> Result<MarkerEnvironment> {
+    let py = target.python_version();
+    MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
+        implementation_name: "cpython",
+        implementation_version: &target.python_full,
+        os_name: "posix",
+        platform_machine: &target.machine,
+        platform_python_implementation: "CPython",
+        // Kernel facts of the machine that will run the package are unknown at build
+        // time; these are neutral values for a current Linux.
+        platform_release: "",
+        platform_system: "Linux",
+        platform_version: "",
+        python_full_version: &target.python_full,
+        python_version: &py,
+        sys_platform: "linux",
+    })
+    .with_context(|| {
+        format!(
+            "bad Python version `{}` for target {}",
+            target.python_full, target.name
+        )
+    })
+}
+
+/// Requires-Dist → Debian relations for the target, with the `python3-<name>`
+/// convention.
+pub fn naive_depends(meta: &Metadata, extras: &[ExtraName], target: &Target) -> Result<Relations> {
+    let env = marker_environment(target)?;
+    let mut rel = Relations::default();
+    for req in &meta.requires_dist {
+        if !req.evaluate_markers(&env, extras) {
+            continue;
+        }
+        let pkg = assemble::package_name(req.name.as_ref())?;
+        let spec = match &req.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
+            _ => pep440_rs::VersionSpecifiers::empty(),
+        };
+        rel.extend(version::relations_for(&pkg, &spec));
+    }
+    Ok(rel)
+}
+
+/// A wheel on disk with what we know about where it came from.
+struct Fetched {
+    path: PathBuf,
+    wheel: WheelFilename,
+    file: Option<DistFile>,
+    extras: Vec<ExtraName>,
+}
+
+/// The newest wheel date inside the archive: a reproducible default timestamp for local
+/// wheels that no index dated.
+fn newest_entry_time(wheel: &mut Wheel) -> Option<u64> {
+    let mut newest = None;
+    for i in 0..wheel.archive.len() {
+        let f = wheel.archive.by_index_raw(i).ok()?;
+        let Some(dt) = f.last_modified() else {
+            continue;
+        };
+        let month = time::Month::try_from(dt.month()).ok()?;
+        let date = time::Date::from_calendar_date(dt.year() as i32, month, dt.day()).ok()?;
+        let t = date
+            .with_hms(dt.hour(), dt.minute(), dt.second())
+            .ok()?
+            .assume_utc()
+            .unix_timestamp();
+        if t > 0 {
+            newest = newest.max(Some(t as u64));
+        }
+    }
+    newest
+}
+
+/// Make sure the output directory exists and is writable before any download.
+pub fn check_output_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create output directory {}: choose another with -o",
+            dir.display()
+        )
+    })?;
+    tempfile::Builder::new()
+        .prefix(".py2deb-probe")
+        .tempfile_in(dir)
+        .with_context(|| {
+            format!(
+                "cannot write to output directory {}: choose another with -o",
+                dir.display()
+            )
+        })?;
+    Ok(())
+}
+
+/// Build every spec; returns the packages written.
+pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Result<Vec<Built>> {
+    check_output_dir(&cfg.output_dir)?;
+    let templates = Templates::load(cfg.templates_dir.as_deref())?;
+    let http = Http::new()?;
+    let cache = Cache::new(&cfg.cache_dir);
+    let index = Index {
+        config: cfg.index.clone(),
+        http: &http,
+        reporter,
+    };
+    let mut built = Vec::new();
+    for spec in specs {
+        let fetched = resolve_and_fetch(spec, cfg, &index, &http, &cache, reporter)?;
+        built.push(
+            build_one(cfg, &templates, fetched, reporter)
+                .with_context(|| format!("building {spec}"))?,
+        );
+    }
+    Ok(built)
+}
+
+fn resolve_and_fetch(
+    spec: &Spec,
+    cfg: &BuildConfig,
+    index: &Index,
+    http: &Http,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<Fetched> {
+    match spec {
+        Spec::Wheel(path) => {
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            let wheel: WheelFilename = name.parse().map_err(|e| {
+                anyhow::anyhow!("`{}` is not a valid wheel file name: {e}", path.display())
+            })?;
+            if let Compat::Incompatible(why) = wheel.compatibility(&cfg.target) {
+                bail!("{name} does not fit target {}: {why}", cfg.target);
+            }
+            Ok(Fetched {
+                path: path.clone(),
+                wheel,
+                file: None,
+                extras: Vec::new(),
+            })
+        }
+        Spec::Requirement(req) => {
+            let vspec = match &req.version_or_url {
+                Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
+                _ => pep440_rs::VersionSpecifiers::empty(),
+            };
+            let name = normalize_name(req.name.as_ref());
+            let cand = index.select_wheel(&name, &vspec, &cfg.target)?;
+            reporter.info(&format!(
+                "{} {}: {}",
+                cand.name, cand.version, cand.file.filename
+            ));
+            let path = fetch::fetch(http, cache, &cand.file, reporter)?;
+            Ok(Fetched {
+                path,
+                wheel: cand.wheel,
+                file: Some(cand.file),
+                extras: req.extras.clone(),
+            })
+        }
+    }
+}
+
+fn build_one(
+    cfg: &BuildConfig,
+    templates: &Templates,
+    f: Fetched,
+    reporter: &dyn Reporter,
+) -> Result<Built> {
+    let mut wheel = Wheel::open(&f.path, &f.wheel.name, &f.wheel.version, cfg.limits.clone())?;
+    let depends = naive_depends(&wheel.metadata, &f.extras, &cfg.target)?;
+    let mtime = cfg
+        .source_date_epoch
+        .or_else(|| {
+            f.file
+                .as_ref()
+                .and_then(|d| d.upload_time)
+                .map(|t| t.max(0) as u64)
+        })
+        .or_else(|| newest_entry_time(&mut wheel))
+        .unwrap_or(0);
+    let filename = f
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let origin = f.file.as_ref().map(|d| {
+        let mut u = d.url.clone();
+        // Never write credentials into a package.
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.set_query(None);
+        u.set_fragment(None);
+        u.to_string()
+    });
+    let opts = PackageOptions {
+        maintainer: cfg.maintainer.clone(),
+        revision: cfg.revision.clone(),
+        compression: cfg.compression,
+        mtime,
+        wheel_filename: filename.clone(),
+        origin,
+        requirement_depends: depends,
+    };
+    let min_glibc = f.wheel.min_glibc();
+    let assembly = assemble::assemble(
+        &mut wheel,
+        &cfg.target,
+        f.wheel.is_pure(),
+        min_glibc,
+        &opts,
+        templates,
+    )?;
+    let final_path = cfg.output_dir.join(&assembly.filename);
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", assembly.filename))
+        .suffix(".partial")
+        .tempfile_in(&cfg.output_dir)
+        .with_context(|| {
+            format!(
+                "cannot write to output directory {}: choose another with -o",
+                cfg.output_dir.display()
+            )
+        })?;
+    PARTIAL.lock().unwrap().push(tmp.path().to_owned());
+    let result = (|| -> Result<u64> {
+        let mut out = std::io::BufWriter::new(tmp.as_file());
+        deb::write_deb(
+            &assembly.spec,
+            &mut |i| Ok(assemble::rewrite_shebang(wheel.read(i)?)),
+            &mut out,
+        )?;
+        use std::io::Write;
+        out.flush()?;
+        drop(out);
+        tmp.as_file().sync_all()?;
+        Ok(tmp.as_file().metadata()?.len())
+    })();
+    let tmp_path = tmp.path().to_owned();
+    let size = match result {
+        Ok(size) => {
+            tmp.persist(&final_path).with_context(|| {
+                format!("moving the package into place as {}", final_path.display())
+            })?;
+            size
+        }
+        Err(e) => {
+            drop(tmp);
+            PARTIAL.lock().unwrap().retain(|p| p != &tmp_path);
+            return Err(e.context(format!("writing {}", final_path.display())));
+        }
+    };
+    PARTIAL.lock().unwrap().retain(|p| p != &tmp_path);
+    let control = &assembly.spec.control;
+    reporter.info(&format!("wrote {}", final_path.display()));
+    Ok(Built {
+        package: control.package.clone(),
+        version: control.version.clone(),
+        architecture: control.architecture.clone(),
+        path: final_path,
+        size,
+        project: wheel.metadata.name.clone(),
+        project_version: wheel.metadata.version.to_string(),
+        wheel: filename,
+        reason: "requested".into(),
+        depends: control.depends.to_string(),
+        programs: assembly.programs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_reject() {
+        assert!(matches!(
+            "pepotron==1.8.0".parse::<Spec>().unwrap(),
+            Spec::Requirement(_)
+        ));
+        assert!(matches!(
+            "urllib3>=2,<3".parse::<Spec>().unwrap(),
+            Spec::Requirement(_)
+        ));
+        let e = "foo; python_version<'3'"
+            .parse::<Spec>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("markers"), "{e}");
+        let e = "missing-1.0-py3-none-any.whl"
+            .parse::<Spec>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not exist"), "{e}");
+        let e = "not a req!!".parse::<Spec>().unwrap_err().to_string();
+        assert!(e.contains("not a project name"), "{e}");
+    }
+
+    #[test]
+    fn marker_env_for_bookworm() {
+        let t = Target::named("bookworm", "amd64").unwrap();
+        let env = marker_environment(&t).unwrap();
+        let r: Requirement =
+            Requirement::from_str("x; python_version >= '3.11' and platform_machine == 'x86_64'")
+                .unwrap();
+        assert!(r.evaluate_markers(&env, &[]));
+        let r: Requirement = Requirement::from_str("x; python_version < '3.11'").unwrap();
+        assert!(!r.evaluate_markers(&env, &[]));
+    }
+}

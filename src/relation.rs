@@ -41,7 +41,11 @@ impl FromStr for Op {
             "=" => Op::Eq,
             ">=" => Op::Ge,
             ">>" => Op::Gt,
-            _ => return Err(format!("unknown relation operator `{s}`: must be one of << <= = >= >>")),
+            _ => {
+                return Err(format!(
+                    "unknown relation operator `{s}`: must be one of << <= = >= >>"
+                ))
+            }
         })
     }
 }
@@ -71,10 +75,18 @@ pub struct Dep {
 
 impl Dep {
     pub fn new(package: impl Into<String>) -> Self {
-        Dep { package: package.into(), arch_qualifier: None, constraint: None }
+        Dep {
+            package: package.into(),
+            arch_qualifier: None,
+            constraint: None,
+        }
     }
     pub fn with(package: impl Into<String>, op: Op, version: impl Into<String>) -> Self {
-        Dep { package: package.into(), arch_qualifier: None, constraint: Some((op, version.into())) }
+        Dep {
+            package: package.into(),
+            arch_qualifier: None,
+            constraint: Some((op, version.into())),
+        }
     }
     pub fn any_arch(mut self) -> Self {
         self.arch_qualifier = Some("any".into());
@@ -173,10 +185,20 @@ fn parse_dep(s: &str) -> Result<Dep, String> {
         Some((p, q)) => (p, Some(q.to_owned())),
         None => (head, None),
     };
-    if package.is_empty() || !package.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c)) {
-        return Err(format!("`{package}` is not a Debian package name (lowercase letters, digits, + - .)"));
+    if package.is_empty()
+        || !package
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
+    {
+        return Err(format!(
+            "`{package}` is not a Debian package name (lowercase letters, digits, + - .)"
+        ));
     }
-    Ok(Dep { package: package.to_owned(), arch_qualifier, constraint })
+    Ok(Dep {
+        package: package.to_owned(),
+        arch_qualifier,
+        constraint,
+    })
 }
 
 impl FromStr for Relations {
@@ -184,7 +206,10 @@ impl FromStr for Relations {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let mut out = Relations::default();
         for group in s.split(',').map(str::trim).filter(|g| !g.is_empty()) {
-            let alts = group.split('|').map(parse_dep).collect::<Result<Vec<_>, _>>()?;
+            let alts = group
+                .split('|')
+                .map(parse_dep)
+                .collect::<Result<Vec<_>, _>>()?;
             out.0.push(Alternatives(alts));
         }
         Ok(out)

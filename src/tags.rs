@@ -38,3 +38,10 @@ impl WheelFilename {
         todo!("{target:?}")
     }
 }
+
+impl std::str::FromStr for WheelFilename {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        todo!("{s}")
+    }
+}

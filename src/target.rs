@@ -30,12 +30,54 @@ pub struct Target {
 
 /// Known releases: (codename, vendor, python, python full version, glibc, mirror).
 const RELEASES: &[(&str, &str, (u32, u32), &str, (u32, u32), &str)] = &[
-    ("bullseye", "debian", (3, 9), "3.9.2", (2, 31), "http://deb.debian.org/debian"),
-    ("bookworm", "debian", (3, 11), "3.11.2", (2, 36), "http://deb.debian.org/debian"),
-    ("trixie", "debian", (3, 13), "3.13.5", (2, 41), "http://deb.debian.org/debian"),
-    ("sid", "debian", (3, 13), "3.13.9", (2, 42), "http://deb.debian.org/debian"),
-    ("jammy", "ubuntu", (3, 10), "3.10.12", (2, 35), "http://archive.ubuntu.com/ubuntu"),
-    ("noble", "ubuntu", (3, 12), "3.12.3", (2, 39), "http://archive.ubuntu.com/ubuntu"),
+    (
+        "bullseye",
+        "debian",
+        (3, 9),
+        "3.9.2",
+        (2, 31),
+        "http://deb.debian.org/debian",
+    ),
+    (
+        "bookworm",
+        "debian",
+        (3, 11),
+        "3.11.2",
+        (2, 36),
+        "http://deb.debian.org/debian",
+    ),
+    (
+        "trixie",
+        "debian",
+        (3, 13),
+        "3.13.5",
+        (2, 41),
+        "http://deb.debian.org/debian",
+    ),
+    (
+        "sid",
+        "debian",
+        (3, 13),
+        "3.13.9",
+        (2, 42),
+        "http://deb.debian.org/debian",
+    ),
+    (
+        "jammy",
+        "ubuntu",
+        (3, 10),
+        "3.10.12",
+        (2, 35),
+        "http://archive.ubuntu.com/ubuntu",
+    ),
+    (
+        "noble",
+        "ubuntu",
+        (3, 12),
+        "3.12.3",
+        (2, 39),
+        "http://archive.ubuntu.com/ubuntu",
+    ),
 ];
 
 /// Debian architecture → kernel machine name.
@@ -66,8 +108,11 @@ impl Target {
                 Self::known_names().join(", ")
             );
         };
-        let machine = machine_for_arch(arch)
-            .with_context(|| format!("unknown architecture `{arch}`: use a Debian architecture such as amd64 or arm64"))?;
+        let machine = machine_for_arch(arch).with_context(|| {
+            format!(
+                "unknown architecture `{arch}`: use a Debian architecture such as amd64 or arm64"
+            )
+        })?;
         Ok(Target {
             name: r.0.into(),
             vendor: r.1.into(),
@@ -125,16 +170,31 @@ impl Target {
             bail!("/usr/bin/python3 failed to report its version: install python3 with `apt install python3`");
         }
         let python_full = String::from_utf8_lossy(&py.stdout).trim().to_owned();
-        let python = parse_two(&python_full).with_context(|| format!("unexpected Python version `{python_full}`"))?;
+        let python = parse_two(&python_full)
+            .with_context(|| format!("unexpected Python version `{python_full}`"))?;
         let glibc = host_glibc()?;
         let mirror = RELEASES
             .iter()
             .find(|r| r.0 == codename)
             .map(|r| r.5.to_owned())
             .unwrap_or_else(|| {
-                if vendor == "ubuntu" { "http://archive.ubuntu.com/ubuntu" } else { "http://deb.debian.org/debian" }.into()
+                if vendor == "ubuntu" {
+                    "http://archive.ubuntu.com/ubuntu"
+                } else {
+                    "http://deb.debian.org/debian"
+                }
+                .into()
             });
-        Ok(Target { name: codename, vendor, python, python_full, glibc, arch, machine, mirror })
+        Ok(Target {
+            name: codename,
+            vendor,
+            python,
+            python_full,
+            glibc,
+            arch,
+            machine,
+            mirror,
+        })
     }
 
     /// `3.11`
@@ -145,25 +205,44 @@ impl Target {
 
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} ({}, Python {}, glibc {}.{})", self.name, self.arch, self.python_version(), self.glibc.0, self.glibc.1)
+        write!(
+            f,
+            "{} ({}, Python {}, glibc {}.{})",
+            self.name,
+            self.arch,
+            self.python_version(),
+            self.glibc.0,
+            self.glibc.1
+        )
     }
 }
 
 fn parse_two(s: &str) -> Option<(u32, u32)> {
     let mut it = s.split('.');
-    Some((it.next()?.parse().ok()?, it.next()?.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()?))
+    Some((
+        it.next()?.parse().ok()?,
+        it.next()?
+            .trim_end_matches(|c: char| !c.is_ascii_digit())
+            .parse()
+            .ok()?,
+    ))
 }
 
 fn host_arch() -> Result<String> {
     let out = Command::new("dpkg")
         .arg("--print-architecture")
         .output()
-        .context("running `dpkg --print-architecture`: the host target needs dpkg; name a --target instead")?;
+        .context(
+        "running `dpkg --print-architecture`: the host target needs dpkg; name a --target instead",
+    )?;
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
 
 fn host_glibc() -> Result<(u32, u32)> {
-    let out = Command::new("ldd").arg("--version").output().context("running `ldd --version` to learn the host's glibc")?;
+    let out = Command::new("ldd")
+        .arg("--version")
+        .output()
+        .context("running `ldd --version` to learn the host's glibc")?;
     let text = String::from_utf8_lossy(&out.stdout);
     let first = text.lines().next().unwrap_or_default();
     first

@@ -19,7 +19,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_total: 4 << 30, max_entry: 1 << 30, max_entries: 200_000 }
+        Limits {
+            max_total: 4 << 30,
+            max_entry: 1 << 30,
+            max_entries: 200_000,
+        }
     }
 }
 
