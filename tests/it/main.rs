@@ -1,3 +1,4 @@
 //! The one integration-test binary. Fixtures (wheels, indexes) are built inside the tests.
 
+mod index;
 mod support;
