@@ -50,6 +50,8 @@ enum Command {
         #[arg(required = true, value_name = "PEP440")]
         versions: Vec<String>,
     },
+    /// Keep an apt repository of converted packages (init, add, list, remove, update).
+    Repo(crate::cli_repo::RepoArgs),
 }
 
 /// Options of `py2deb build`, named like pip's where pip has one.
@@ -107,6 +109,12 @@ struct BuildArgs {
     /// Print a JSON summary of what was written on stdout.
     #[arg(long)]
     json: bool,
+    /// Also publish what was built into this apt repository (made by `py2deb repo init`).
+    #[arg(long, value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// With --repo: keep at most N versions of each package.
+    #[arg(long, value_name = "N", requires = "repo")]
+    keep: Option<usize>,
 }
 
 /// Terminal reporter: messages on stderr, progress bars when stderr is a terminal.
@@ -314,14 +322,48 @@ pub fn run(opts: Opts) -> Result<()> {
             Ok(())
         }
         Some(Command::Build(args)) => build(&args, &reporter),
+        Some(Command::Repo(args)) => {
+            let base = BuildArgs::parse_defaults();
+            let (cfg, _) = base.config(&crate::report::Silent)?;
+            let builder = pipeline::Rebuilder { base: cfg, reporter: &reporter };
+            crate::cli_repo::run(args.command, &reporter, &builder)
+        }
         None => build(&opts.build, &reporter),
     }
 }
 
 fn build(args: &BuildArgs, reporter: &Terminal) -> Result<()> {
     let (cfg, specs) = args.config(reporter)?;
-    let built = pipeline::build(&cfg, &specs, reporter)?;
+    if let Some(dir) = &args.repo {
+        // Fail before building when the repository does not exist.
+        crate::repo::Repo::open(dir).with_context(|| format!("--repo {}", dir.display()))?;
+    }
+    let mut built = Vec::new();
+    let mut incoming = Vec::new();
+    for spec in &specs {
+        let one = pipeline::build(&cfg, std::slice::from_ref(spec), reporter)?;
+        for b in &one {
+            incoming.push(crate::repo::Incoming { path: b.path.clone(), record: pipeline::build_record(&cfg, spec, b) });
+        }
+        built.extend(one);
+    }
+    if let Some(dir) = &args.repo {
+        crate::cli_repo::add_built(dir, incoming, args.keep, reporter)?;
+    }
     print_built(&built, args.json)
+}
+
+impl BuildArgs {
+    /// Build options at their defaults (and environment), for commands that build on
+    /// behalf of a record, like `repo update`.
+    fn parse_defaults() -> BuildArgs {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            b: BuildArgs,
+        }
+        Defaults::parse_from(["py2deb", "placeholder"]).b
+    }
 }
 
 /// Entry point of the binary; returns the process exit code.

@@ -8,13 +8,16 @@
 
 pub mod assemble;
 pub mod cli;
+pub mod cli_repo;
 pub mod control;
 pub mod deb;
+pub mod debfile;
 pub mod fetch;
 pub mod index;
 pub mod metadata;
 pub mod pipeline;
 pub mod relation;
+pub mod repo;
 pub mod report;
 pub mod tags;
 pub mod target;

@@ -434,3 +434,119 @@ mod tests {
         assert!(!r.evaluate_markers(&env, &[]));
     }
 }
+
+/// The build record stored in a repository for a package built from `spec`, so that
+/// `repo update` can rebuild newer releases the same way.
+pub fn build_record(cfg: &BuildConfig, spec: &Spec, built: &Built) -> Option<crate::repo::BuildRecord> {
+    let Spec::Requirement(req) = spec else {
+        // A local wheel has no index to look for newer releases on.
+        return None;
+    };
+    let redact = |u: &url::Url| {
+        let mut u = u.clone();
+        // The repository is published; credentials must not travel with it.
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.to_string()
+    };
+    let mut index_urls = vec![redact(&cfg.index.index_url)];
+    index_urls.extend(cfg.index.extra_index_urls.iter().map(redact));
+    let mut options = std::collections::BTreeMap::new();
+    options.insert("maintainer".to_owned(), cfg.maintainer.clone());
+    options.insert("revision".to_owned(), cfg.revision.clone());
+    options.insert("compression".to_owned(), cfg.compression.to_string());
+    options.insert("pre".to_owned(), cfg.index.pre.to_string());
+    Some(crate::repo::BuildRecord {
+        spec: req.to_string(),
+        project: normalize_name(req.name.as_ref()),
+        version: built.project_version.clone(),
+        target: cfg.target.name.clone(),
+        arch: built.architecture.clone(),
+        options,
+        index_urls,
+        py2deb_version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}
+
+/// Rebuilds recorded packages for `repo update`: same target, options and indexes as
+/// recorded; an exact pin (`==1.0`) in the recorded spec is lifted, since following new
+/// releases is the point of the update.
+pub struct Rebuilder<'a> {
+    /// Settings not recorded per package (cache, templates, limits, SOURCE_DATE_EPOCH).
+    pub base: BuildConfig,
+    pub reporter: &'a dyn Reporter,
+}
+
+impl Rebuilder<'_> {
+    fn config_for(&self, record: &crate::repo::BuildRecord) -> Result<BuildConfig> {
+        let mut cfg = self.base.clone();
+        let arch = if record.arch == "all" { None } else { Some(record.arch.as_str()) };
+        cfg.target = Target::from_option(&record.target, arch).or_else(|_| Target::from_option("host", arch))?;
+        let mut urls = record.index_urls.iter().map(|u| url::Url::parse(u).with_context(|| format!("recorded index URL `{u}`")));
+        if let Some(first) = urls.next() {
+            cfg.index.index_url = first?;
+        }
+        cfg.index.extra_index_urls = urls.collect::<Result<_>>()?;
+        if let Some(m) = record.options.get("maintainer") {
+            cfg.maintainer = m.clone();
+        }
+        if let Some(r) = record.options.get("revision") {
+            cfg.revision = r.clone();
+        }
+        if let Some(c) = record.options.get("compression") {
+            cfg.compression = c.parse().map_err(anyhow::Error::msg)?;
+        }
+        cfg.index.pre = record.options.get("pre").is_some_and(|p| p == "true");
+        Ok(cfg)
+    }
+}
+
+impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
+    fn newer(&self, record: &crate::repo::BuildRecord, dry_run: bool) -> Result<Option<crate::repo::NewBuild>> {
+        let cfg = self.config_for(record)?;
+        let mut req: Requirement = Requirement::from_str(&record.spec)
+            .map_err(|e| anyhow::anyhow!("recorded spec `{}` no longer parses: {e}", record.spec))?;
+        if let Some(VersionOrUrl::VersionSpecifier(s)) = &req.version_or_url {
+            use pep440_rs::Operator::{Equal, ExactEqual};
+            if s.iter().any(|c| matches!(c.operator(), Equal | ExactEqual)) {
+                req.version_or_url = None;
+            }
+        }
+        let spec = match &req.version_or_url {
+            Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
+            _ => pep440_rs::VersionSpecifiers::empty(),
+        };
+        let http = Http::new()?;
+        let index = Index { config: cfg.index.clone(), http: &http, reporter: self.reporter };
+        let cand = index.select_wheel(&record.project, &spec, &cfg.target)?;
+        let current: pep440_rs::Version = record
+            .version
+            .parse()
+            .map_err(|e| anyhow::anyhow!("recorded version `{}` of {}: {e}", record.version, record.project))?;
+        if cand.version <= current {
+            return Ok(None);
+        }
+        if dry_run {
+            return Ok(Some(crate::repo::NewBuild { version: cand.version.to_string(), debs: Vec::new() }));
+        }
+        // Built into a directory that outlives this call; the repository copies the files
+        // into its pool.
+        let out = tempfile::Builder::new().prefix("py2deb-update-").tempdir()?.keep();
+        let mut cfg = cfg;
+        cfg.output_dir = out;
+        let spec = Spec::Requirement(Requirement::<pep508_rs::VerbatimUrl>::from_str(&format!("{}=={}", record.project, cand.version)).map_err(|e| anyhow::anyhow!("{e}"))?);
+        let built = build(&cfg, std::slice::from_ref(&spec), self.reporter)?;
+        let debs = built
+            .iter()
+            .map(|b| {
+                let mut rec = build_record(&cfg, &spec, b);
+                if let Some(r) = rec.as_mut() {
+                    // Keep following the same recorded spec.
+                    r.spec = record.spec.clone();
+                }
+                crate::repo::Incoming { path: b.path.clone(), record: rec }
+            })
+            .collect();
+        Ok(Some(crate::repo::NewBuild { version: cand.version.to_string(), debs }))
+    }
+}

@@ -3,3 +3,4 @@
 mod index;
 mod support;
 mod build;
+mod repo;
