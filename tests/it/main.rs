@@ -4,3 +4,4 @@ mod index;
 mod support;
 mod build;
 mod repo;
+mod version_props;
