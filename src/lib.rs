@@ -6,6 +6,7 @@
 //! ([`assemble`], [`deb`]) → publish ([`repo`]). Library code never prints: progress and
 //! warnings go through a [`report::Reporter`].
 
+pub mod archive;
 pub mod assemble;
 pub mod cli;
 pub mod cli_repo;
@@ -14,6 +15,8 @@ pub mod deb;
 pub mod debfile;
 pub mod fetch;
 pub mod index;
+pub mod mapping;
+pub mod markers;
 pub mod metadata;
 pub mod pipeline;
 pub mod relation;

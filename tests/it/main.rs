@@ -5,3 +5,4 @@ mod support;
 mod build;
 mod repo;
 mod version_props;
+mod mapping;

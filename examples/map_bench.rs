@@ -1,0 +1,93 @@
+//! Load a target's package index and dist-info map, then map requirements onto it,
+//! timing each step: `cargo run --release --example map_bench -- bookworm [--host]
+//! [--offline] [REQUIREMENT…]`.
+//!
+//! Version bounds are written verbatim per specifier here (the real PEP 440 → Debian
+//! translation lives in `py2deb::version`), which is enough to time the mapping.
+
+use py2deb::archive::{Archive, ArchiveOptions};
+use py2deb::mapping::{map_requirement_with, DistMap, Universe};
+use py2deb::markers;
+use py2deb::relation::{Dep, Op, Relations};
+use py2deb::report::Silent;
+use py2deb::target::Target;
+use std::time::Instant;
+
+fn plain(package: &str, specs: &pep440_rs::VersionSpecifiers) -> Relations {
+    let mut r = Relations::default();
+    for s in specs.iter() {
+        let op = match s.operator() {
+            pep440_rs::Operator::GreaterThanEqual => Op::Ge,
+            pep440_rs::Operator::GreaterThan => Op::Gt,
+            pep440_rs::Operator::LessThan => Op::Lt,
+            pep440_rs::Operator::LessThanEqual => Op::Le,
+            _ => Op::Eq,
+        };
+        r.push(Dep::with(package, op, s.version().to_string()));
+    }
+    r
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let host = args.iter().any(|a| a == "--host");
+    let offline = args.iter().any(|a| a == "--offline");
+    let mut rest = args.iter().filter(|a| !a.starts_with("--"));
+    let name = rest.next().map(String::as_str).unwrap_or("bookworm");
+    let mut reqs: Vec<&str> = rest.map(String::as_str).collect();
+    if reqs.is_empty() {
+        reqs = vec![
+            "platformdirs",
+            "python-slugify",
+            "rapidfuzz",
+            "urllib3>=2",
+            "yaspin",
+        ];
+    }
+    let target = if host {
+        Target::host()?
+    } else {
+        Target::named(name, "amd64")?
+    };
+    let opts = ArchiveOptions {
+        offline,
+        ..Default::default()
+    };
+    let t0 = Instant::now();
+    let archive = if host {
+        Archive::load_host(&target, &opts)?
+    } else {
+        Archive::load_remote(&target, &opts, &Silent)?
+    };
+    let t1 = Instant::now();
+    let dists = DistMap::load(&target, &opts, &Silent);
+    let t2 = Instant::now();
+    let env = markers::environment(&target)?;
+    let u = Universe {
+        target: &target,
+        archive: &archive,
+        dists: &dists,
+    };
+    let mut rows = Vec::new();
+    for r in &reqs {
+        let req = markers::parse_requirement(r)?;
+        let applies = markers::applies(&req, &env, &[]);
+        rows.push(map_requirement_with(&req, applies, &u, plain));
+    }
+    let t3 = Instant::now();
+    for row in &rows {
+        println!("{}", serde_json::to_string(row)?);
+    }
+    eprintln!(
+        "{}: {} packages ({:?}), dist map {} names from {:?} ({:?}), mapping {:?}, total {:?}",
+        target.name,
+        archive.len(),
+        t1 - t0,
+        dists.len(),
+        dists.origin,
+        t2 - t1,
+        t3 - t2,
+        t3 - t0
+    );
+    Ok(())
+}

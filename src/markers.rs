@@ -1,0 +1,254 @@
+//! PEP 508 requirements and environment markers evaluated for a target release (not for
+//! the machine py2deb runs on), plus the `python3` alternatives dh-python writes for
+//! requirements that only apply to some Python versions.
+
+use crate::relation::{Dep, Op};
+use crate::target::Target;
+use anyhow::{anyhow, Result};
+use pep440_rs::{Operator, Version};
+use pep508_rs::{
+    ExtraName, MarkerEnvironment, MarkerEnvironmentBuilder, MarkerExpression, MarkerOperator,
+    MarkerTree, MarkerValueVersion, Requirement,
+};
+use std::str::FromStr;
+
+/// Kernel release of each known target's default kernel. `platform_release` describes the
+/// machine a package is installed on, which is unknowable when building; the release's own
+/// kernel is the best target-independent answer and gives the answers pip would give on a
+/// stock installation (`platform_release >= "2.0"` holds everywhere we build for).
+const KERNELS: &[(&str, &str)] = &[
+    ("bullseye", "5.10.0"),
+    ("bookworm", "6.1.0"),
+    ("trixie", "6.12.0"),
+    ("sid", "6.12.0"),
+    ("jammy", "5.15.0"),
+    ("noble", "6.8.0"),
+];
+
+/// `platform_version` is the kernel's build string (`#1 SMP PREEMPT_DYNAMIC Debian …`).
+/// It is never a PEP 440 version, so ordering comparisons on it are false, as in `packaging`.
+const PLATFORM_VERSION: &str = "#1 SMP PREEMPT_DYNAMIC";
+
+/// The marker environment of `target`'s `/usr/bin/python3`.
+pub fn environment(target: &Target) -> Result<MarkerEnvironment> {
+    let release = KERNELS
+        .iter()
+        .find(|k| k.0 == target.name)
+        .map(|k| k.1)
+        .unwrap_or("6.1.0");
+    let python_version = target.python_version();
+    MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
+        implementation_name: "cpython",
+        implementation_version: &target.python_full,
+        os_name: "posix",
+        platform_machine: &target.machine,
+        platform_python_implementation: "CPython",
+        platform_release: release,
+        platform_system: "Linux",
+        platform_version: PLATFORM_VERSION,
+        python_full_version: &target.python_full,
+        python_version: &python_version,
+        sys_platform: "linux",
+    })
+    .map_err(|e| {
+        anyhow!(
+            "target {} has an unusable Python version `{}`: {e}",
+            target.name,
+            target.python_full
+        )
+    })
+}
+
+/// Parse one PEP 508 requirement; the error quotes the text and points at the problem.
+///
+/// PEP 508 allows the arbitrary-equality operator `===` in markers, which pep508_rs does
+/// not parse. It is read as `==`: the two differ only for spellings that compare equal as
+/// versions but not as strings (`3.11` vs `3.11.0`), which markers on `python_version`
+/// never produce.
+pub fn parse_requirement(text: &str) -> Result<Requirement> {
+    let text = text.trim();
+    let parsed = match text.split_once(';') {
+        Some((head, marker)) if marker.contains("===") => {
+            Requirement::from_str(&format!("{head};{}", marker.replace("===", "==")))
+        }
+        _ => Requirement::from_str(text),
+    };
+    parsed.map_err(|e| {
+        anyhow!("invalid requirement `{text}`: {e}\nfix the requirement (PEP 508 syntax)")
+    })
+}
+
+/// Parse an extra name (`socks` in `requests[socks]`).
+pub fn parse_extra(text: &str) -> Result<ExtraName> {
+    ExtraName::from_str(text.trim()).map_err(|e| anyhow!("invalid extra `{text}`: {e}"))
+}
+
+/// Does `marker` hold on the target with `extras` requested?
+///
+/// Evaluated clause by clause over the marker's disjunctive normal form so that string
+/// ordering comparisons follow `packaging` (and pip): when the right-hand side is a
+/// version, the left-hand side must be one too or the comparison is false. pep508_rs
+/// alone would compare such strings lexicographically, which makes
+/// `platform_version >= "1"` and `platform_version < "1"` disagree with pip.
+pub fn marker_applies(marker: &MarkerTree, env: &MarkerEnvironment, extras: &[ExtraName]) -> bool {
+    // The normal form of an always-true marker is the empty disjunction; answer directly.
+    if marker.is_true() {
+        return true;
+    }
+    marker.to_dnf().iter().any(|clause| {
+        clause
+            .iter()
+            .all(|expr| expression_holds(expr, env, extras))
+    })
+}
+
+/// Does `req` apply on the target with `extras` of the requiring distribution requested?
+pub fn applies(req: &Requirement, env: &MarkerEnvironment, extras: &[ExtraName]) -> bool {
+    marker_applies(&req.marker, env, extras)
+}
+
+fn expression_holds(
+    expr: &MarkerExpression,
+    env: &MarkerEnvironment,
+    extras: &[ExtraName],
+) -> bool {
+    if let MarkerExpression::String {
+        key,
+        operator,
+        value,
+    } = expr
+    {
+        if is_ordering(operator) {
+            let lhs = env.get_string(key);
+            if let Ok(bound) = Version::from_str(value) {
+                return match Version::from_str(lhs) {
+                    Ok(have) => ordering_holds(operator, have.cmp(&bound)),
+                    Err(_) => false,
+                };
+            }
+            return ordering_holds(operator, lhs.cmp(value.as_str()));
+        }
+    }
+    MarkerTree::expression(expr.clone()).evaluate(env, extras)
+}
+
+fn is_ordering(op: &MarkerOperator) -> bool {
+    matches!(
+        op,
+        MarkerOperator::LessThan
+            | MarkerOperator::LessEqual
+            | MarkerOperator::GreaterThan
+            | MarkerOperator::GreaterEqual
+            | MarkerOperator::TildeEqual
+    )
+}
+
+fn ordering_holds(op: &MarkerOperator, cmp: std::cmp::Ordering) -> bool {
+    use std::cmp::Ordering::*;
+    match op {
+        MarkerOperator::LessThan => cmp == Less,
+        MarkerOperator::LessEqual => cmp != Greater,
+        MarkerOperator::GreaterThan => cmp == Greater,
+        MarkerOperator::GreaterEqual => cmp != Less,
+        // `~=` on a non-version is undefined; treat it like `packaging` does: false.
+        _ => false,
+    }
+}
+
+/// The requirements of a distribution that apply on the target when `extras` are requested.
+///
+/// Self-references are followed: `pkg[all]` whose `all` extra requires `pkg[socks,http2]`
+/// turns on `socks` and `http2` too, until nothing changes. Requirements of *other*
+/// distributions' extras (`requests[socks]` → `PySocks`) are found when that distribution's
+/// own metadata is mapped with the extras the requirement names (`Requirement::extras`).
+pub fn active_requirements<'a>(
+    project: &pep508_rs::PackageName,
+    requires_dist: &'a [Requirement],
+    extras: &[ExtraName],
+    env: &MarkerEnvironment,
+) -> Vec<&'a Requirement> {
+    let mut extras: Vec<ExtraName> = extras.to_vec();
+    loop {
+        let mut grew = false;
+        for req in requires_dist {
+            if &req.name == project && applies(req, env, &extras) {
+                for e in &req.extras {
+                    if !extras.contains(e) {
+                        extras.push(e.clone());
+                        grew = true;
+                    }
+                }
+            }
+        }
+        if !grew {
+            break;
+        }
+    }
+    requires_dist
+        .iter()
+        .filter(|r| &r.name != project && applies(r, env, &extras))
+        .collect()
+}
+
+/// Does the marker mention `python_version` or `python_full_version`?
+pub fn mentions_python_version(marker: &MarkerTree) -> bool {
+    marker
+        .to_dnf()
+        .iter()
+        .flatten()
+        .any(|e| python_bound(e).is_some())
+}
+
+/// The `python3` alternative dh-python writes next to a dependency that is only needed on
+/// some Python versions: the relation satisfied by the Pythons on which the requirement does
+/// *not* apply, so `tomli; python_version < "3.11"` becomes `python3-tomli | python3 (>= 3.11)`.
+///
+/// Only the simple shape dh-python handles is translated: a marker that is a conjunction of
+/// one `python_version`/`python_full_version` comparison and anything else (other markers
+/// are evaluated separately). A lower bound (`>= X`) becomes `python3 (<< X)`, an upper bound
+/// (`< X`) becomes `python3 (>= X)`. Anything else (several bounds, `!=`, `==`) yields `None`
+/// and the dependency is written unconditionally, which is always safe.
+pub fn python_alternative(marker: &MarkerTree) -> Option<Dep> {
+    let dnf = marker.to_dnf();
+    let [clause] = dnf.as_slice() else {
+        return None;
+    };
+    let mut bounds = clause.iter().filter_map(python_bound);
+    let (op, version) = bounds.next()?;
+    if bounds.next().is_some() {
+        return None;
+    }
+    let negated = match op {
+        Op::Lt => Op::Ge,
+        Op::Le => Op::Gt,
+        Op::Ge => Op::Lt,
+        Op::Gt => Op::Le,
+        Op::Eq => return None,
+    };
+    Some(Dep::with("python3", negated, version))
+}
+
+/// The relation a `python_version`/`python_full_version` expression puts on `python3`.
+/// pep508_rs rewrites `python_version` bounds to `python_full_version`, e.g.
+/// `python_version <= "3.11"` to `python_full_version < "3.12"`, which is the same bound
+/// for dpkg.
+fn python_bound(expr: &MarkerExpression) -> Option<(Op, String)> {
+    let MarkerExpression::Version { key, specifier } = expr else {
+        return None;
+    };
+    if !matches!(
+        key,
+        MarkerValueVersion::PythonVersion | MarkerValueVersion::PythonFullVersion
+    ) {
+        return None;
+    }
+    let op = match specifier.operator() {
+        Operator::LessThan => Op::Lt,
+        Operator::LessThanEqual => Op::Le,
+        Operator::GreaterThan => Op::Gt,
+        Operator::GreaterThanEqual => Op::Ge,
+        Operator::Equal => Op::Eq,
+        _ => return None,
+    };
+    Some((op, specifier.version().to_string()))
+}

@@ -1,0 +1,644 @@
+//! Mapping Python requirements onto a target's packages: marker conformance, the
+//! dist-info map, archive loading (host lists, a loopback mirror) and the map rows.
+
+use py2deb::archive::{Archive, ArchiveOptions};
+use py2deb::mapping::{map_requirement_with, DistMap, MapOrigin, Status, Universe};
+use py2deb::markers;
+use py2deb::relation::{Dep, Op, Relations};
+use py2deb::report::Recorder;
+use py2deb::target::Target;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn bookworm() -> Target {
+    Target::named("bookworm", "amd64").unwrap()
+}
+
+// ---------------------------------------------------------------- markers
+
+fn conformance_file() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/markers.tsv");
+    if p.exists() {
+        return p;
+    }
+    let alt = Path::new("/work/shared/conformance/markers.tsv");
+    assert!(
+        alt.exists(),
+        "marker conformance table missing: expected {} (shared checkout next to the repository)",
+        p.display()
+    );
+    alt.to_path_buf()
+}
+
+#[test]
+fn markers_conformance_table() {
+    let path = conformance_file();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let env = markers::environment(&bookworm()).unwrap();
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with('#') || line.trim().is_empty() {
+            continue;
+        }
+        let cols: Vec<&str> = line.split('\t').collect();
+        let (req, expected, extras) = (cols[0], cols[1], cols.get(2).copied().unwrap_or(""));
+        let where_ = format!("{}:{}: `{req}`", path.display(), i + 1);
+        checked += 1;
+        let parsed = markers::parse_requirement(req);
+        if expected == "error" {
+            match parsed {
+                Err(e) => assert!(
+                    e.to_string().contains(req.trim()),
+                    "{where_}: error does not quote the input: {e}"
+                ),
+                Ok(_) => failures.push(format!("{where_}: accepted, must be rejected")),
+            }
+            continue;
+        }
+        let req = parsed.unwrap_or_else(|e| panic!("{where_}: {e}"));
+        let extras: Vec<_> = extras
+            .split(',')
+            .filter_map(|e| e.trim().strip_prefix("extra="))
+            .map(|e| markers::parse_extra(e).unwrap())
+            .collect();
+        let got = if markers::applies(&req, &env, &extras) {
+            "yes"
+        } else {
+            "no"
+        };
+        if got != expected {
+            failures.push(format!("{where_}: expected {expected}, got {got}"));
+        }
+    }
+    assert!(checked > 50, "only {checked} rows in {}", path.display());
+    assert!(
+        failures.is_empty(),
+        "marker conformance failures:\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn invalid_requirement_is_quoted() {
+    let e = markers::parse_requirement("foo; invalid_marker > '1'")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("foo; invalid_marker > '1'") && e.contains("PEP 508"),
+        "{e}"
+    );
+}
+
+#[test]
+fn python_version_alternatives_follow_dh_python() {
+    let alt = |s: &str| {
+        markers::python_alternative(&markers::parse_requirement(s).unwrap().marker)
+            .map(|d| d.to_string())
+    };
+    assert_eq!(
+        alt("tomli; python_version < '3.11'").as_deref(),
+        Some("python3 (>= 3.11)")
+    );
+    assert_eq!(
+        alt("foo; python_version >= '3.12'").as_deref(),
+        Some("python3 (<< 3.12)")
+    );
+    assert_eq!(
+        alt("foo; python_version <= '3.11' and os_name == 'posix'").as_deref(),
+        Some("python3 (>= 3.12)")
+    );
+    assert_eq!(alt("foo; os_name == 'posix'"), None);
+    assert_eq!(
+        alt("foo; python_version >= '3.8' and python_version < '3.12'"),
+        None
+    );
+}
+
+#[test]
+fn self_referencing_extras_are_followed() {
+    let env = markers::environment(&bookworm()).unwrap();
+    let reqs: Vec<_> = [
+        "idna>=2",
+        "PySocks!=1.5.7; extra == 'socks'",
+        "h2; extra == 'http2'",
+        "demo[socks,http2]; extra == 'all'",
+        "win-inet-pton; sys_platform == 'win32' and extra == 'socks'",
+    ]
+    .iter()
+    .map(|r| markers::parse_requirement(r).unwrap())
+    .collect();
+    let me = pep508_rs::PackageName::new("demo".into()).unwrap();
+    let names = |extras: &[&str]| {
+        let ex: Vec<_> = extras
+            .iter()
+            .map(|e| markers::parse_extra(e).unwrap())
+            .collect();
+        markers::active_requirements(&me, &reqs, &ex, &env)
+            .iter()
+            .map(|r| r.name.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&[]), ["idna"]);
+    assert_eq!(names(&["socks"]), ["idna", "pysocks"]);
+    assert_eq!(names(&["all"]), ["idna", "pysocks", "h2"]);
+}
+
+// ---------------------------------------------------------------- fixtures
+
+const PACKAGES: &str = "\
+Package: python3-urllib3
+Source: python-urllib3
+Version: 1.26.12-1+deb12u1
+Architecture: all
+Depends: python3:any, ca-certificates
+Description: HTTP library
+
+Package: python3-bs4
+Version: 4.11.2-2
+Architecture: all
+Provides: python3-beautifulsoup4
+
+Package: python3-regex
+Version: 0.1.20221031-1
+Architecture: amd64
+Depends: python3 (<< 3.12), python3 (>= 3.11~), libc6 (>= 2.14)
+
+Package: python3-termcolor
+Version: 1.1.0-4
+Architecture: all
+
+Package: python3-wcwidth
+Version: 0.2.5+dfsg1-1.1
+Architecture: all
+
+Package: python3-platformdirs
+Version: 2.6.0-1
+Architecture: all
+
+Package: python3-slugify
+Version: 4.0.0-2
+Architecture: all
+
+Package: python3-pyhamcrest
+Version: 2.0.3-1
+Architecture: all
+";
+
+const UPDATES: &str = "\
+Package: python3-urllib3
+Version: 1.26.12-1+deb12u2
+Architecture: all
+";
+
+const CONTENTS: &str = "\
+usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO python/python3-urllib3
+usr/lib/python3/dist-packages/urllib3/__init__.py python/python3-urllib3
+usr/lib/python3/dist-packages/beautifulsoup4-4.11.2.dist-info/METADATA python/python3-bs4
+usr/lib/python3/dist-packages/regex-2022.10.31.egg-info/PKG-INFO python/python3-regex
+usr/lib/python3/dist-packages/termcolor-1.1.0.egg-info python/python3-termcolor
+usr/lib/python3/dist-packages/platformdirs-2.6.0.dist-info/METADATA python/python3-platformdirs
+usr/lib/python3/dist-packages/python_slugify-4.0.0.egg-info/PKG-INFO python/python3-slugify
+usr/lib/python3/dist-packages/old_tool-1.0-py3.11.egg-info/PKG-INFO utils/old-tool,python/python3-old-tool
+usr/share/doc/python3-bs4/changelog.gz doc/python3-bs4
+";
+
+fn fixture_map() -> DistMap {
+    let mut m = DistMap::empty();
+    m.add_contents(CONTENTS.as_bytes()).unwrap();
+    m
+}
+
+/// Stand-in for the PEP 440 → Debian translation (owned by `version`): every specifier on
+/// its own, versions verbatim, enough to see that the translation is used.
+fn plain_translate(package: &str, specs: &pep440_rs::VersionSpecifiers) -> Relations {
+    let mut r = Relations::default();
+    for s in specs.iter() {
+        let op = match s.operator() {
+            pep440_rs::Operator::GreaterThanEqual => Op::Ge,
+            pep440_rs::Operator::LessThan => Op::Lt,
+            pep440_rs::Operator::GreaterThan => Op::Gt,
+            pep440_rs::Operator::LessThanEqual => Op::Le,
+            _ => Op::Eq,
+        };
+        r.push(Dep::with(package, op, s.version().to_string()));
+    }
+    r
+}
+
+fn map(text: &str, archive: &Archive, dists: &DistMap) -> py2deb::mapping::MapRow {
+    let target = bookworm();
+    let env = markers::environment(&target).unwrap();
+    let req = markers::parse_requirement(text).unwrap();
+    let applies = markers::applies(&req, &env, &[]);
+    let u = Universe {
+        target: &target,
+        archive,
+        dists,
+    };
+    map_requirement_with(&req, applies, &u, plain_translate)
+}
+
+#[test]
+fn contents_lines_become_the_dist_map() {
+    let m = fixture_map();
+    assert_eq!(m.entries("beautifulsoup4")[0].package, "python3-bs4");
+    assert_eq!(m.entries("Python_Slugify")[0].python_version, "4.0.0");
+    assert_eq!(m.entries("termcolor")[0].python_version, "1.1.0");
+    let old: Vec<_> = m
+        .entries("old-tool")
+        .iter()
+        .map(|e| (e.package.as_str(), e.python_version.as_str()))
+        .collect();
+    assert_eq!(old, [("old-tool", "1.0"), ("python3-old-tool", "1.0")]);
+    // Round trip through the cached TSV form.
+    let again = DistMap::parse_tsv(&m.to_tsv(&["test".into()]), MapOrigin::Contents).unwrap();
+    assert_eq!(again.len(), m.len());
+    assert_eq!(again.entries("regex"), m.entries("regex"));
+}
+
+#[test]
+fn maps_requirements_like_bookworm() {
+    let mut archive = Archive::from_packages_text(PACKAGES);
+    archive.add_packages(UPDATES.as_bytes(), false);
+    let dists = fixture_map();
+
+    let r = map("urllib3>=2", &archive, &dists);
+    assert_eq!(
+        (r.status, r.package.as_deref()),
+        (Status::Conflict, Some("python3-urllib3"))
+    );
+    assert_eq!(
+        r.available.as_deref(),
+        Some("1.26.12-1+deb12u2"),
+        "the newest suite wins"
+    );
+    assert_eq!(r.available_python_version.as_deref(), Some("1.26.12"));
+    assert!(
+        r.note.as_deref().unwrap().contains("not >=2"),
+        "{:?}",
+        r.note
+    );
+
+    let r = map("beautifulsoup4", &archive, &dists);
+    assert_eq!(
+        (r.status, r.relation.as_deref(), r.guess),
+        (Status::Satisfied, Some("python3-bs4"), false)
+    );
+
+    let r = map("platformdirs>=2", &archive, &dists);
+    assert_eq!(
+        (r.status, r.relation.as_deref()),
+        (Status::Satisfied, Some("python3-platformdirs (>= 2)"))
+    );
+
+    let r = map("python-slugify", &archive, &dists);
+    assert_eq!(
+        (r.status, r.package.as_deref()),
+        (Status::Satisfied, Some("python3-slugify"))
+    );
+
+    for missing in ["yaspin", "rapidfuzz>=2"] {
+        let r = map(missing, &archive, &dists);
+        assert_eq!(
+            (r.status, r.package.as_deref(), r.relation.as_deref()),
+            (Status::Missing, None, None),
+            "{missing}"
+        );
+    }
+
+    let r = map("termcolor>=3.3", &archive, &dists);
+    assert_eq!(r.status, Status::Conflict);
+}
+
+#[test]
+fn differently_numbered_packages_get_the_debian_bound() {
+    let archive = Archive::from_packages_text(PACKAGES);
+    let r = map("regex>=2022.1", &archive, &fixture_map());
+    assert_eq!(r.status, Status::Satisfied);
+    assert_eq!(r.available_python_version.as_deref(), Some("2022.10.31"));
+    assert_eq!(
+        r.relation.as_deref(),
+        Some("python3-regex (>= 0.1.20221031)")
+    );
+    assert!(
+        r.note
+            .as_deref()
+            .unwrap()
+            .contains("numbers it differently"),
+        "{:?}",
+        r.note
+    );
+    let r = map("regex>=2030", &archive, &fixture_map());
+    assert_eq!(r.status, Status::Conflict);
+}
+
+#[test]
+fn convention_fallback_is_a_guess_and_strips_repacks() {
+    let archive = Archive::from_packages_text(PACKAGES);
+    let r = map("wcwidth>=0.2", &archive, &fixture_map());
+    assert_eq!(
+        (r.status, r.package.as_deref(), r.guess),
+        (Status::Satisfied, Some("python3-wcwidth"), true)
+    );
+    assert_eq!(r.available_python_version.as_deref(), Some("0.2.5"));
+    assert!(r.note.as_deref().unwrap().contains("picked by name"));
+    let r = map("PyHamcrest", &archive, &DistMap::empty());
+    assert_eq!(
+        (r.package.as_deref(), r.guess),
+        (Some("python3-pyhamcrest"), true)
+    );
+}
+
+#[test]
+fn markers_decide_applicability_and_python_alternatives() {
+    let archive = Archive::from_packages_text(PACKAGES);
+    let dists = fixture_map();
+    let r = map("urllib3; sys_platform == 'win32'", &archive, &dists);
+    assert_eq!(
+        (r.applies, r.status, r.relation),
+        (false, Status::NotApplicable, None)
+    );
+    let r = map("termcolor; python_version >= '3.8'", &archive, &dists);
+    assert_eq!(
+        r.relation.as_deref(),
+        Some("python3-termcolor | python3 (<< 3.8)")
+    );
+}
+
+#[test]
+fn map_rows_serialize_with_the_documented_fields() {
+    let archive = Archive::from_packages_text(PACKAGES);
+    let v = serde_json::to_value(map("beautifulsoup4", &archive, &fixture_map())).unwrap();
+    for k in [
+        "requirement",
+        "name",
+        "applies",
+        "package",
+        "relation",
+        "available",
+        "available_python_version",
+        "status",
+    ] {
+        assert!(v.get(k).is_some(), "missing {k} in {v}");
+    }
+    assert_eq!(v["status"], "satisfied");
+    assert_eq!(v["available"], "4.11.2-2");
+}
+
+// ---------------------------------------------------------------- archive loading
+
+fn options(cache: &Path) -> ArchiveOptions {
+    ArchiveOptions {
+        cache_dir: Some(cache.to_path_buf()),
+        check_signatures: false,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn host_lists_in_every_compression() {
+    let dir = tempfile::tempdir().unwrap();
+    let lists = dir.path().join("lists");
+    std::fs::create_dir(&lists).unwrap();
+    let stanza = |name: &str| format!("Package: {name}\nVersion: 1.0-1\nArchitecture: all\n\n");
+    let write = |file: &str, data: Vec<u8>| std::fs::write(lists.join(file), data).unwrap();
+    write(
+        "m_debian_dists_bookworm_main_binary-amd64_Packages",
+        stanza("plain").into_bytes(),
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(stanza("gz").as_bytes()).unwrap();
+    write(
+        "m_debian_dists_bookworm-updates_main_binary-amd64_Packages.gz",
+        gz.finish().unwrap(),
+    );
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+    xz.write_all(stanza("xz").as_bytes()).unwrap();
+    write(
+        "m_debian_dists_bookworm_contrib_binary-amd64_Packages.xz",
+        xz.finish().unwrap(),
+    );
+    let mut lz = lz4_flex::frame::FrameEncoder::new(Vec::new());
+    lz.write_all(stanza("lz4").as_bytes()).unwrap();
+    write(
+        "m_debian-security_dists_bookworm-security_main_binary-amd64_Packages.lz4",
+        lz.finish().unwrap(),
+    );
+    write(
+        "m_debian_dists_bookworm_non-free_binary-amd64_Packages.zst",
+        zstd::encode_all(stanza("zst").as_bytes(), 1).unwrap(),
+    );
+    write(
+        "m_debian_dists_bookworm_main_binary-arm64_Packages",
+        stanza("other-arch").into_bytes(),
+    );
+
+    let opts = ArchiveOptions {
+        lists_dir: lists.clone(),
+        ..options(&dir.path().join("cache"))
+    };
+    for round in 0..2 {
+        // The second round reads the compact cache.
+        let a = Archive::load_host(&bookworm(), &opts).unwrap();
+        for n in ["plain", "gz", "xz", "lz4", "zst"] {
+            assert!(a.contains(n), "round {round}: {n} missing");
+        }
+        assert!(!a.contains("other-arch"));
+    }
+
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let e = Archive::load_host(
+        &bookworm(),
+        &ArchiveOptions {
+            lists_dir: empty,
+            ..opts
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("apt-get update"), "{e}");
+}
+
+/// A loopback mirror serving fixed files; counts requests and answers conditional ones.
+struct Mirror {
+    url: String,
+    hits: Arc<AtomicUsize>,
+}
+
+fn serve(files: Vec<(&'static str, Vec<u8>)>) -> Mirror {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/debian", listener.local_addr().unwrap());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            counter.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let mut conditional = false;
+            loop {
+                let mut h = String::new();
+                reader.read_line(&mut h).unwrap();
+                if h.trim().is_empty() {
+                    break;
+                }
+                conditional |= h.to_ascii_lowercase().starts_with("if-none-match: \"v1\"");
+            }
+            let path = request
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .trim_start_matches("/debian/")
+                .to_owned();
+            let reply = match files.iter().find(|f| f.0 == path) {
+                Some(_) if conditional => {
+                    "HTTP/1.1 304 Not Modified\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .as_bytes()
+                        .to_vec()
+                }
+                Some((_, body)) => {
+                    let mut r = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nETag: \"v1\"\r\nConnection: close\r\n\r\n", body.len()).into_bytes();
+                    r.extend_from_slice(body);
+                    r
+                }
+                None => "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    .as_bytes()
+                    .to_vec(),
+            };
+            let _ = stream.write_all(&reply);
+        }
+    });
+    Mirror { url, hits }
+}
+
+fn sha256(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+fn release_for(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut r = String::from("Origin: Test\nSuite: bookworm\nSHA256:\n");
+    for (p, d) in files {
+        r.push_str(&format!(" {} {} {p}\n", sha256(d), d.len()));
+    }
+    r.into_bytes()
+}
+
+#[test]
+fn named_target_downloads_verifies_and_caches() {
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+    xz.write_all(PACKAGES.as_bytes()).unwrap();
+    let packages = xz.finish().unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(CONTENTS.as_bytes()).unwrap();
+    let contents = gz.finish().unwrap();
+    let release = release_for(&[
+        ("main/binary-amd64/Packages.xz", &packages),
+        ("main/Contents-all.gz", &contents),
+    ]);
+    let mirror = serve(vec![
+        ("dists/bookworm/InRelease", release),
+        ("dists/bookworm/main/binary-amd64/Packages.xz", packages),
+        ("dists/bookworm/main/Contents-all.gz", contents),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let mut opts = ArchiveOptions {
+        mirror: Some(mirror.url.clone()),
+        ..options(cache.path())
+    };
+    let rec = Recorder::default();
+
+    let a = Archive::load_remote(&bookworm(), &opts, &rec).unwrap();
+    assert_eq!(a.newest("python3-regex").unwrap().version, "0.1.20221031-1");
+    let m = DistMap::load(&bookworm(), &opts, &rec);
+    assert_eq!(m.origin, MapOrigin::Contents);
+    assert_eq!(m.entries("regex")[0].python_version, "2022.10.31");
+    let cached = cache.path().join("archive/debian/bookworm");
+    assert!(
+        cached.join("packages-amd64.tsv").exists() && cached.join("distmap-amd64.tsv").exists()
+    );
+
+    // Fresh cache: no network at all.
+    let before = mirror.hits.load(Ordering::SeqCst);
+    Archive::load_remote(&bookworm(), &opts, &rec).unwrap();
+    assert_eq!(
+        DistMap::load(&bookworm(), &opts, &rec).origin,
+        MapOrigin::Contents
+    );
+    assert_eq!(mirror.hits.load(Ordering::SeqCst), before);
+
+    // Stale cache: one conditional InRelease request per suite, answered 304.
+    opts.max_age = Duration::ZERO;
+    let a = Archive::load_remote(&bookworm(), &opts, &rec).unwrap();
+    assert!(a.contains("python3-bs4"));
+    assert_eq!(
+        mirror.hits.load(Ordering::SeqCst),
+        before + 2,
+        "bookworm (304) and bookworm-updates (404)"
+    );
+
+    // Offline with a cache works even when stale.
+    let offline = ArchiveOptions {
+        offline: true,
+        mirror: Some("http://127.0.0.1:9/none".into()),
+        ..opts.clone()
+    };
+    assert!(Archive::load_remote(&bookworm(), &offline, &rec)
+        .unwrap()
+        .contains("python3-bs4"));
+    assert!(
+        rec.warnings.lock().unwrap().is_empty(),
+        "{:?}",
+        rec.warnings.lock().unwrap()
+    );
+}
+
+#[test]
+fn hash_mismatch_is_refused() {
+    let release = release_for(&[("main/binary-amd64/Packages.gz", b"something else")]);
+    let mirror = serve(vec![
+        ("dists/bookworm/InRelease", release),
+        (
+            "dists/bookworm/main/binary-amd64/Packages.gz",
+            b"tampered".to_vec(),
+        ),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = ArchiveOptions {
+        mirror: Some(mirror.url.clone()),
+        ..options(cache.path())
+    };
+    let e = Archive::load_remote(&bookworm(), &opts, &Recorder::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("does not match") && e.contains("InRelease"),
+        "{e}"
+    );
+}
+
+#[test]
+fn offline_without_cache_says_what_to_do() {
+    let cache = tempfile::tempdir().unwrap();
+    let opts = ArchiveOptions {
+        offline: true,
+        ..options(cache.path())
+    };
+    let e = Archive::load_remote(&bookworm(), &opts, &Recorder::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("without --offline"), "{e}");
+    // The dist map falls back to the built-in snapshot and says so.
+    let rec = Recorder::default();
+    let m = DistMap::load(&bookworm(), &opts, &rec);
+    assert_eq!(m.origin, MapOrigin::Snapshot);
+    assert!(rec.warnings.lock().unwrap()[0].contains("snapshot"));
+}
