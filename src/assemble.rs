@@ -53,7 +53,7 @@ pub struct PackageOptions {
     pub mtime: u64,
     /// The wheel's file name, for the changelog.
     pub wheel_filename: String,
-    /// Where it came from, for the changelog (index URL without credentials).
+    /// Provenance for the changelog (the wheel's sha256).
     pub origin: Option<String>,
     /// Relations computed by the mapping stage for the wheel's Requires-Dist.
     pub requirement_depends: Relations,
@@ -487,6 +487,7 @@ pub fn assemble(
         .as_deref()
         .map(control::synopsis)
         .filter(|s| !s.is_empty())
+        .map(|s| drop_article(&s))
         .unwrap_or_else(|| format!("Python 3 distribution {}", meta.name));
     let mut extended = meta
         .description
@@ -769,6 +770,19 @@ pub fn assemble(
     })
 }
 
+/// Debian's synopses do not start with an article (lintian
+/// `description-synopsis-starts-with-article`): "A tool for X" → "Tool for X".
+fn drop_article(s: &str) -> String {
+    for article in ["A ", "An ", "The "] {
+        if let Some(rest) = s.strip_prefix(article).filter(|r| !r.is_empty()) {
+            let mut c = rest.chars();
+            let first = c.next().map(|f| f.to_uppercase().collect::<String>()).unwrap_or_default();
+            return first + c.as_str();
+        }
+    }
+    s.to_owned()
+}
+
 /// The lowest `3.X` Requires-Python allows, when it sets a floor above 3.0.
 fn requires_python_floor(meta: &Metadata) -> Option<(u64, u64)> {
     use pep440_rs::Operator;
@@ -847,6 +861,13 @@ mod tests {
                 "{input}"
             );
         }
+    }
+
+    #[test]
+    fn synopsis_articles_are_dropped() {
+        assert_eq!(drop_article("A demo tool"), "Demo tool");
+        assert_eq!(drop_article("An app"), "App");
+        assert_eq!(drop_article("Another tool"), "Another tool");
     }
 
     #[test]

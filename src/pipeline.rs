@@ -310,15 +310,9 @@ fn build_one(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let origin = f.file.as_ref().map(|d| {
-        let mut u = d.url.clone();
-        // Never write credentials into a package.
-        let _ = u.set_username("");
-        let _ = u.set_password(None);
-        u.set_query(None);
-        u.set_fragment(None);
-        u.to_string()
-    });
+    // Provenance by content, not by URL: the same wheel from a mirror gives the same
+    // package.
+    let origin = Some(format!("sha256 {}", fetch::sha256_file(&f.path)?));
     let opts = PackageOptions {
         maintainer: cfg.maintainer.clone(),
         revision: cfg.revision.clone(),

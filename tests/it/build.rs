@@ -125,7 +125,7 @@ fn issue2_package_layout_matches_dh_python() {
     // Markers are evaluated for bookworm (3.11, linux).
     assert!(!depends.contains("tomli") && !depends.contains("colorama"), "{depends}");
     let desc = dpkg_field(&deb, "Description");
-    assert!(desc.starts_with("A demo tool for tests"), "{desc}");
+    assert!(desc.starts_with("Demo tool for tests"), "{desc}");
     assert!(desc.contains("converts things into other things"), "{desc}");
     assert!(!desc.contains("shields.io") && !desc.contains("code block"), "{desc}");
 
@@ -337,7 +337,7 @@ fn issue2_hostile_wheels_fail_cleanly() {
     let cases: Vec<(&str, RawZip)> = vec![
         ("..", RawZip::new().file("../escape.py", "x").file(&format!("{di}/METADATA"), "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")),
         ("/etc", RawZip::new().file("/etc/evil", "x").file(&format!("{di}/METADATA"), "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")),
-        ("symlink", RawZip::new().symlink("evil/link", "/etc/passwd").file(&format!("{di}/METADATA"), "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")),
+        ("symbolic link", RawZip::new().symlink("evil/link", "/etc/passwd").file(&format!("{di}/METADATA"), "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")),
         ("evil-1.0-py3-none-any.whl", RawZip::new().file("not-a-wheel.txt", "x")),
     ];
     for (needle, zip) in cases {
