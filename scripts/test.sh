@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The project's test command.
+#
+#   scripts/test.sh
+#
+# 1. installs the Debian tools the tests need, if missing (only under CI=true, or when
+#    running as root; otherwise it just says what is missing),
+# 2. cargo test --all-targets   (hermetic unit and integration tests),
+# 3. cargo build --release      (the binary the end-to-end suite drives),
+# 4. tests/e2e/run.sh           (real PyPI + Debian archive + lintian + apt in a chroot).
+#
+# Every phase runs even if an earlier one failed, so one run shows everything that is
+# broken; the exit status is non-zero if any phase failed. The last line printed is the
+# end-to-end summary, `N passed, N failed, N skipped`.
+#
+# Environment: E2E_ARGS (names of corpus rows, to run the e2e suite on a subset), plus
+# everything tests/e2e/run.sh and scripts/chroot.sh accept.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+
+# Tools behind the tests: lintian and dpkg-dev judge the .debs, debootstrap and apt-utils
+# (apt-ftparchive) build the install chroot and its flat repository, python3 reads --json
+# output, gcc/libc6-dev/pkg-config/make let crates with C parts (liblzma, zstd) build.
+APT_PKGS=(lintian debootstrap dpkg-dev apt-utils python3 xz-utils zstd ca-certificates
+    gcc libc6-dev pkg-config make)
+# Hard ceiling for the end-to-end suite so a hang is reported instead of killing CI.
+E2E_TIMEOUT=${E2E_TIMEOUT:-2700}
+
+declare -a PHASE_NAMES=() PHASE_SECS=() PHASE_RESULTS=()
+FAILED_PHASES=0
+# phase NAME CMD...: run and time one phase, remembering whether it failed.
+phase() {
+    local name=$1 t0 rc=0
+    shift
+    printf '\n==> %s\n' "$name"
+    t0=$(date +%s)
+    "$@" || rc=$?
+    PHASE_NAMES+=("$name") PHASE_SECS+=($(($(date +%s) - t0)))
+    if ((rc == 0)); then PHASE_RESULTS+=(ok); else PHASE_RESULTS+=("FAILED (exit $rc)"); FAILED_PHASES=$((FAILED_PHASES + 1)); fi
+    printf '==> %s: %s in %ss\n' "$name" "${PHASE_RESULTS[-1]}" "${PHASE_SECS[-1]}"
+}
+
+install_prerequisites() {
+    local missing=() p
+    for p in "${APT_PKGS[@]}"; do
+        dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+    done
+    if ((${#missing[@]} == 0)); then
+        echo "all prerequisites present"
+        return 0
+    fi
+    if [[ ${CI:-} != true && $(id -u) -ne 0 ]]; then
+        echo "missing Debian packages (not root, not installing): ${missing[*]}" >&2
+        echo "install them with: sudo apt-get install ${missing[*]}" >&2
+        return 0
+    fi
+    echo "installing: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# rustup installs cargo into ~/.cargo/bin, which non-login shells (CI) may not have on PATH.
+if ! command -v cargo >/dev/null && [[ -x $HOME/.cargo/bin/cargo ]]; then
+    PATH=$HOME/.cargo/bin:$PATH
+fi
+command -v cargo >/dev/null || { echo "cargo not found: install a Rust toolchain (rustup)" >&2; exit 1; }
+
+# The tests read nothing from the terminal; make that explicit for CI without stdin.
+exec </dev/null
+
+phase "prerequisites (apt)" install_prerequisites
+phase "cargo test --all-targets" cargo test --all-targets
+phase "cargo build --release" cargo build --release
+
+E2E_LOG=$(mktemp)
+trap 'rm -f "$E2E_LOG"' EXIT
+run_e2e() {
+    # shellcheck disable=SC2086 # E2E_ARGS is a list of corpus row names
+    PY2DEB=$ROOT/target/release/py2deb timeout -k 30 "$E2E_TIMEOUT" \
+        "$ROOT/tests/e2e/run.sh" ${E2E_ARGS:-} 2>&1 | tee "$E2E_LOG"
+    return "${PIPESTATUS[0]}"
+}
+phase "e2e suite (tests/e2e/run.sh)" run_e2e
+
+printf '\nTimings:\n'
+for i in "${!PHASE_NAMES[@]}"; do
+    printf '  %-32s %6ss  %s\n' "${PHASE_NAMES[i]}" "${PHASE_SECS[i]}" "${PHASE_RESULTS[i]}"
+done
+((FAILED_PHASES == 0)) || printf '%d phase(s) failed\n' "$FAILED_PHASES"
+
+# The e2e suite's own summary line is the last thing printed. If the suite died before
+# writing one (timeout, crash), count that as one failure rather than print nothing.
+summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$E2E_LOG" | tail -n 1 || true)
+[[ -n $summary ]] || summary="0 passed, 1 failed, 0 skipped"
+printf '%s\n' "$summary"
+((FAILED_PHASES == 0))
