@@ -238,6 +238,28 @@ impl Archive {
         self.packages.is_empty()
     }
 
+    /// Packages whose Depends name `package` (only when loaded with `with_depends`):
+    /// what may break if a package of that name is replaced.
+    pub fn reverse_depends(&self, package: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .packages
+            .iter()
+            .filter(|(_, versions)| {
+                versions.iter().any(|v| {
+                    v.depends.as_deref().is_some_and(|d| {
+                        d.split([',', '|']).any(|dep| {
+                            let name = dep.trim().split([' ', '(', ':']).next().unwrap_or("");
+                            name == package
+                        })
+                    })
+                })
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Load the host's universe from apt's lists (every `*_binary-<arch>_Packages*` file
     /// in `opts.lists_dir`, in whatever compression apt left them).
     pub fn load_host(target: &Target, opts: &ArchiveOptions) -> Result<Archive> {

@@ -22,6 +22,10 @@ use std::io::Write;
 /// Where Debian's python3 packages put public modules.
 pub const DIST_PACKAGES: &str = "usr/lib/python3/dist-packages";
 
+/// Source keys of bundled wheels' entries: `(n + 1) << BUNDLE_KEY_SHIFT | index` for the
+/// n-th bundled wheel; the main wheel's entries use their plain index.
+pub const BUNDLE_KEY_SHIFT: usize = 32;
+
 /// Licenses shipped in `/usr/share/common-licenses` on every Debian system: the
 /// copyright file must refer to them instead of copying their text (lintian
 /// `copyright-not-using-common-license-for-*`). DEP-5 short name → file name.
@@ -336,6 +340,7 @@ pub struct Assembly {
 /// Lay out `wheel` for `target`.
 pub fn assemble(
     wheel: &mut Wheel,
+    bundled: &mut [Wheel],
     target: &Target,
     pure: bool,
     min_glibc: Option<(u32, u32)>,
@@ -352,6 +357,31 @@ pub fn assemble(
     };
     let doc = format!("usr/share/doc/{package}");
     let dist_info = wheel.dist_info.clone();
+    // With private copies of dependencies, the application and its copies live in a
+    // directory of their own that only the /usr/bin wrappers put on sys.path, so the
+    // system's versions stay what every other package sees.
+    let compiled = |w: &Wheel| w.entries.iter().any(|e| e.path.ends_with(".so"));
+    let private_root = if bundled.is_empty() {
+        None
+    } else if compiled(wheel) || bundled.iter().any(|w| compiled(w)) {
+        Some(format!("usr/lib/{package}"))
+    } else {
+        Some(format!("usr/share/{package}"))
+    };
+    if private_root.is_some()
+        && wheel.entry_points.console_scripts.is_empty()
+        && wheel.entry_points.gui_scripts.is_empty()
+    {
+        bail!(
+            "{} has no programs, so it cannot hide private copies of its dependencies ({}) from other Python code; \
+             use --conflicts replace to replace the distribution's packages, or --conflicts fail",
+            meta.name,
+            bundled.iter().map(|w| w.metadata.name.clone()).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let lib_root = private_root
+        .clone()
+        .unwrap_or_else(|| DIST_PACKAGES.to_owned());
 
     let mut files: BTreeMap<String, DataEntry> = BTreeMap::new();
     let add = |files: &mut BTreeMap<String, DataEntry>,
@@ -415,7 +445,7 @@ pub fn assemble(
                 let exec = e.executable && !file_name.ends_with(".so");
                 add(
                     &mut files,
-                    format!("{DIST_PACKAGES}/{}", e.path),
+                    format!("{lib_root}/{}", e.path),
                     if exec { 0o755 } else { 0o644 },
                     Payload::Source(e.index),
                 )?;
@@ -455,13 +485,57 @@ pub fn assemble(
         }
     }
     files.insert(
-        format!("{DIST_PACKAGES}/{dist_info}/INSTALLER"),
+        format!("{lib_root}/{dist_info}/INSTALLER"),
         DataEntry {
-            path: format!("{DIST_PACKAGES}/{dist_info}/INSTALLER"),
+            path: format!("{lib_root}/{dist_info}/INSTALLER"),
             mode: 0o644,
             kind: EntryKind::File(Payload::Bytes(b"debian\n".to_vec())),
         },
     );
+    // Private copies: their modules only (their programs would shadow the system's).
+    let mut bundled_names = Vec::new();
+    for (n, b) in bundled.iter().enumerate() {
+        let key_base = (n + 1) << BUNDLE_KEY_SHIFT;
+        bundled_names.push(format!("{} {}", b.metadata.name, b.metadata.version));
+        for e in b.entries.iter().filter(|e| e.scheme == Scheme::Lib) {
+            let file_name = e.path.rsplit('/').next().unwrap_or(&e.path);
+            if e.path.split('/').any(|c| c == "__pycache__") || file_name.ends_with(".pyc") {
+                continue;
+            }
+            if let Some(rest) = e.path.strip_prefix(&format!("{}/", b.dist_info)) {
+                if matches!(
+                    rest,
+                    "RECORD"
+                        | "RECORD.jws"
+                        | "RECORD.p7s"
+                        | "INSTALLER"
+                        | "REQUESTED"
+                        | "direct_url.json"
+                ) {
+                    continue;
+                }
+            }
+            if file_name.contains(".cpython-") && file_name.ends_with(".so") {
+                version_specific = true;
+            }
+            add(
+                &mut files,
+                format!("{lib_root}/{}", e.path),
+                0o644,
+                Payload::Source(key_base | e.index),
+            )?;
+        }
+        let installer = format!("{lib_root}/{}/INSTALLER", b.dist_info);
+        files.insert(
+            installer.clone(),
+            DataEntry {
+                path: installer,
+                mode: 0o644,
+                kind: EntryKind::File(Payload::Bytes(b"debian\n".to_vec())),
+            },
+        );
+    }
+    let private_path = private_root.as_ref().map(|r| format!("/{r}"));
 
     for ep in wheel
         .entry_points
@@ -469,7 +543,7 @@ pub fn assemble(
         .iter()
         .chain(&wheel.entry_points.gui_scripts)
     {
-        let body = wrapper(templates, ep, None)?;
+        let body = wrapper(templates, ep, private_path.as_deref())?;
         add(
             &mut files,
             format!("usr/bin/{}", ep.name),
@@ -503,6 +577,12 @@ pub fn assemble(
         "This package provides the Python 3 {kind} {} {} from the Python Package Index, converted by py2deb.",
         meta.name, meta.version
     ));
+    if let Some(p) = &private_path {
+        extended.push(format!(
+            "It carries private copies of {} in {p}, because the versions the distribution ships do not satisfy its requirements; only its own programs use them.",
+            bundled_names.join(", ")
+        ));
+    }
 
     let homepage = meta
         .home_page
@@ -741,9 +821,10 @@ pub fn assemble(
     } else {
         format!("{package}:{architecture}")
     };
+    let private_dirs: Vec<String> = private_path.iter().cloned().collect();
     let sctx = ScriptsCtx {
         package: pkg_ref,
-        private_dirs: &[],
+        private_dirs: &private_dirs,
     };
     let scripts = vec![
         (
@@ -776,7 +857,10 @@ fn drop_article(s: &str) -> String {
     for article in ["A ", "An ", "The "] {
         if let Some(rest) = s.strip_prefix(article).filter(|r| !r.is_empty()) {
             let mut c = rest.chars();
-            let first = c.next().map(|f| f.to_uppercase().collect::<String>()).unwrap_or_default();
+            let first = c
+                .next()
+                .map(|f| f.to_uppercase().collect::<String>())
+                .unwrap_or_default();
             return first + c.as_str();
         }
     }

@@ -1,11 +1,13 @@
 //! Command line: clap types (what the user typed, `Opts`) turned into the program's
 //! configuration ([`BuildConfig`]), a terminal reporter, and the exit code.
 
+use crate::archive::ArchiveOptions;
 use crate::deb::Compression;
 use crate::fetch::Cache;
 use crate::index::IndexConfig;
 use crate::pipeline::{self, BuildConfig, Built, Spec};
 use crate::report::{Progress, Reporter};
+use crate::resolve::{ConflictMode, DepsMode};
 use crate::target::Target;
 use crate::wheel::Limits;
 use anyhow::{bail, Context, Result};
@@ -50,6 +52,8 @@ enum Command {
         #[arg(required = true, value_name = "PEP440")]
         versions: Vec<String>,
     },
+    /// Explain how requirements map onto the target's packages, without building.
+    Map(MapArgs),
     /// Keep an apt repository of converted packages (init, add, list, remove, update).
     Repo(crate::cli_repo::RepoArgs),
 }
@@ -84,12 +88,15 @@ struct BuildArgs {
     /// Consider pre-release and development versions.
     #[arg(long)]
     pre: bool,
-    /// Distribution release to build for: `host` (this machine) or a codename.
-    #[arg(long, value_name = "TARGET", default_value = "host")]
-    target: String,
-    /// Debian architecture for a named target (default: this machine's).
-    #[arg(long, value_name = "ARCH")]
-    arch: Option<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Requirements the target lacks: build them too (`missing`) or only depend on them.
+    #[arg(long, value_name = "missing|none", default_value = "missing")]
+    deps: DepsMode,
+    /// Requirements the target ships too old: private copies inside the application
+    /// (`bundle`), a package replacing the distribution's (`replace`), or stop (`fail`).
+    #[arg(long, value_name = "bundle|replace|fail", default_value = "bundle")]
+    conflicts: ConflictMode,
     /// Maintainer field, `Name <mail>` (default: DEBFULLNAME and DEBEMAIL, as dch does).
     #[arg(long, value_name = "NAME <MAIL>")]
     maintainer: Option<String>,
@@ -115,6 +122,66 @@ struct BuildArgs {
     /// With --repo: keep at most N versions of each package.
     #[arg(long, value_name = "N", requires = "repo")]
     keep: Option<usize>,
+}
+
+/// Which distribution release, and where its package lists come from.
+#[derive(Debug, Args)]
+struct TargetArgs {
+    /// Distribution release to build for: `host` (this machine) or a codename
+    /// (bookworm, trixie, sid, bullseye, jammy, noble).
+    #[arg(long, value_name = "TARGET", default_value = "host")]
+    target: String,
+    /// Debian architecture for a named target (default: this machine's).
+    #[arg(long, value_name = "ARCH")]
+    arch: Option<String>,
+    /// Archive mirror for a named target (default: the release's usual one).
+    #[arg(long, value_name = "URL")]
+    mirror: Option<String>,
+    /// More archive components to consider (e.g. `contrib`).
+    #[arg(long, value_name = "NAME")]
+    component: Vec<String>,
+    /// Use the cached package lists, however old; never ask the mirror.
+    #[arg(long)]
+    offline: bool,
+    /// Read the target's package lists from this directory of apt lists (files named as
+    /// in /var/lib/apt/lists) instead of the mirror.
+    #[arg(long, value_name = "DIR")]
+    apt_lists: Option<PathBuf>,
+}
+
+impl TargetArgs {
+    fn resolve(&self) -> Result<(Target, ArchiveOptions, bool)> {
+        let target = Target::from_option(&self.target, self.arch.as_deref())?;
+        let mut opts = ArchiveOptions {
+            mirror: self.mirror.clone(),
+            components: self.component.clone(),
+            offline: self.offline,
+            ..ArchiveOptions::default()
+        };
+        let host = match &self.apt_lists {
+            Some(dir) => {
+                opts.lists_dir = dir.clone();
+                // Given lists stand for the whole archive: no mirror for the dist map.
+                opts.offline = true;
+                true
+            }
+            None => self.target == "host",
+        };
+        Ok((target, opts, host))
+    }
+}
+
+/// Options of `py2deb map`.
+#[derive(Debug, Args)]
+struct MapArgs {
+    /// PEP 508 requirements, e.g. `'urllib3>=2'` `'tomli; python_version < "3.11"'`.
+    #[arg(value_name = "REQ", required = true)]
+    requirements: Vec<String>,
+    #[command(flatten)]
+    target: TargetArgs,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Terminal reporter: messages on stderr, progress bars when stderr is a terminal.
@@ -218,7 +285,9 @@ impl BuildArgs {
             .iter()
             .map(|s| s.parse())
             .collect::<Result<Vec<Spec>>>()?;
-        let target = Target::from_option(&self.target, self.arch.as_deref())?;
+        let (target, mut archive, host_archive) = self.target.resolve()?;
+        // Replacing a package needs to know who depends on it.
+        archive.with_depends = self.conflicts == ConflictMode::Replace;
         let maintainer = match &self.maintainer {
             Some(m) => check_maintainer(m)?,
             None => {
@@ -279,6 +348,10 @@ impl BuildArgs {
             source_date_epoch: source_date_epoch()?,
             cache_dir,
             limits: Limits::default(),
+            deps: self.deps,
+            conflicts: self.conflicts,
+            archive,
+            host_archive,
         };
         Ok((cfg, specs))
     }
@@ -322,14 +395,64 @@ pub fn run(opts: Opts) -> Result<()> {
             Ok(())
         }
         Some(Command::Build(args)) => build(&args, &reporter),
+        Some(Command::Map(args)) => map(&args, &reporter),
         Some(Command::Repo(args)) => {
             let base = BuildArgs::parse_defaults();
             let (cfg, _) = base.config(&crate::report::Silent)?;
-            let builder = pipeline::Rebuilder { base: cfg, reporter: &reporter };
+            let builder = pipeline::Rebuilder {
+                base: cfg,
+                reporter: &reporter,
+            };
             crate::cli_repo::run(args.command, &reporter, &builder)
         }
         None => build(&opts.build, &reporter),
     }
+}
+
+fn map(args: &MapArgs, reporter: &Terminal) -> Result<()> {
+    let reqs = args
+        .requirements
+        .iter()
+        .map(|r| crate::markers::parse_requirement(r))
+        .collect::<Result<Vec<_>>>()?;
+    let (target, opts, host) = args.target.resolve()?;
+    let index = crate::resolve::TargetIndex::load(&target, host, &opts, reporter)?;
+    let env = crate::markers::environment(&target)?;
+    let universe = index.universe(&target);
+    let rows: Vec<crate::mapping::MapRow> = reqs
+        .iter()
+        .map(|r| {
+            crate::mapping::map_requirement(r, crate::markers::applies(r, &env, &[]), &universe)
+        })
+        .collect();
+    if args.json {
+        let out = serde_json::json!({
+            "target": {"name": target.name, "python": target.python_version(), "arch": target.arch},
+            "requirements": rows,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        for r in &rows {
+            let status = serde_json::to_value(r.status)?;
+            println!(
+                "{:<30} {:<15} {:<28} {}",
+                r.requirement,
+                status.as_str().unwrap_or(""),
+                r.relation
+                    .as_deref()
+                    .or(r.package.as_deref())
+                    .unwrap_or("-"),
+                r.available
+                    .as_deref()
+                    .map(|a| format!("(target has {a})"))
+                    .unwrap_or_default()
+            );
+            if let Some(n) = &r.note {
+                println!("    {n}");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn build(args: &BuildArgs, reporter: &Terminal) -> Result<()> {
@@ -343,7 +466,10 @@ fn build(args: &BuildArgs, reporter: &Terminal) -> Result<()> {
     for spec in &specs {
         let one = pipeline::build(&cfg, std::slice::from_ref(spec), reporter)?;
         for b in &one {
-            incoming.push(crate::repo::Incoming { path: b.path.clone(), record: pipeline::build_record(&cfg, spec, b) });
+            incoming.push(crate::repo::Incoming {
+                path: b.path.clone(),
+                record: pipeline::build_record(&cfg, spec, b),
+            });
         }
         built.extend(one);
     }
@@ -401,7 +527,7 @@ mod tests {
         let o =
             Opts::try_parse_from(["py2deb", "build", "pepotron==1.8.0", "--target", "bookworm"])
                 .unwrap();
-        assert!(matches!(o.command, Some(Command::Build(ref b)) if b.target == "bookworm"));
+        assert!(matches!(o.command, Some(Command::Build(ref b)) if b.target.target == "bookworm"));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod pipeline;
 pub mod relation;
 pub mod repo;
 pub mod report;
+pub mod resolve;
 pub mod tags;
 pub mod target;
 pub mod templates;

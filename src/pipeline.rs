@@ -4,23 +4,22 @@
 //! Each stage hands a typed value to the next; the CLI only turns options into a
 //! [`BuildConfig`] and prints what [`build`] returns.
 
+use crate::archive::ArchiveOptions;
 use crate::assemble::{self, PackageOptions};
 use crate::deb::{self, Compression};
 use crate::fetch::{self, Cache, Http};
 use crate::index::{normalize_name, DistFile, Index, IndexConfig};
-use crate::metadata::Metadata;
 use crate::relation::Relations;
 use crate::report::Reporter;
+use crate::resolve;
 use crate::tags::{Compat, WheelFilename};
 use crate::target::Target;
 use crate::templates::Templates;
-use crate::version;
 use crate::wheel::{Limits, Wheel};
 use anyhow::{bail, Context, Result};
-use pep508_rs::{
-    ExtraName, MarkerEnvironment, MarkerEnvironmentBuilder, Requirement, VersionOrUrl,
-};
+use pep508_rs::{ExtraName, Requirement, VersionOrUrl};
 use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -87,6 +86,12 @@ pub struct BuildConfig {
     pub source_date_epoch: Option<u64>,
     pub cache_dir: PathBuf,
     pub limits: Limits,
+    pub deps: resolve::DepsMode,
+    pub conflicts: resolve::ConflictMode,
+    /// Where the target's package lists come from.
+    pub archive: ArchiveOptions,
+    /// Read them from apt's lists (`archive.lists_dir`) rather than a mirror.
+    pub host_archive: bool,
 }
 
 /// One package written.
@@ -101,8 +106,11 @@ pub struct Built {
     pub project: String,
     pub project_version: String,
     pub wheel: String,
-    /// Why it was built: `requested` (named on the command line).
+    /// Why it was built: `requested` (named on the command line) or `missing dependency
+    /// of NAME`.
     pub reason: String,
+    /// Private copies it carries (`name version`).
+    pub bundles: Vec<String>,
     pub depends: String,
     pub programs: Vec<String>,
 }
@@ -118,51 +126,6 @@ pub fn remove_partial_outputs() {
             let _ = std::fs::remove_file(p);
         }
     }
-}
-
-/// The PEP 508 marker environment of a target's CPython on Linux.
-pub fn marker_environment(target: &Target) -> Result<MarkerEnvironment> {
-    let py = target.python_version();
-    MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
-        implementation_name: "cpython",
-        implementation_version: &target.python_full,
-        os_name: "posix",
-        platform_machine: &target.machine,
-        platform_python_implementation: "CPython",
-        // Kernel facts of the machine that will run the package are unknown at build
-        // time; these are neutral values for a current Linux.
-        platform_release: "",
-        platform_system: "Linux",
-        platform_version: "",
-        python_full_version: &target.python_full,
-        python_version: &py,
-        sys_platform: "linux",
-    })
-    .with_context(|| {
-        format!(
-            "bad Python version `{}` for target {}",
-            target.python_full, target.name
-        )
-    })
-}
-
-/// Requires-Dist → Debian relations for the target, with the `python3-<name>`
-/// convention.
-pub fn naive_depends(meta: &Metadata, extras: &[ExtraName], target: &Target) -> Result<Relations> {
-    let env = marker_environment(target)?;
-    let mut rel = Relations::default();
-    for req in &meta.requires_dist {
-        if !req.evaluate_markers(&env, extras) {
-            continue;
-        }
-        let pkg = assemble::package_name(req.name.as_ref())?;
-        let spec = match &req.version_or_url {
-            Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
-            _ => pep440_rs::VersionSpecifiers::empty(),
-        };
-        rel.extend(version::relations_for(&pkg, &spec));
-    }
-    Ok(rel)
 }
 
 /// A wheel on disk with what we know about where it came from.
@@ -216,7 +179,24 @@ pub fn check_output_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Build every spec; returns the packages written.
+/// A distribution resolved into the closure.
+struct Node {
+    /// Normalized name.
+    name: String,
+    version: pep440_rs::Version,
+    fetched: Fetched,
+    /// `pepotron 1.8.0 → yaspin 3.5.1`: how the closure reached it.
+    chain: String,
+    reason: String,
+    edges: Vec<resolve::Edge>,
+}
+
+fn open_wheel(f: &Fetched, cfg: &BuildConfig) -> Result<Wheel> {
+    Wheel::open(&f.path, &f.wheel.name, &f.wheel.version, cfg.limits.clone())
+}
+
+/// Build every spec and, per `--deps`/`--conflicts`, the closure of what the target
+/// lacks; returns the packages written.
 pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Result<Vec<Built>> {
     check_output_dir(&cfg.output_dir)?;
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
@@ -227,13 +207,166 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
         http: &http,
         reporter,
     };
-    let mut built = Vec::new();
+    let tindex = resolve::TargetIndex::load(&cfg.target, cfg.host_archive, &cfg.archive, reporter)?;
+
+    // Resolve: roots first, then what their requirements need, breadth first.
+    let mut nodes: Vec<Node> = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut constraints: HashMap<String, Vec<(pep440_rs::VersionSpecifiers, String)>> =
+        HashMap::new();
+    let mut bundled = BTreeSet::new();
+    let mut roots = Vec::new();
     for spec in specs {
         let fetched = resolve_and_fetch(spec, cfg, &index, &http, &cache, reporter)?;
-        built.push(
-            build_one(cfg, &templates, fetched, reporter)
-                .with_context(|| format!("building {spec}"))?,
-        );
+        let wheel = open_wheel(&fetched, cfg)?;
+        let name = normalize_name(&wheel.metadata.name);
+        let version = wheel.metadata.version.clone();
+        if by_name.contains_key(&name) {
+            bail!("{spec}: {name} is named twice on the command line");
+        }
+        constraints.entry(name.clone()).or_default().push((
+            pep440_rs::VersionSpecifiers::from_iter([pep440_rs::VersionSpecifier::equals_version(
+                version.clone(),
+            )]),
+            format!("{spec} (requested)"),
+        ));
+        by_name.insert(name.clone(), nodes.len());
+        roots.push(nodes.len());
+        nodes.push(Node {
+            chain: format!("{} {}", wheel.metadata.name, version),
+            name,
+            version,
+            fetched,
+            reason: "requested".into(),
+            edges: Vec::new(),
+        });
+    }
+    let mut pending: std::collections::VecDeque<usize> = roots.iter().copied().collect();
+    while let Some(i) = pending.pop_front() {
+        let wheel = open_wheel(&nodes[i].fetched, cfg)?;
+        let decisions = resolve::decide(
+            &wheel.metadata.name,
+            &wheel.metadata.requires_dist,
+            &nodes[i].fetched.extras,
+            &cfg.target,
+            &tindex,
+            cfg.deps,
+            cfg.conflicts,
+            &nodes[i].chain,
+            reporter,
+        )?;
+        for (child, spec, private) in decisions.wanted {
+            let origin = format!("{} → {child}{spec}", nodes[i].chain);
+            constraints
+                .entry(child.clone())
+                .or_default()
+                .push((spec.clone(), origin.clone()));
+            if private {
+                bundled.insert(child.clone());
+            }
+            if let Some(&j) = by_name.get(&child) {
+                if let Some((bad, who)) = resolve::violated(&nodes[j].version, &constraints[&child])
+                {
+                    bail!(
+                        "cannot satisfy every requirement on {child}: {who} needs {child}{bad}, \
+                         but {} {} was chosen for {}",
+                        child,
+                        nodes[j].version,
+                        nodes[j].chain
+                    );
+                }
+                continue;
+            }
+            let combined = resolve::combine(&constraints[&child]);
+            let cand = index
+                .select_wheel(&child, &combined, &cfg.target)
+                .with_context(|| {
+                    let asks: Vec<&str> = constraints[&child]
+                        .iter()
+                        .map(|(_, who)| who.as_str())
+                        .collect();
+                    format!("no release of {child} satisfies {}", asks.join(" and "))
+                })?;
+            reporter.info(&format!("{origin}: {} {}", cand.name, cand.version));
+            let path = fetch::fetch(&http, &cache, &cand.file, reporter)?;
+            let fetched = Fetched {
+                path,
+                wheel: cand.wheel,
+                file: Some(cand.file),
+                extras: Vec::new(),
+            };
+            by_name.insert(child.clone(), nodes.len());
+            pending.push_back(nodes.len());
+            nodes.push(Node {
+                chain: format!("{} → {} {}", nodes[i].chain, child, cand.version),
+                name: child.clone(),
+                version: cand.version,
+                fetched,
+                reason: format!("missing dependency of {}", nodes[i].name),
+                edges: Vec::new(),
+            });
+        }
+        nodes[i].edges = decisions.edges;
+    }
+
+    // Which distributions go private, and into which application.
+    let children: BTreeMap<String, Vec<String>> = nodes
+        .iter()
+        .map(|n| {
+            (
+                n.name.clone(),
+                n.edges.iter().filter_map(|e| e.child.clone()).collect(),
+            )
+        })
+        .collect();
+    let private = resolve::private_set(&children, &bundled);
+
+    let mut built = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let is_root = roots.contains(&i);
+        if private.contains(&node.name) && !is_root {
+            continue; // carried inside the application(s) that need it
+        }
+        let inside: Vec<&Node> = if private.contains(&node.name) {
+            let reach = resolve::reachable(&node.name, &children);
+            nodes
+                .iter()
+                .filter(|n| {
+                    n.name != node.name && reach.contains(&n.name) && private.contains(&n.name)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let inside_names: BTreeSet<&str> = inside.iter().map(|n| n.name.as_str()).collect();
+        let mut depends = Relations::default();
+        for n in std::iter::once(node).chain(inside.iter().copied()) {
+            for e in &n.edges {
+                if e.child.as_deref().is_some_and(|c| inside_names.contains(c)) {
+                    continue;
+                }
+                depends.extend(e.relations.clone());
+            }
+        }
+        let mut bundle_wheels = inside
+            .iter()
+            .map(|n| open_wheel(&n.fetched, cfg))
+            .collect::<Result<Vec<_>>>()?;
+        let mut b = build_one(
+            cfg,
+            &templates,
+            &node.fetched,
+            &mut bundle_wheels,
+            depends,
+            reporter,
+        )
+        .with_context(|| format!("building {}", node.chain))?;
+        b.reason = node.reason.clone();
+        b.bundles = inside
+            .iter()
+            .map(|n| format!("{} {}", n.name, n.version))
+            .collect();
+        built.push(b);
     }
     Ok(built)
 }
@@ -290,11 +423,12 @@ fn resolve_and_fetch(
 fn build_one(
     cfg: &BuildConfig,
     templates: &Templates,
-    f: Fetched,
+    f: &Fetched,
+    bundled: &mut [Wheel],
+    depends: Relations,
     reporter: &dyn Reporter,
 ) -> Result<Built> {
-    let mut wheel = Wheel::open(&f.path, &f.wheel.name, &f.wheel.version, cfg.limits.clone())?;
-    let depends = naive_depends(&wheel.metadata, &f.extras, &cfg.target)?;
+    let mut wheel = open_wheel(f, cfg)?;
     let mtime = cfg
         .source_date_epoch
         .or_else(|| {
@@ -325,6 +459,7 @@ fn build_one(
     let min_glibc = f.wheel.min_glibc();
     let assembly = assemble::assemble(
         &mut wheel,
+        bundled,
         &cfg.target,
         f.wheel.is_pure(),
         min_glibc,
@@ -347,7 +482,16 @@ fn build_one(
         let mut out = std::io::BufWriter::new(tmp.as_file());
         deb::write_deb(
             &assembly.spec,
-            &mut |i| Ok(assemble::rewrite_shebang(wheel.read(i)?)),
+            &mut |key| {
+                let which = key >> assemble::BUNDLE_KEY_SHIFT;
+                let index = key & ((1 << assemble::BUNDLE_KEY_SHIFT) - 1);
+                let data = if which == 0 {
+                    wheel.read(index)?
+                } else {
+                    bundled[which - 1].read(index)?
+                };
+                Ok(assemble::rewrite_shebang(data))
+            },
             &mut out,
         )?;
         use std::io::Write;
@@ -383,6 +527,7 @@ fn build_one(
         project_version: wheel.metadata.version.to_string(),
         wheel: filename,
         reason: "requested".into(),
+        bundles: Vec::new(),
         depends: control.depends.to_string(),
         programs: assembly.programs,
     })
@@ -419,7 +564,7 @@ mod tests {
     #[test]
     fn marker_env_for_bookworm() {
         let t = Target::named("bookworm", "amd64").unwrap();
-        let env = marker_environment(&t).unwrap();
+        let env = crate::markers::environment(&t).unwrap();
         let r: Requirement =
             Requirement::from_str("x; python_version >= '3.11' and platform_machine == 'x86_64'")
                 .unwrap();
@@ -431,7 +576,11 @@ mod tests {
 
 /// The build record stored in a repository for a package built from `spec`, so that
 /// `repo update` can rebuild newer releases the same way.
-pub fn build_record(cfg: &BuildConfig, spec: &Spec, built: &Built) -> Option<crate::repo::BuildRecord> {
+pub fn build_record(
+    cfg: &BuildConfig,
+    spec: &Spec,
+    built: &Built,
+) -> Option<crate::repo::BuildRecord> {
     let Spec::Requirement(req) = spec else {
         // A local wheel has no index to look for newer releases on.
         return None;
@@ -474,9 +623,17 @@ pub struct Rebuilder<'a> {
 impl Rebuilder<'_> {
     fn config_for(&self, record: &crate::repo::BuildRecord) -> Result<BuildConfig> {
         let mut cfg = self.base.clone();
-        let arch = if record.arch == "all" { None } else { Some(record.arch.as_str()) };
-        cfg.target = Target::from_option(&record.target, arch).or_else(|_| Target::from_option("host", arch))?;
-        let mut urls = record.index_urls.iter().map(|u| url::Url::parse(u).with_context(|| format!("recorded index URL `{u}`")));
+        let arch = if record.arch == "all" {
+            None
+        } else {
+            Some(record.arch.as_str())
+        };
+        cfg.target = Target::from_option(&record.target, arch)
+            .or_else(|_| Target::from_option("host", arch))?;
+        let mut urls = record
+            .index_urls
+            .iter()
+            .map(|u| url::Url::parse(u).with_context(|| format!("recorded index URL `{u}`")));
         if let Some(first) = urls.next() {
             cfg.index.index_url = first?;
         }
@@ -496,10 +653,15 @@ impl Rebuilder<'_> {
 }
 
 impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
-    fn newer(&self, record: &crate::repo::BuildRecord, dry_run: bool) -> Result<Option<crate::repo::NewBuild>> {
+    fn newer(
+        &self,
+        record: &crate::repo::BuildRecord,
+        dry_run: bool,
+    ) -> Result<Option<crate::repo::NewBuild>> {
         let cfg = self.config_for(record)?;
-        let mut req: Requirement = Requirement::from_str(&record.spec)
-            .map_err(|e| anyhow::anyhow!("recorded spec `{}` no longer parses: {e}", record.spec))?;
+        let mut req: Requirement = Requirement::from_str(&record.spec).map_err(|e| {
+            anyhow::anyhow!("recorded spec `{}` no longer parses: {e}", record.spec)
+        })?;
         if let Some(VersionOrUrl::VersionSpecifier(s)) = &req.version_or_url {
             use pep440_rs::Operator::{Equal, ExactEqual};
             if s.iter().any(|c| matches!(c.operator(), Equal | ExactEqual)) {
@@ -511,24 +673,43 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
             _ => pep440_rs::VersionSpecifiers::empty(),
         };
         let http = Http::new()?;
-        let index = Index { config: cfg.index.clone(), http: &http, reporter: self.reporter };
+        let index = Index {
+            config: cfg.index.clone(),
+            http: &http,
+            reporter: self.reporter,
+        };
         let cand = index.select_wheel(&record.project, &spec, &cfg.target)?;
-        let current: pep440_rs::Version = record
-            .version
-            .parse()
-            .map_err(|e| anyhow::anyhow!("recorded version `{}` of {}: {e}", record.version, record.project))?;
+        let current: pep440_rs::Version = record.version.parse().map_err(|e| {
+            anyhow::anyhow!(
+                "recorded version `{}` of {}: {e}",
+                record.version,
+                record.project
+            )
+        })?;
         if cand.version <= current {
             return Ok(None);
         }
         if dry_run {
-            return Ok(Some(crate::repo::NewBuild { version: cand.version.to_string(), debs: Vec::new() }));
+            return Ok(Some(crate::repo::NewBuild {
+                version: cand.version.to_string(),
+                debs: Vec::new(),
+            }));
         }
         // Built into a directory that outlives this call; the repository copies the files
         // into its pool.
-        let out = tempfile::Builder::new().prefix("py2deb-update-").tempdir()?.keep();
+        let out = tempfile::Builder::new()
+            .prefix("py2deb-update-")
+            .tempdir()?
+            .keep();
         let mut cfg = cfg;
         cfg.output_dir = out;
-        let spec = Spec::Requirement(Requirement::<pep508_rs::VerbatimUrl>::from_str(&format!("{}=={}", record.project, cand.version)).map_err(|e| anyhow::anyhow!("{e}"))?);
+        let spec = Spec::Requirement(
+            Requirement::<pep508_rs::VerbatimUrl>::from_str(&format!(
+                "{}=={}",
+                record.project, cand.version
+            ))
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
         let built = build(&cfg, std::slice::from_ref(&spec), self.reporter)?;
         let debs = built
             .iter()
@@ -538,9 +719,15 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
                     // Keep following the same recorded spec.
                     r.spec = record.spec.clone();
                 }
-                crate::repo::Incoming { path: b.path.clone(), record: rec }
+                crate::repo::Incoming {
+                    path: b.path.clone(),
+                    record: rec,
+                }
             })
             .collect();
-        Ok(Some(crate::repo::NewBuild { version: cand.version.to_string(), debs }))
+        Ok(Some(crate::repo::NewBuild {
+            version: cand.version.to_string(),
+            debs,
+        }))
     }
 }

@@ -11,8 +11,29 @@ const MAINTAINER: &str = "Test Maintainer <test@example.org>";
 fn py2deb() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_py2deb"));
     // Hermetic: no user cache, no inherited index settings.
-    c.env_remove("PIP_INDEX_URL").env_remove("PIP_EXTRA_INDEX_URL").env("PY2DEB_RETRY_DELAY_MS", "1");
+    c.env_remove("PIP_INDEX_URL")
+        .env_remove("PIP_EXTRA_INDEX_URL")
+        .env("PY2DEB_RETRY_DELAY_MS", "1");
     c
+}
+
+/// A tiny stand-in for bookworm's apt lists (hermetic: no mirror), with the packages
+/// the fixtures depend on.
+fn apt_lists() -> &'static str {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path()
+                .join("deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"),
+            "Package: python3\nVersion: 3.11.2-1+b1\nArchitecture: amd64\n\n\
+             Package: python3-requests\nVersion: 2.28.1+dfsg-1\nArchitecture: all\n\n\
+             Package: python3-urllib3\nVersion: 1.26.12-1+deb12u4\nArchitecture: all\n\n",
+        )
+        .unwrap();
+        d
+    });
+    dir.path().to_str().unwrap()
 }
 
 fn run(cmd: &mut Command) -> Output {
@@ -49,14 +70,28 @@ fn demo_wheel(dir: &Path, version: &str) -> PathBuf {
 fn serve(mode: Mode, wheels: &[PathBuf]) -> IndexServer {
     let server = IndexServer::start(mode);
     for w in wheels {
-        server.add("demo-tool", Dist::from_path(w).upload_time("2024-03-01T12:00:00Z"));
+        server.add(
+            "demo-tool",
+            Dist::from_path(w).upload_time("2024-03-01T12:00:00Z"),
+        );
     }
     server
 }
 
 fn build(server_url: &str, out: &Path, spec: &str, cache: &Path) -> Output {
     run(py2deb()
-        .args([spec, "--index-url", server_url, "--target", "bookworm", "--arch", "amd64", "-o"])
+        .args([
+            spec,
+            "--index-url",
+            server_url,
+            "--target",
+            "bookworm",
+            "--apt-lists",
+            apt_lists(),
+            "--arch",
+            "amd64",
+            "-o",
+        ])
         .arg(out)
         .args(["--maintainer", MAINTAINER, "--json", "-q"])
         .env("PY2DEB_CACHE_DIR", cache)
@@ -69,7 +104,12 @@ fn only_deb(dir: &Path) -> PathBuf {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "deb"))
         .collect();
-    assert_eq!(debs.len(), 1, "expected one .deb in {}: {debs:?}", dir.display());
+    assert_eq!(
+        debs.len(),
+        1,
+        "expected one .deb in {}: {debs:?}",
+        dir.display()
+    );
     debs[0].clone()
 }
 
@@ -79,7 +119,11 @@ fn dir_is_empty(dir: &Path) -> bool {
 
 fn dpkg_field(deb: &Path, field: &str) -> String {
     let o = run(Command::new("dpkg-deb").arg("-f").arg(deb).arg(field));
-    assert!(o.status.success(), "dpkg-deb -f failed: {}", text(&o.stderr));
+    assert!(
+        o.status.success(),
+        "dpkg-deb -f failed: {}",
+        text(&o.stderr)
+    );
     text(&o.stdout).trim().to_owned()
 }
 
@@ -91,14 +135,23 @@ fn issue2_json_and_html_indexes_give_the_same_package() {
     for mode in [Mode::Json, Mode::Html] {
         let server = serve(mode, std::slice::from_ref(&wheel));
         let out = tmp.path().join(format!("out-{mode:?}"));
-        let o = build(&server.url(), &out, "demo-tool", &tmp.path().join(format!("cache-{mode:?}")));
+        let o = build(
+            &server.url(),
+            &out,
+            "demo-tool",
+            &tmp.path().join(format!("cache-{mode:?}")),
+        );
         assert!(o.status.success(), "{mode:?}: {}", text(&o.stderr));
-        let json: serde_json::Value = serde_json::from_slice(&o.stdout).expect("--json prints JSON");
+        let json: serde_json::Value =
+            serde_json::from_slice(&o.stdout).expect("--json prints JSON");
         assert_eq!(json["packages"][0]["package"], "python3-demo-tool");
         assert_eq!(json["packages"][0]["version"], "1.2.0-0py2deb1");
         outputs.push(std::fs::read(only_deb(&out)).unwrap());
     }
-    assert!(outputs[0] == outputs[1], "JSON and HTML index produced different bytes");
+    assert!(
+        outputs[0] == outputs[1],
+        "JSON and HTML index produced different bytes"
+    );
 }
 
 #[test]
@@ -107,10 +160,18 @@ fn issue2_package_layout_matches_dh_python() {
     let wheel = demo_wheel(tmp.path(), "1.2.0");
     let server = serve(Mode::Json, &[wheel]);
     let out = tmp.path().join("out");
-    let o = build(&server.url(), &out, "demo-tool==1.2.0", &tmp.path().join("cache"));
+    let o = build(
+        &server.url(),
+        &out,
+        "demo-tool==1.2.0",
+        &tmp.path().join("cache"),
+    );
     assert!(o.status.success(), "{}", text(&o.stderr));
     let deb = only_deb(&out);
-    assert_eq!(deb.file_name().unwrap(), "python3-demo-tool_1.2.0-0py2deb1_all.deb");
+    assert_eq!(
+        deb.file_name().unwrap(),
+        "python3-demo-tool_1.2.0-0py2deb1_all.deb"
+    );
 
     // Control fields.
     assert_eq!(dpkg_field(&deb, "Package"), "python3-demo-tool");
@@ -123,11 +184,17 @@ fn issue2_package_layout_matches_dh_python() {
     assert!(depends.contains("python3 (>= 3.9~)"), "{depends}");
     assert!(depends.contains("python3-requests (>= 2.6"), "{depends}");
     // Markers are evaluated for bookworm (3.11, linux).
-    assert!(!depends.contains("tomli") && !depends.contains("colorama"), "{depends}");
+    assert!(
+        !depends.contains("tomli") && !depends.contains("colorama"),
+        "{depends}"
+    );
     let desc = dpkg_field(&deb, "Description");
     assert!(desc.starts_with("Demo tool for tests"), "{desc}");
     assert!(desc.contains("converts things into other things"), "{desc}");
-    assert!(!desc.contains("shields.io") && !desc.contains("code block"), "{desc}");
+    assert!(
+        !desc.contains("shields.io") && !desc.contains("code block"),
+        "{desc}"
+    );
 
     // Contents.
     let o = run(Command::new("dpkg-deb").arg("--contents").arg(&deb));
@@ -145,8 +212,16 @@ fn issue2_package_layout_matches_dh_python() {
     ] {
         assert!(listing.contains(want), "missing {want} in\n{listing}");
     }
-    for unwanted in ["__pycache__", ".pyc", "dist-info/RECORD", "dist-info/licenses"] {
-        assert!(!listing.contains(unwanted), "{unwanted} must not be shipped:\n{listing}");
+    for unwanted in [
+        "__pycache__",
+        ".pyc",
+        "dist-info/RECORD",
+        "dist-info/licenses",
+    ] {
+        assert!(
+            !listing.contains(unwanted),
+            "{unwanted} must not be shipped:\n{listing}"
+        );
     }
     for line in listing.lines() {
         assert!(line.contains(" root/root "), "not root-owned: {line}");
@@ -154,36 +229,74 @@ fn issue2_package_layout_matches_dh_python() {
 
     // Extract and check what dh_python3 would have produced.
     let x = tmp.path().join("x");
-    assert!(run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x)).status.success());
+    assert!(run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x))
+        .status
+        .success());
     let dist = x.join("usr/lib/python3/dist-packages");
-    assert_eq!(std::fs::read_to_string(dist.join("Demo_Tool-1.2.0.dist-info/INSTALLER")).unwrap(), "debian\n");
+    assert_eq!(
+        std::fs::read_to_string(dist.join("Demo_Tool-1.2.0.dist-info/INSTALLER")).unwrap(),
+        "debian\n"
+    );
     let cli = std::fs::read_to_string(dist.join("demo_tool/cli.py")).unwrap();
-    assert!(cli.starts_with("#!/usr/bin/python3\n"), "shebang not rewritten: {cli}");
+    assert!(
+        cli.starts_with("#!/usr/bin/python3\n"),
+        "shebang not rewritten: {cli}"
+    );
     let wrapper = std::fs::read_to_string(x.join("usr/bin/demo-tool")).unwrap();
     assert!(wrapper.starts_with("#!/usr/bin/python3\n"));
-    assert!(wrapper.contains("from demo_tool.cli import main"), "{wrapper}");
+    assert!(
+        wrapper.contains("from demo_tool.cli import main"),
+        "{wrapper}"
+    );
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(x.join("usr/bin/demo-tool")).unwrap().permissions().mode() & 0o777, 0o755);
-    let copyright = std::fs::read_to_string(x.join("usr/share/doc/python3-demo-tool/copyright")).unwrap();
-    assert!(copyright.starts_with("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"));
+    assert_eq!(
+        std::fs::metadata(x.join("usr/bin/demo-tool"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o755
+    );
+    let copyright =
+        std::fs::read_to_string(x.join("usr/share/doc/python3-demo-tool/copyright")).unwrap();
+    assert!(copyright
+        .starts_with("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"));
     assert!(copyright.contains("License: Expat"), "{copyright}");
-    assert!(copyright.contains("Permission is hereby granted"), "{copyright}");
+    assert!(
+        copyright.contains("Permission is hereby granted"),
+        "{copyright}"
+    );
 
     // The wrapper really runs the entry point with the system Python.
-    let o = run(Command::new("/usr/bin/python3").arg(x.join("usr/bin/demo-tool")).env("PYTHONPATH", &dist));
+    let o = run(Command::new("/usr/bin/python3")
+        .arg(x.join("usr/bin/demo-tool"))
+        .env("PYTHONPATH", &dist));
     assert_eq!(text(&o.stdout).trim(), "demo ok", "{}", text(&o.stderr));
 
     // Maintainer scripts are dh_python3's.
     let ctl = tmp.path().join("ctl");
-    assert!(run(Command::new("dpkg-deb").arg("-e").arg(&deb).arg(&ctl)).status.success());
+    assert!(run(Command::new("dpkg-deb").arg("-e").arg(&deb).arg(&ctl))
+        .status
+        .success());
     let postinst = std::fs::read_to_string(ctl.join("postinst")).unwrap();
-    assert!(postinst.contains("py3compile -p python3-demo-tool"), "{postinst}");
+    assert!(
+        postinst.contains("py3compile -p python3-demo-tool"),
+        "{postinst}"
+    );
     let prerm = std::fs::read_to_string(ctl.join("prerm")).unwrap();
     assert!(prerm.contains("py3clean -p python3-demo-tool"), "{prerm}");
     // md5sums match the files.
     let md5 = std::fs::read_to_string(ctl.join("md5sums")).unwrap();
-    let o = run(Command::new("md5sum").arg("-c").arg("--quiet").arg(ctl.join("md5sums")).current_dir(&x));
-    assert!(o.status.success(), "md5sums do not match:\n{md5}\n{}", text(&o.stdout));
+    let o = run(Command::new("md5sum")
+        .arg("-c")
+        .arg("--quiet")
+        .arg(ctl.join("md5sums"))
+        .current_dir(&x));
+    assert!(
+        o.status.success(),
+        "md5sums do not match:\n{md5}\n{}",
+        text(&o.stdout)
+    );
 }
 
 #[test]
@@ -195,7 +308,12 @@ fn issue2_same_input_gives_identical_bytes() {
     for i in 0..2 {
         let out = tmp.path().join(format!("out{i}"));
         // Separate caches: the second build downloads again.
-        let o = build(&server.url(), &out, "demo-tool", &tmp.path().join(format!("cache{i}")));
+        let o = build(
+            &server.url(),
+            &out,
+            "demo-tool",
+            &tmp.path().join(format!("cache{i}")),
+        );
         assert!(o.status.success(), "{}", text(&o.stderr));
         debs.push(std::fs::read(only_deb(&out)).unwrap());
     }
@@ -209,15 +327,33 @@ fn issue2_default_timestamp_is_the_upload_time() {
     let server = serve(Mode::Json, &[wheel]);
     let out = tmp.path().join("out");
     let o = run(py2deb()
-        .args(["demo-tool", "--index-url", &server.url(), "--target", "bookworm", "-q", "-o"])
+        .args([
+            "demo-tool",
+            "--index-url",
+            &server.url(),
+            "--target",
+            "bookworm",
+            "--apt-lists",
+            apt_lists(),
+            "-q",
+            "-o",
+        ])
         .arg(&out)
         .args(["--maintainer", MAINTAINER])
         .env_remove("SOURCE_DATE_EPOCH")
         .env("PY2DEB_CACHE_DIR", tmp.path().join("cache")));
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let listing = text(&run(Command::new("dpkg-deb").arg("--contents").arg(only_deb(&out))).stdout);
+    let listing = text(
+        &run(Command::new("dpkg-deb")
+            .arg("--contents")
+            .arg(only_deb(&out)))
+        .stdout,
+    );
     // 2024-03-01 12:00 UTC, shown in local time by tar; the date is enough.
-    assert!(listing.lines().all(|l| l.contains("2024-03-01")), "{listing}");
+    assert!(
+        listing.lines().all(|l| l.contains("2024-03-01")),
+        "{listing}"
+    );
 }
 
 #[test]
@@ -230,14 +366,25 @@ fn issue2_lintian_is_clean() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let deb = only_deb(&out);
     let allow = allowed_lintian_tags();
-    let o = run(Command::new("lintian").args(["--no-cfg", "--fail-on", "none", "--tag-display-limit", "0"]).arg(&deb));
+    let o = run(Command::new("lintian")
+        .args(["--no-cfg", "--fail-on", "none", "--tag-display-limit", "0"])
+        .arg(&deb));
     let report = text(&o.stdout);
     let bad: Vec<&str> = report
         .lines()
         .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
-        .filter(|l| !allow.iter().any(|t| l.split_whitespace().nth(2).is_some_and(|tag| tag == t)))
+        .filter(|l| {
+            !allow
+                .iter()
+                .any(|t| l.split_whitespace().nth(2).is_some_and(|tag| tag == t))
+        })
         .collect();
-    assert!(bad.is_empty(), "lintian complains:\n{}\n(full report:\n{report}{})", bad.join("\n"), text(&o.stderr));
+    assert!(
+        bad.is_empty(),
+        "lintian complains:\n{}\n(full report:\n{report}{})",
+        bad.join("\n"),
+        text(&o.stderr)
+    );
 }
 
 /// Tags allowed by `tests/e2e/lintian-allow`, one per line with `#` comments.
@@ -259,7 +406,17 @@ fn issue2_local_wheel_and_compressions() {
         let out = tmp.path().join(comp);
         let o = run(py2deb()
             .arg(&wheel)
-            .args(["--no-index", "--target", "bookworm", "--compression", comp, "-q", "-o"])
+            .args([
+                "--no-index",
+                "--target",
+                "bookworm",
+                "--apt-lists",
+                apt_lists(),
+                "--compression",
+                comp,
+                "-q",
+                "-o",
+            ])
             .arg(&out)
             .args(["--maintainer", MAINTAINER])
             .env("PY2DEB_CACHE_DIR", tmp.path().join("cache")));
@@ -273,8 +430,13 @@ fn issue2_local_wheel_and_compressions() {
             "zstd" => ".zst",
             _ => "",
         };
-        assert_eq!(members, format!("debian-binary\ncontrol.tar{ext}\ndata.tar{ext}\n"));
-        assert!(run(Command::new("dpkg-deb").arg("--contents").arg(&deb)).status.success());
+        assert_eq!(
+            members,
+            format!("debian-binary\ncontrol.tar{ext}\ndata.tar{ext}\n")
+        );
+        assert!(run(Command::new("dpkg-deb").arg("--contents").arg(&deb))
+            .status
+            .success());
     }
 }
 
@@ -291,10 +453,21 @@ fn issue2_version_command_prints_debian_versions() {
 /// Every bad input: one clear error naming it, non-zero exit, nothing in the output.
 fn assert_fails_cleanly(o: &Output, out: &Path, needle: &str) {
     let err = text(&o.stderr);
-    assert!(!o.status.success(), "expected failure, got success: {}", text(&o.stdout));
-    assert!(err.contains(needle), "error should mention `{needle}`:\n{err}");
+    assert!(
+        !o.status.success(),
+        "expected failure, got success: {}",
+        text(&o.stdout)
+    );
+    assert!(
+        err.contains(needle),
+        "error should mention `{needle}`:\n{err}"
+    );
     assert!(err.starts_with("error: "), "{err}");
-    assert!(dir_is_empty(out), "output dir not empty after failure: {:?}", std::fs::read_dir(out).unwrap().collect::<Vec<_>>());
+    assert!(
+        dir_is_empty(out),
+        "output dir not empty after failure: {:?}",
+        std::fs::read_dir(out).unwrap().collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -302,19 +475,31 @@ fn issue2_unknown_project_fails_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let server = IndexServer::start(Mode::Json);
     let out = tmp.path().join("out");
-    let o = build(&server.url(), &out, "no-such-project", &tmp.path().join("cache"));
+    let o = build(
+        &server.url(),
+        &out,
+        "no-such-project",
+        &tmp.path().join("cache"),
+    );
     assert_fails_cleanly(&o, &out, "no-such-project");
 }
 
 #[test]
 fn issue2_missing_version_and_nothing_compatible_fail_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let mac = WheelBuilder::new("demo-tool", "1.0").tag("cp311-cp311-macosx_11_0_arm64").write(tmp.path());
+    let mac = WheelBuilder::new("demo-tool", "1.0")
+        .tag("cp311-cp311-macosx_11_0_arm64")
+        .write(tmp.path());
     let server = serve(Mode::Json, &[mac]);
     let out = tmp.path().join("out");
     let o = build(&server.url(), &out, "demo-tool", &tmp.path().join("cache"));
     assert_fails_cleanly(&o, &out, "macosx");
-    let o = build(&server.url(), &out, "demo-tool==9.9", &tmp.path().join("cache"));
+    let o = build(
+        &server.url(),
+        &out,
+        "demo-tool==9.9",
+        &tmp.path().join("cache"),
+    );
     assert_fails_cleanly(&o, &out, "9.9");
 }
 
@@ -335,10 +520,31 @@ fn issue2_hostile_wheels_fail_cleanly() {
     let base = WheelBuilder::new("evil", "1.0");
     let di = base.dist_info();
     let cases: Vec<(&str, RawZip)> = vec![
-        ("..", RawZip::new().file("../escape.py", "x").file(&format!("{di}/METADATA"), "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")),
-        ("/etc", RawZip::new().file("/etc/evil", "x").file(&format!("{di}/METADATA"), "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")),
-        ("symbolic link", RawZip::new().symlink("evil/link", "/etc/passwd").file(&format!("{di}/METADATA"), "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")),
-        ("evil-1.0-py3-none-any.whl", RawZip::new().file("not-a-wheel.txt", "x")),
+        (
+            "..",
+            RawZip::new().file("../escape.py", "x").file(
+                &format!("{di}/METADATA"),
+                "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n",
+            ),
+        ),
+        (
+            "/etc",
+            RawZip::new().file("/etc/evil", "x").file(
+                &format!("{di}/METADATA"),
+                "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n",
+            ),
+        ),
+        (
+            "symbolic link",
+            RawZip::new().symlink("evil/link", "/etc/passwd").file(
+                &format!("{di}/METADATA"),
+                "Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n",
+            ),
+        ),
+        (
+            "evil-1.0-py3-none-any.whl",
+            RawZip::new().file("not-a-wheel.txt", "x"),
+        ),
     ];
     for (needle, zip) in cases {
         let path = tmp.path().join("evil-1.0-py3-none-any.whl");
@@ -346,7 +552,15 @@ fn issue2_hostile_wheels_fail_cleanly() {
         let out = tmp.path().join("out");
         let o = run(py2deb()
             .arg(&path)
-            .args(["--no-index", "--target", "bookworm", "-q", "-o"])
+            .args([
+                "--no-index",
+                "--target",
+                "bookworm",
+                "--apt-lists",
+                apt_lists(),
+                "-q",
+                "-o",
+            ])
             .arg(&out)
             .args(["--maintainer", MAINTAINER]));
         assert_fails_cleanly(&o, &out, needle);
@@ -356,16 +570,42 @@ fn issue2_hostile_wheels_fail_cleanly() {
     let bytes = std::fs::read(&good).unwrap();
     std::fs::write(&good, &bytes[..bytes.len() / 2]).unwrap();
     let out = tmp.path().join("out");
-    let o = run(py2deb().arg(&good).args(["--no-index", "--target", "bookworm", "-q", "-o"]).arg(&out).args(["--maintainer", MAINTAINER]));
+    let o = run(py2deb()
+        .arg(&good)
+        .args([
+            "--no-index",
+            "--target",
+            "bookworm",
+            "--apt-lists",
+            apt_lists(),
+            "-q",
+            "-o",
+        ])
+        .arg(&out)
+        .args(["--maintainer", MAINTAINER]));
     assert_fails_cleanly(&o, &out, "Demo_Tool-1.2.0-py3-none-any.whl");
 }
 
 #[test]
 fn issue2_control_field_injection_is_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let wheel = WheelBuilder::new("inject", "1.0").metadata("Summary: nice\rDepends: evil").write(tmp.path());
+    let wheel = WheelBuilder::new("inject", "1.0")
+        .metadata("Summary: nice\rDepends: evil")
+        .write(tmp.path());
     let out = tmp.path().join("out");
-    let o = run(py2deb().arg(&wheel).args(["--no-index", "--target", "bookworm", "-q", "-o"]).arg(&out).args(["--maintainer", MAINTAINER]));
+    let o = run(py2deb()
+        .arg(&wheel)
+        .args([
+            "--no-index",
+            "--target",
+            "bookworm",
+            "--apt-lists",
+            apt_lists(),
+            "-q",
+            "-o",
+        ])
+        .arg(&out)
+        .args(["--maintainer", MAINTAINER]));
     assert_fails_cleanly(&o, &out, "Summary");
 }
 
@@ -380,15 +620,25 @@ fn issue2_unwritable_output_fails_before_download() {
     let out = blocker.join("out");
     let o = build(&server.url(), &out, "demo-tool", &tmp.path().join("cache"));
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("output directory"), "{}", text(&o.stderr));
-    assert!(server.paths().iter().all(|p| !p.contains("/files/")), "downloaded before checking the output dir");
+    assert!(
+        text(&o.stderr).contains("output directory"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(
+        server.paths().iter().all(|p| !p.contains("/files/")),
+        "downloaded before checking the output dir"
+    );
 }
 
 #[test]
 fn issue2_bad_specs_are_named() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    for (spec, needle) in [("pepotron==not.a.version!", "pepotron==not.a.version!"), ("foo; os_name=='nt'", "markers")] {
+    for (spec, needle) in [
+        ("pepotron==not.a.version!", "pepotron==not.a.version!"),
+        ("foo; os_name=='nt'", "markers"),
+    ] {
         let o = run(py2deb().args([spec, "--no-index", "-q", "-o"]).arg(&out));
         assert_fails_cleanly(&o, &out, needle);
     }

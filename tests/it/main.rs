@@ -1,8 +1,9 @@
 //! The one integration-test binary. Fixtures (wheels, indexes) are built inside the tests.
 
-mod index;
-mod support;
 mod build;
-mod repo;
-mod version_props;
+mod closure;
+mod index;
 mod mapping;
+mod repo;
+mod support;
+mod version_props;

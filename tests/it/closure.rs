@@ -1,0 +1,335 @@
+//! The dependency closure against a (fixture) target archive: satisfied requirements
+//! become Depends, missing ones are built too, too-old ones become private copies.
+//! Regression tests for issue 3 are named `issue3_*`.
+
+use crate::support::{Dist, IndexServer, Mode, WheelBuilder};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const MAINTAINER: &str = "Test Maintainer <test@example.org>";
+
+/// Bookworm-like lists: requests is there (fits), urllib3 is 1.26 (too old for >=2).
+fn lists(dir: &Path) -> PathBuf {
+    let d = dir.join("lists");
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("mirror_debian_dists_bookworm_main_binary-amd64_Packages"),
+        "Package: python3\nVersion: 3.11.2-1+b1\nArchitecture: amd64\n\n\
+         Package: python3-requests\nVersion: 2.28.1+dfsg-1\nArchitecture: all\nDepends: python3-urllib3\n\n\
+         Package: python3-urllib3\nVersion: 1.26.12-1+deb12u4\nArchitecture: all\n\n",
+    )
+    .unwrap();
+    d
+}
+
+/// app → requests (satisfied), urllib3>=2 (too old: private), helper (missing → built);
+/// helper → nothing.
+fn index(dir: &Path, app_entry_points: bool) -> IndexServer {
+    let server = IndexServer::start(Mode::Json);
+    let mut app = WheelBuilder::new("app", "1.0")
+        .file(
+            "app/__init__.py",
+            "import urllib3\ndef main():\n    print(urllib3.__version__)\n",
+        )
+        .metadata("Summary: Demo application")
+        .metadata("Requires-Dist: requests>=2.6")
+        .metadata("Requires-Dist: urllib3>=2")
+        .metadata("Requires-Dist: helper-lib>=1.0")
+        .metadata("Requires-Dist: winonly; sys_platform == 'win32'");
+    if app_entry_points {
+        app = app.entry_points("[console_scripts]\napp = app:main\n");
+    }
+    let wheels = [
+        app.write(dir),
+        WheelBuilder::new("urllib3", "2.2.0")
+            .file("urllib3/__init__.py", "__version__ = '2.2.0'\n")
+            .metadata("Summary: HTTP library")
+            .write(dir),
+        WheelBuilder::new("urllib3", "1.26.0")
+            .file("urllib3/__init__.py", "__version__ = '1.26.0'\n")
+            .metadata("Summary: HTTP library")
+            .write(dir),
+        WheelBuilder::new("helper_lib", "1.5")
+            .file("helper_lib/__init__.py", "")
+            .metadata("Summary: Helper library")
+            .write(dir),
+    ];
+    for w in &wheels {
+        let name = w
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split('-')
+            .next()
+            .unwrap()
+            .replace('_', "-");
+        server.add(&name, Dist::from_path(w));
+    }
+    server
+}
+
+fn py2deb(server: &IndexServer, lists: &Path, out: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_py2deb"))
+        .args([
+            "--index-url",
+            &server.url(),
+            "--target",
+            "bookworm",
+            "--arch",
+            "amd64",
+            "--apt-lists",
+        ])
+        .arg(lists)
+        .arg("-o")
+        .arg(out)
+        .args(["--maintainer", MAINTAINER, "--json"])
+        .args(extra)
+        .env("PY2DEB_CACHE_DIR", out.with_extension("cache"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("PY2DEB_RETRY_DELAY_MS", "1")
+        .output()
+        .unwrap()
+}
+
+fn field(deb: &Path, name: &str) -> String {
+    let o = Command::new("dpkg-deb")
+        .arg("-f")
+        .arg(deb)
+        .arg(name)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).trim().to_owned()
+}
+
+fn contents(deb: &Path) -> String {
+    let o = Command::new("dpkg-deb")
+        .arg("--contents")
+        .arg(deb)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[test]
+fn issue3_missing_built_conflicting_bundled_satisfied_depended_on() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = index(tmp.path(), true);
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["app"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pkgs = json["packages"].as_array().unwrap();
+    let names: Vec<&str> = pkgs
+        .iter()
+        .map(|p| p["package"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["python3-app", "python3-helper-lib"], "{json}");
+    assert_eq!(pkgs[1]["reason"], "missing dependency of app");
+    assert_eq!(pkgs[0]["bundles"][0], "urllib3 2.2.0");
+
+    let app = out.join("python3-app_1.0-0py2deb1_all.deb");
+    let depends = field(&app, "Depends");
+    assert!(depends.contains("python3-requests (>= 2.6"), "{depends}");
+    assert!(depends.contains("python3-helper-lib (>= 1.0"), "{depends}");
+    // The distribution's urllib3 is neither depended on nor replaced.
+    assert!(!depends.contains("urllib3"), "{depends}");
+    assert!(!depends.contains("winonly"), "{depends}");
+    let listing = contents(&app);
+    assert!(
+        listing.contains("./usr/share/python3-app/urllib3/__init__.py"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("./usr/share/python3-app/app/__init__.py"),
+        "{listing}"
+    );
+    assert!(!listing.contains("dist-packages/urllib3"), "{listing}");
+
+    // The wrapper finds the private copy first.
+    let x = tmp.path().join("x");
+    assert!(Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&app)
+        .arg(&x)
+        .status()
+        .unwrap()
+        .success());
+    let wrapper = std::fs::read_to_string(x.join("usr/bin/app")).unwrap();
+    assert!(
+        wrapper.contains("sys.path.insert(0, \"/usr/share/python3-app\")"),
+        "{wrapper}"
+    );
+    let ctl = tmp.path().join("ctl");
+    assert!(Command::new("dpkg-deb")
+        .arg("-e")
+        .arg(&app)
+        .arg(&ctl)
+        .status()
+        .unwrap()
+        .success());
+    let postinst = std::fs::read_to_string(ctl.join("postinst")).unwrap();
+    assert!(
+        postinst.contains("py3compile -p python3-app /usr/share/python3-app"),
+        "{postinst}"
+    );
+}
+
+#[test]
+fn issue3_conflicts_fail_explains_the_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = index(tmp.path(), true);
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["app", "--conflicts", "fail"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("urllib3>=2") && err.contains("1.26.12") && err.contains("--conflicts bundle"),
+        "{err}"
+    );
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+}
+
+#[test]
+fn issue3_conflicts_replace_builds_the_newer_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = index(tmp.path(), true);
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["app", "--conflicts", "replace"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let err = String::from_utf8_lossy(&o.stderr);
+    // The reverse dependency that may break is named.
+    assert!(err.contains("python3-requests"), "{err}");
+    assert!(out.join("python3-urllib3_2.2.0-0py2deb1_all.deb").exists());
+    let depends = field(&out.join("python3-app_1.0-0py2deb1_all.deb"), "Depends");
+    assert!(depends.contains("python3-urllib3 (>= 2"), "{depends}");
+}
+
+#[test]
+fn issue3_library_cannot_hide_private_copies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = index(tmp.path(), false);
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["app"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no programs") && err.contains("--conflicts replace"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_dir(&out).unwrap().next().is_none(),
+        "output left behind"
+    );
+}
+
+#[test]
+fn issue3_deps_none_builds_only_what_was_asked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = index(tmp.path(), true);
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["app", "--deps", "none"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["packages"].as_array().unwrap().len(), 1);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("helper-lib"));
+}
+
+#[test]
+fn issue3_unresolvable_constraints_show_the_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    for w in [
+        WheelBuilder::new("top", "1.0")
+            .metadata("Requires-Dist: mid")
+            .entry_points("[console_scripts]\ntop = top:main\n")
+            .file("top/__init__.py", "def main(): pass\n")
+            .write(tmp.path()),
+        WheelBuilder::new("mid", "2.0")
+            .metadata("Requires-Dist: leaf>=3.3,<4")
+            .file("mid/__init__.py", "")
+            .write(tmp.path()),
+        WheelBuilder::new("leaf", "2.0")
+            .file("leaf/__init__.py", "")
+            .write(tmp.path()),
+    ] {
+        let name = w
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split('-')
+            .next()
+            .unwrap()
+            .to_owned();
+        server.add(&name, Dist::from_path(&w));
+    }
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["top"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("top 1.0 → mid 2.0 → leaf>=3.3"), "{err}");
+    assert!(err.contains("Newest available: 2.0"), "{err}");
+}
+
+#[test]
+fn issue3_map_json_has_one_row_per_requirement() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lists = lists(tmp.path());
+    let o = Command::new(env!("CARGO_BIN_EXE_py2deb"))
+        .args([
+            "map",
+            "--target",
+            "bookworm",
+            "--arch",
+            "amd64",
+            "--json",
+            "--apt-lists",
+        ])
+        .arg(&lists)
+        .args([
+            "requests>=2.6",
+            "urllib3>=2",
+            "no-such-thing",
+            "tomli; python_version < '3.11'",
+        ])
+        .env("PY2DEB_CACHE_DIR", tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["target"]["name"], "bookworm");
+    assert_eq!(json["target"]["python"], "3.11");
+    assert_eq!(json["target"]["arch"], "amd64");
+    let rows = json["requirements"].as_array().unwrap();
+    let status: Vec<&str> = rows.iter().map(|r| r["status"].as_str().unwrap()).collect();
+    assert_eq!(
+        status,
+        ["satisfied", "conflict", "missing", "not-applicable"]
+    );
+    assert_eq!(rows[0]["package"], "python3-requests");
+    assert_eq!(rows[0]["available"], "2.28.1+dfsg-1");
+    assert_eq!(rows[1]["available_python_version"], "1.26.12");
+    assert_eq!(rows[3]["applies"], false);
+    for key in [
+        "requirement",
+        "name",
+        "applies",
+        "package",
+        "relation",
+        "available",
+        "available_python_version",
+        "status",
+    ] {
+        assert!(
+            rows.iter().all(|r| r.get(key).is_some()),
+            "missing key {key}"
+        );
+    }
+}
