@@ -1094,7 +1094,7 @@ mod tests {
     /// About 100 MB of data through the real pipeline; run by hand with `--ignored` to
     /// watch peak memory stay near one file plus the compressor's buffers.
     #[test]
-    #[ignore]
+    #[ignore = "manual memory check: takes minutes in a debug build"]
     fn large_package_streams() {
         let mut s = spec(Compression::Xz);
         s.data = (0..100)
