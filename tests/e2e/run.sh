@@ -100,7 +100,17 @@ declare -A MODULE_OF=(
     [datadog]=datadog [markdownify]=markdownify [dunamai]=dunamai
     [ftfy]=ftfy [huey]=huey [chevron]=chevron
     [slack-bolt]=slack_bolt [inquirerpy]=InquirerPy [stringcase]=stringcase
+    [mammoth]=mammoth [yaspin]=yaspin [pysftp]=pysftp
 )
+# Applications whose dependencies the target ships too old carry private copies outside
+# dist-packages (only their programs see them), so their own module is not importable
+# system-wide by design; these modules of their closure must be.
+declare -A NO_IMPORT=([pepotron]=1)
+declare -A EXTRA_IMPORTS=([pepotron]="rapidfuzz")
+# Per-row options. yaspin is a library whose dependency termcolor is too old in bookworm:
+# a library cannot hide a private copy, so the default refuses (checked below) and the row
+# is built with the documented alternative.
+declare -A ROW_ARGS=([yaspin]="--conflicts replace")
 module_of() { local n=${1,,}; printf '%s\n' "${MODULE_OF[$n]:-${n//-/_}}"; }
 # Debian binary package name for a project, as dh-python names it (PEP 503 normalised).
 debname_of() { local n=${1,,}; n=${n//_/-}; printf 'python3-%s\n' "${n//./-}"; }
@@ -114,7 +124,7 @@ while IFS=$'\t' read -r cat name version _tag scripts _rest; do
         for want in "$@"; do [[ ${want,,} == "${name,,}" ]] && wanted=yes; done
         [[ $wanted == yes ]] || continue
     else
-        [[ $cat == A ]] || continue
+        [[ $cat == A || $cat == B || $cat == C ]] || continue
     fi
     NAMES+=("$name") VERSIONS+=("$version") SCRIPTS+=("$scripts")
 done <"$CORPUS"
@@ -174,11 +184,14 @@ check_layout() {
     local deb=$1 list
     list=$(dpkg-deb --fsys-tarfile "$deb" | tar -t)
     printf '%s\n' "$list"
-    if grep -vE '^\./(usr/?|usr/bin(/.*)?|usr/lib/?|usr/lib/python3/?|usr/lib/python3/dist-packages(/.*)?|usr/share(/.*)?)?$' <<<"$list"; then
+    if grep -vE '^\./(usr/?|usr/bin(/.*)?|usr/lib/?|usr/lib/python3/?|usr/lib/python3/dist-packages(/.*)?|usr/lib/python3-[^/]+(/.*)?|usr/share(/.*)?)?$' <<<"$list"; then
         echo "unexpected paths above"
         return 1
     fi
-    grep -q '^\./usr/lib/python3/dist-packages/.' <<<"$list" || { echo "nothing in dist-packages"; return 1; }
+    # Public modules in dist-packages, or an application with private copies in its own
+    # directory.
+    grep -qE '^\./usr/(lib/python3/dist-packages|share/python3-[^/]+|lib/python3-[^/]+)/.' <<<"$list" ||
+        { echo "no Python modules in dist-packages or a private directory"; return 1; }
     grep -q '^\./usr/share/doc/[^/]*/copyright$' <<<"$list" || { echo "no copyright file"; return 1; }
     if grep -E '(__pycache__|\.pyc$|/usr/local/)' <<<"$list"; then echo "bytecode or /usr/local in package"; return 1; fi
 }
@@ -294,10 +307,12 @@ declare -A MAIN_PKG=() # name -> its Debian package name
 # py2deb NAME==VERSION into DIR, JSON document on stdout, progress on stderr.
 # SOURCE_DATE_EPOCH is unset: the default build must already be reproducible.
 build_row() {
-    local spec=$1 dir=$2
+    local spec=$1 dir=$2 extra=()
+    # shellcheck disable=SC2206 # ROW_ARGS holds a word list
+    extra=(${ROW_ARGS[${spec%%==*}]:-})
     mkdir -p "$dir"
     env -u SOURCE_DATE_EPOCH timeout "$BUILD_TIMEOUT" \
-        "$PY2DEB" "$spec" --target bookworm -o "$dir" --json --maintainer "$MAINT"
+        "$PY2DEB" "$spec" --target bookworm -o "$dir" --json --maintainer "$MAINT" "${extra[@]}"
 }
 build_to_json() {
     build_row "$1" "$2" >"$3"
@@ -375,6 +390,21 @@ for i in "${!NAMES[@]}"; do
         repro_check "$spec" "$WORK/build2/$name" "${all_debs[@]}" || true
 done
 
+# A library cannot hide private copies: the default must refuse it with the options.
+library_refusal() {
+    local out rc=0
+    out=$(timeout "$BUILD_TIMEOUT" "$PY2DEB" "$1" --target bookworm -o "$WORK/refusal" --maintainer "$MAINT" 2>&1) || rc=$?
+    printf '%s\n' "$out"
+    ((rc != 0)) || { echo "expected a refusal"; return 1; }
+    grep -q -- '--conflicts replace' <<<"$out" || { echo "the error does not name the options"; return 1; }
+    [[ -z $(ls -A "$WORK/refusal" 2>/dev/null) ]] || { echo "files left in the output directory"; return 1; }
+}
+for i in "${!NAMES[@]}"; do
+    [[ ${NAMES[i]} == yaspin && $HAVE_BIN == yes ]] || continue
+    check "yaspin: default --conflicts bundle refuses a library, naming the options" "$LOGS/yaspin.refusal.log" \
+        library_refusal "yaspin==${VERSIONS[i]}" || true
+done
+
 # SOURCE_DATE_EPOCH honoured: one extra build of the first built row is enough.
 for i in "${!NAMES[@]}"; do
     name=${NAMES[i]}
@@ -425,7 +455,15 @@ purge_check() {
     local pkg=$1 dp=/usr/lib/python3/dist-packages tops=() t rc=0
     mapfile -t tops < <(chroot_run "$ROOTFS" dpkg -L "$pkg" | sed -n "s|^$dp/\([^/]*\).*|\1|p" | sort -u)
     echo "top-level entries: ${tops[*]}"
-    ((${#tops[@]} > 0)) || { echo "package owns nothing in $dp"; return 1; }
+    if ((${#tops[@]} == 0)); then
+        # An application with private copies: its own directory must go away entirely.
+        chroot_apt "$ROOTFS" purge "$pkg"
+        if [[ -e $ROOTFS/usr/share/$pkg || -e $ROOTFS/usr/lib/$pkg ]]; then
+            echo "left behind:"; find "$ROOTFS/usr/share/$pkg" "$ROOTFS/usr/lib/$pkg" 2>/dev/null | head -n 20
+            return 1
+        fi
+        return 0
+    fi
     chroot_apt "$ROOTFS" purge "$pkg"
     # shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
     if chroot_run "$ROOTFS" dpkg-query -W -f='${db:Status-Status}\n' "$pkg" 2>/dev/null | grep -qv not-installed; then
@@ -443,6 +481,15 @@ purge_check() {
     return "$rc"
 }
 
+# The distribution's own package stays: private copies never replace it.
+urllib3_check() {
+    local v
+    # shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
+    v=$(chroot_run "$ROOTFS" dpkg-query -W -f='${Version}' python3-urllib3)
+    echo "python3-urllib3 $v"
+    [[ $v == 1.26.* ]]
+}
+
 for i in "${!NAMES[@]}"; do
     name=${NAMES[i]}
     IFS=, read -r -a scripts <<<"${SCRIPTS[i]}"
@@ -457,8 +504,18 @@ for i in "${!NAMES[@]}"; do
         [[ -n $s ]] || continue
         check "$name: console script $s runs (--help or --version)" "$LOGS/$name.script-$s.log" run_script "$s" || true
     done
-    check "$name: python3 -c 'import $module'" "$LOGS/$name.import.log" \
-        chroot_run "$ROOTFS" python3 -c "import $module" || true
+    if [[ -z ${NO_IMPORT[$name]:-} ]]; then
+        check "$name: python3 -c 'import $module'" "$LOGS/$name.import.log" \
+            chroot_run "$ROOTFS" python3 -c "import $module" || true
+    fi
+    for m in ${EXTRA_IMPORTS[$name]:-}; do
+        check "$name: python3 -c 'import $m' (a dependency built alongside)" "$LOGS/$name.import-$m.log" \
+            chroot_run "$ROOTFS" python3 -c "import $m" || true
+    done
+    if [[ $name == pepotron ]]; then
+        # Private copies must not replace the distribution's packages.
+        check "$name: python3-urllib3 is still bookworm's 1.26" "$LOGS/$name.urllib3.log" urllib3_check || true
+    fi
     check "$name: purge leaves nothing in dist-packages" "$LOGS/$name.purge.log" purge_check "${MAIN_PKG[$name]}" || true
 done
 
