@@ -568,6 +568,10 @@ pub fn assemble(
         .as_deref()
         .map(|d| control::plain_description(d, meta.description_content_type.as_deref()))
         .unwrap_or_default();
+    // lintian `description-synopsis-is-duplicated`: a first paragraph that only repeats
+    // the synopsis adds nothing.
+    let same = |a: &str, b: &str| a.trim().trim_end_matches('.').eq_ignore_ascii_case(b.trim().trim_end_matches('.'));
+    extended.retain(|p| !same(p, &synopsis));
     let kind = if programs.is_empty() {
         "library"
     } else {
@@ -670,11 +674,14 @@ pub fn assemble(
     .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
     .filter(|p| !p.is_empty())
     .collect();
-    let copyright_holders = if people.is_empty() {
+    let holders = if people.is_empty() {
         format!("the {} authors", meta.name)
     } else {
         people.join(", ")
     };
+    // A notice carries a year (lintian `copyright-without-copyright-notice`); the year of
+    // the release is the one the metadata vouches for.
+    let copyright_holders = format!("{} {holders}", year_of(opts.mtime)?);
     #[derive(Serialize)]
     struct CopyrightCtx<'a> {
         upstream_name: &'a str,
@@ -711,6 +718,8 @@ pub fn assemble(
         version: &'a str,
         distribution: &'a str,
         tool_version: &'a str,
+        project: &'a str,
+        project_version: &'a str,
         filename: &'a str,
         index: Option<&'a str>,
         maintainer: &'a str,
@@ -729,6 +738,8 @@ pub fn assemble(
             distribution,
             tool_version: env!("CARGO_PKG_VERSION"),
             filename: &opts.wheel_filename,
+            project: &meta.name,
+            project_version: &meta.version.to_string(),
             index: opts.origin.as_deref(),
             maintainer: &opts.maintainer,
             date: &date,
@@ -898,6 +909,10 @@ fn rfc2822(epoch: u64) -> Result<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(epoch as i64)
         .context("timestamp out of range")?;
     Ok(t.format(&time::format_description::well_known::Rfc2822)?)
+}
+
+fn year_of(epoch: u64) -> Result<i32> {
+    Ok(time::OffsetDateTime::from_unix_timestamp(epoch as i64).context("timestamp out of range")?.year())
 }
 
 fn date_ymd(epoch: u64) -> Result<String> {

@@ -62,7 +62,8 @@ enum Command {
 #[derive(Debug, Args)]
 struct BuildArgs {
     /// A project name, a PEP 508 requirement without markers (`pepotron==1.8.0`,
-    /// `'urllib3>=2,<3'`), or a path to a local `.whl` file.
+    /// `'urllib3>=2,<3'`), a local `.whl`, a local sdist (`.tar.gz`, `.zip`) or a project
+    /// directory with pyproject.toml or setup.py.
     #[arg(value_name = "SPEC", required = true)]
     specs: Vec<String>,
     /// Directory to write the .deb files to.
@@ -116,6 +117,17 @@ struct BuildArgs {
     /// Print a JSON summary of what was written on stdout.
     #[arg(long)]
     json: bool,
+    /// Build these projects from their sdist even when a wheel fits (comma-separated
+    /// names, or `:all:`), as pip's option of the same name.
+    #[arg(long, value_name = "NAME,...|:all:", value_delimiter = ',')]
+    no_binary: Vec<String>,
+    /// Build sdists with the distribution's own build backends instead of an isolated
+    /// venv with the build requirements from the index.
+    #[arg(long)]
+    no_build_isolation: bool,
+    /// Give up on an sdist build after this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    build_timeout: u64,
     /// Also publish what was built into this apt repository (made by `py2deb repo init`).
     #[arg(long, value_name = "DIR")]
     repo: Option<PathBuf>,
@@ -352,6 +364,10 @@ impl BuildArgs {
             conflicts: self.conflicts,
             archive,
             host_archive,
+            no_binary: self.no_binary.clone(),
+            build_isolation: !self.no_build_isolation,
+            build_timeout: std::time::Duration::from_secs(self.build_timeout),
+            target_is_host: self.target.target == "host",
         };
         Ok((cfg, specs))
     }
@@ -496,6 +512,7 @@ impl BuildArgs {
 pub fn main() -> i32 {
     // A Ctrl-C must not leave a half-written package behind.
     let _ = ctrlc::set_handler(|| {
+        crate::sdist::kill_running_builds();
         pipeline::remove_partial_outputs();
         std::process::exit(130);
     });

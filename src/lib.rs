@@ -23,6 +23,7 @@ pub mod relation;
 pub mod repo;
 pub mod report;
 pub mod resolve;
+pub mod sdist;
 pub mod tags;
 pub mod target;
 pub mod templates;

@@ -12,6 +12,7 @@ use crate::index::{normalize_name, DistFile, Index, IndexConfig};
 use crate::relation::Relations;
 use crate::report::Reporter;
 use crate::resolve;
+use crate::sdist;
 use crate::tags::{Compat, WheelFilename};
 use crate::target::Target;
 use crate::templates::Templates;
@@ -30,6 +31,8 @@ use std::sync::Mutex;
 pub enum Spec {
     Requirement(Requirement),
     Wheel(PathBuf),
+    /// A local sdist or project directory, built into a wheel first (PEP 517).
+    Source(sdist::SourceTree),
 }
 
 impl FromStr for Spec {
@@ -42,11 +45,16 @@ impl FromStr for Spec {
             }
             return Ok(Spec::Wheel(p));
         }
-        if s.ends_with(".tar.gz")
-            || s.ends_with(".zip")
-            || Path::new(s).join("pyproject.toml").exists()
-        {
-            bail!("`{s}` is a source distribution or project directory; give a wheel (`.whl`) or a project name");
+        if let Some(tree) = sdist::SourceTree::from_spec(s) {
+            if let sdist::SourceTree::Sdist(p) = &tree {
+                if !p.is_file() {
+                    bail!("source distribution `{s}` does not exist");
+                }
+            }
+            return Ok(Spec::Source(tree));
+        }
+        if Path::new(s).is_dir() {
+            bail!("`{s}` is a directory without pyproject.toml or setup.py; give a project directory, an sdist, a wheel or a project name");
         }
         let req = Requirement::from_str(s).map_err(|e| {
             anyhow::anyhow!("`{s}` is not a project name, a PEP 508 requirement (`name==1.0`, `name>=2,<3`) or a `.whl` file: {e}")
@@ -68,6 +76,7 @@ impl fmt::Display for Spec {
         match self {
             Spec::Requirement(r) => write!(f, "{r}"),
             Spec::Wheel(p) => write!(f, "{}", p.display()),
+            Spec::Source(sdist::SourceTree::Sdist(p) | sdist::SourceTree::Dir(p)) => write!(f, "{}", p.display()),
         }
     }
 }
@@ -92,6 +101,96 @@ pub struct BuildConfig {
     pub archive: ArchiveOptions,
     /// Read them from apt's lists (`archive.lists_dir`) rather than a mirror.
     pub host_archive: bool,
+    /// Projects to build from source even when a wheel fits (`:all:` for every one).
+    pub no_binary: Vec<String>,
+    /// Build sdists in an isolated venv (the default) or with the system's backends.
+    pub build_isolation: bool,
+    pub build_timeout: std::time::Duration,
+    /// The target is this machine (compiled sdist builds are only valid for it).
+    pub target_is_host: bool,
+}
+
+impl BuildConfig {
+    fn wants_source(&self, name: &str) -> bool {
+        self.no_binary.iter().any(|n| n == ":all:" || normalize_name(n) == name)
+    }
+
+    fn sdist_options(&self) -> sdist::SdistBuildOptions {
+        let mut pip = vec!["--index-url".to_owned(), self.index.index_url.to_string()];
+        for u in &self.index.extra_index_urls {
+            pip.extend(["--extra-index-url".to_owned(), u.to_string()]);
+        }
+        for d in &self.index.find_links {
+            pip.extend(["--find-links".to_owned(), d.display().to_string()]);
+        }
+        if self.index.no_index {
+            pip.push("--no-index".to_owned());
+        }
+        sdist::SdistBuildOptions {
+            isolation: self.build_isolation,
+            python: PathBuf::from("/usr/bin/python3"),
+            pip_index_args: pip,
+            timeout: self.build_timeout,
+            cache_dir: self.cache_dir.clone(),
+            limits: self.limits.clone(),
+            target_is_host: self.target_is_host,
+        }
+    }
+}
+
+/// Find the wheel for `name` matching `spec`: a compatible wheel from the index, or —
+/// when none fits or `--no-binary` asks — one built from the newest matching sdist.
+fn obtain(
+    name: &str,
+    spec: &pep440_rs::VersionSpecifiers,
+    cfg: &BuildConfig,
+    index: &Index,
+    http: &Http,
+    cache: &Cache,
+    reporter: &dyn Reporter,
+) -> Result<(pep440_rs::Version, Fetched)> {
+    let wheel_error = if cfg.wants_source(name) {
+        None
+    } else {
+        match index.select_wheel(name, spec, &cfg.target) {
+            Ok(cand) => {
+                reporter.info(&format!("{} {}: {}", cand.name, cand.version, cand.file.filename));
+                let path = fetch::fetch(http, cache, &cand.file, reporter)?;
+                return Ok((
+                    cand.version,
+                    Fetched { path, wheel: cand.wheel, file: Some(cand.file), extras: Vec::new() },
+                ));
+            }
+            Err(e) => Some(e),
+        }
+    };
+    let (version, file) = match index.select_sdist(name, spec, &cfg.target) {
+        Ok(found) => found,
+        // Without a wheel or an sdist, the wheel error explains more.
+        Err(sdist_err) => return Err(wheel_error.unwrap_or(sdist_err)),
+    };
+    reporter.info(&format!("{name} {version}: no wheel fits, building {}", file.filename));
+    let path = fetch::fetch(http, cache, &file, reporter)?;
+    let mut fetched = build_from_source(&sdist::SourceTree::Sdist(path), file.sha256.as_deref(), cfg, reporter)?;
+    fetched.file = Some(file);
+    Ok((version, fetched))
+}
+
+fn build_from_source(
+    tree: &sdist::SourceTree,
+    sha256: Option<&str>,
+    cfg: &BuildConfig,
+    reporter: &dyn Reporter,
+) -> Result<Fetched> {
+    let built = sdist::build_wheel(tree, sha256, &cfg.sdist_options(), reporter)?;
+    let name = built.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+    let wheel: WheelFilename = name
+        .parse()
+        .map_err(|e| anyhow::anyhow!("the build produced `{name}`, which is not a valid wheel file name: {e}"))?;
+    if let Compat::Incompatible(why) = wheel.compatibility(&cfg.target) {
+        bail!("the wheel built from source ({name}) does not fit target {}: {why}", cfg.target);
+    }
+    Ok(Fetched { path: built.path, wheel, file: None, extras: Vec::new() })
 }
 
 /// One package written.
@@ -278,29 +377,17 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                 continue;
             }
             let combined = resolve::combine(&constraints[&child]);
-            let cand = index
-                .select_wheel(&child, &combined, &cfg.target)
-                .with_context(|| {
-                    let asks: Vec<&str> = constraints[&child]
-                        .iter()
-                        .map(|(_, who)| who.as_str())
-                        .collect();
-                    format!("no release of {child} satisfies {}", asks.join(" and "))
-                })?;
-            reporter.info(&format!("{origin}: {} {}", cand.name, cand.version));
-            let path = fetch::fetch(&http, &cache, &cand.file, reporter)?;
-            let fetched = Fetched {
-                path,
-                wheel: cand.wheel,
-                file: Some(cand.file),
-                extras: Vec::new(),
-            };
+            let (child_version, fetched) = obtain(&child, &combined, cfg, &index, &http, &cache, reporter).with_context(|| {
+                let asks: Vec<&str> = constraints[&child].iter().map(|(_, who)| who.as_str()).collect();
+                format!("no release of {child} satisfies {}", asks.join(" and "))
+            })?;
+            reporter.info(&format!("{origin}: {child} {child_version}"));
             by_name.insert(child.clone(), nodes.len());
             pending.push_back(nodes.len());
             nodes.push(Node {
-                chain: format!("{} → {} {}", nodes[i].chain, child, cand.version),
+                chain: format!("{} → {} {}", nodes[i].chain, child, child_version),
                 name: child.clone(),
-                version: cand.version,
+                version: child_version,
                 fetched,
                 reason: format!("missing dependency of {}", nodes[i].name),
                 edges: Vec::new(),
@@ -398,24 +485,16 @@ fn resolve_and_fetch(
                 extras: Vec::new(),
             })
         }
+        Spec::Source(tree) => build_from_source(tree, None, cfg, reporter),
         Spec::Requirement(req) => {
             let vspec = match &req.version_or_url {
                 Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
                 _ => pep440_rs::VersionSpecifiers::empty(),
             };
             let name = normalize_name(req.name.as_ref());
-            let cand = index.select_wheel(&name, &vspec, &cfg.target)?;
-            reporter.info(&format!(
-                "{} {}: {}",
-                cand.name, cand.version, cand.file.filename
-            ));
-            let path = fetch::fetch(http, cache, &cand.file, reporter)?;
-            Ok(Fetched {
-                path,
-                wheel: cand.wheel,
-                file: Some(cand.file),
-                extras: req.extras.clone(),
-            })
+            let (_, mut fetched) = obtain(&name, &vspec, cfg, index, http, cache, reporter)?;
+            fetched.extras = req.extras.clone();
+            Ok(fetched)
         }
     }
 }

@@ -117,7 +117,9 @@ debname_of() { local n=${1,,}; n=${n//_/-}; printf 'python3-%s\n' "${n//./-}"; }
 
 # Rows: category A by default, or exactly the names given on the command line.
 NAMES=() VERSIONS=() SCRIPTS=()
-while IFS=$'\t' read -r cat name version _tag scripts _rest; do
+# Tabs become \x1f first: a tab in IFS is whitespace, so `read` would merge an empty
+# column (a project without console scripts) into its neighbour.
+while IFS=$'\x1f' read -r cat name version _tag scripts _rest; do
     [[ $cat == category ]] && continue
     if (($# > 0)); then
         wanted=no
@@ -127,7 +129,7 @@ while IFS=$'\t' read -r cat name version _tag scripts _rest; do
         [[ $cat == A || $cat == B || $cat == C ]] || continue
     fi
     NAMES+=("$name") VERSIONS+=("$version") SCRIPTS+=("$scripts")
-done <"$CORPUS"
+done < <(tr '\t' '\037' <"$CORPUS")
 if (($# > 0 && ${#NAMES[@]} != $#)); then
     echo "e2e: some of '$*' are not rows of $CORPUS" >&2
     exit 1
@@ -484,10 +486,15 @@ purge_check() {
 # The distribution's own package stays: private copies never replace it.
 urllib3_check() {
     local v
+    # Installing the distribution's urllib3 next to pepotron must give bookworm's 1.26,
+    # and pep must keep working with its private copy.
+    chroot_apt "$ROOTFS" install python3-urllib3
     # shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
     v=$(chroot_run "$ROOTFS" dpkg-query -W -f='${Version}' python3-urllib3)
     echo "python3-urllib3 $v"
-    [[ $v == 1.26.* ]]
+    [[ $v == 1.26.* ]] || return 1
+    chroot_run "$ROOTFS" python3 -c 'import urllib3, sys; print(urllib3.__version__); sys.exit(not urllib3.__version__.startswith("1.26"))'
+    chroot_run "$ROOTFS" timeout 60 /usr/bin/pep --help >/dev/null
 }
 
 for i in "${!NAMES[@]}"; do

@@ -7,3 +7,4 @@ mod mapping;
 mod repo;
 mod support;
 mod version_props;
+mod sdist;
