@@ -24,7 +24,8 @@ cd "$ROOT"
 # Tools behind the tests: lintian and dpkg-dev judge the .debs, debootstrap and apt-utils
 # (apt-ftparchive) build the install chroot and its flat repository, python3 reads --json
 # output, gcc/libc6-dev/pkg-config/make let crates with C parts (liblzma, zstd) build.
-APT_PKGS=(lintian debootstrap dpkg-dev apt-utils python3 xz-utils zstd ca-certificates
+APT_PKGS=(lintian debootstrap dpkg-dev apt-utils python3 python3-venv python3-setuptools python3-wheel
+    gnupg gpgv xz-utils zstd ca-certificates
     gcc libc6-dev pkg-config make)
 # Hard ceiling for the end-to-end suite so a hang is reported instead of killing CI.
 E2E_TIMEOUT=${E2E_TIMEOUT:-2700}

@@ -570,7 +570,11 @@ pub fn assemble(
         .unwrap_or_default();
     // lintian `description-synopsis-is-duplicated`: a first paragraph that only repeats
     // the synopsis adds nothing.
-    let same = |a: &str, b: &str| a.trim().trim_end_matches('.').eq_ignore_ascii_case(b.trim().trim_end_matches('.'));
+    let same = |a: &str, b: &str| {
+        a.trim()
+            .trim_end_matches('.')
+            .eq_ignore_ascii_case(b.trim().trim_end_matches('.'))
+    };
     extended.retain(|p| !same(p, &synopsis));
     let kind = if programs.is_empty() {
         "library"
@@ -912,7 +916,9 @@ fn rfc2822(epoch: u64) -> Result<String> {
 }
 
 fn year_of(epoch: u64) -> Result<i32> {
-    Ok(time::OffsetDateTime::from_unix_timestamp(epoch as i64).context("timestamp out of range")?.year())
+    Ok(time::OffsetDateTime::from_unix_timestamp(epoch as i64)
+        .context("timestamp out of range")?
+        .year())
 }
 
 fn date_ymd(epoch: u64) -> Result<String> {

@@ -274,7 +274,8 @@ pub fn select(
                 if spec.contains(&v) {
                     refuse(
                         Some(v),
-                        "source distribution (built only when no wheel fits, or with --no-binary)".into(),
+                        "source distribution (built only when no wheel fits, or with --no-binary)"
+                            .into(),
                         &mut refused,
                     );
                 } else {
@@ -400,33 +401,57 @@ pub fn select_sdist(
     files: Vec<DistFile>,
 ) -> Result<(Version, DistFile)> {
     let normalized = normalize_name(name);
-    let python = Version::from_str(&target.python_full)
-        .with_context(|| format!("the target's Python version `{}` is not a PEP 440 version", target.python_full))?;
+    let python = Version::from_str(&target.python_full).with_context(|| {
+        format!(
+            "the target's Python version `{}` is not a PEP 440 version",
+            target.python_full
+        )
+    })?;
     let mut fits: Vec<(Version, DistFile)> = files
         .into_iter()
         .filter(|f| f.filename.ends_with(".tar.gz") || f.filename.ends_with(".zip"))
         .filter_map(|f| sdist_version(&f.filename, &normalized).map(|v| (v, f)))
         .filter(|(v, f)| spec.contains(v) && (f.yanked.is_none() || pins_exactly(spec, v)))
-        .filter(|(_, f)| f.requires_python.as_ref().is_none_or(|rp| rp.contains(&python)))
+        .filter(|(_, f)| {
+            f.requires_python
+                .as_ref()
+                .is_none_or(|rp| rp.contains(&python))
+        })
         .collect();
     let names_pre = spec.iter().any(|s| {
-        !matches!(s.operator(), Operator::NotEqual | Operator::NotEqualStar) && s.version().any_prerelease()
+        !matches!(s.operator(), Operator::NotEqual | Operator::NotEqualStar)
+            && s.version().any_prerelease()
     });
     if !(pre || names_pre || fits.iter().all(|f| f.0.any_prerelease())) {
         fits.retain(|f| !f.0.any_prerelease());
     }
     // Prefer .tar.gz over .zip for the same version (the standard sdist format).
     fits.into_iter()
-        .max_by(|a, b| (&a.0, a.1.filename.ends_with(".tar.gz")).cmp(&(&b.0, b.1.filename.ends_with(".tar.gz"))))
+        .max_by(|a, b| {
+            (&a.0, a.1.filename.ends_with(".tar.gz"))
+                .cmp(&(&b.0, b.1.filename.ends_with(".tar.gz")))
+        })
         .with_context(|| {
-            let wanted = if spec.is_empty() { String::new() } else { format!(" matching `{spec}`") };
-            format!("no source distribution of `{name}`{wanted} fits Python {}", target.python_full)
+            let wanted = if spec.is_empty() {
+                String::new()
+            } else {
+                format!(" matching `{spec}`")
+            };
+            format!(
+                "no source distribution of `{name}`{wanted} fits Python {}",
+                target.python_full
+            )
         })
 }
 
 impl Index<'_> {
     /// [`select_sdist`] over every configured source.
-    pub fn select_sdist(&self, name: &str, spec: &VersionSpecifiers, target: &Target) -> Result<(Version, DistFile)> {
+    pub fn select_sdist(
+        &self,
+        name: &str,
+        spec: &VersionSpecifiers,
+        target: &Target,
+    ) -> Result<(Version, DistFile)> {
         let files = self.project_files(name)?;
         select_sdist(name, spec, target, self.config.pre, files)
     }

@@ -76,7 +76,9 @@ impl fmt::Display for Spec {
         match self {
             Spec::Requirement(r) => write!(f, "{r}"),
             Spec::Wheel(p) => write!(f, "{}", p.display()),
-            Spec::Source(sdist::SourceTree::Sdist(p) | sdist::SourceTree::Dir(p)) => write!(f, "{}", p.display()),
+            Spec::Source(sdist::SourceTree::Sdist(p) | sdist::SourceTree::Dir(p)) => {
+                write!(f, "{}", p.display())
+            }
         }
     }
 }
@@ -112,7 +114,9 @@ pub struct BuildConfig {
 
 impl BuildConfig {
     fn wants_source(&self, name: &str) -> bool {
-        self.no_binary.iter().any(|n| n == ":all:" || normalize_name(n) == name)
+        self.no_binary
+            .iter()
+            .any(|n| n == ":all:" || normalize_name(n) == name)
     }
 
     fn sdist_options(&self) -> sdist::SdistBuildOptions {
@@ -154,11 +158,19 @@ fn obtain(
     } else {
         match index.select_wheel(name, spec, &cfg.target) {
             Ok(cand) => {
-                reporter.info(&format!("{} {}: {}", cand.name, cand.version, cand.file.filename));
+                reporter.info(&format!(
+                    "{} {}: {}",
+                    cand.name, cand.version, cand.file.filename
+                ));
                 let path = fetch::fetch(http, cache, &cand.file, reporter)?;
                 return Ok((
                     cand.version,
-                    Fetched { path, wheel: cand.wheel, file: Some(cand.file), extras: Vec::new() },
+                    Fetched {
+                        path,
+                        wheel: cand.wheel,
+                        file: Some(cand.file),
+                        extras: Vec::new(),
+                    },
                 ));
             }
             Err(e) => Some(e),
@@ -169,9 +181,17 @@ fn obtain(
         // Without a wheel or an sdist, the wheel error explains more.
         Err(sdist_err) => return Err(wheel_error.unwrap_or(sdist_err)),
     };
-    reporter.info(&format!("{name} {version}: no wheel fits, building {}", file.filename));
+    reporter.info(&format!(
+        "{name} {version}: no wheel fits, building {}",
+        file.filename
+    ));
     let path = fetch::fetch(http, cache, &file, reporter)?;
-    let mut fetched = build_from_source(&sdist::SourceTree::Sdist(path), file.sha256.as_deref(), cfg, reporter)?;
+    let mut fetched = build_from_source(
+        &sdist::SourceTree::Sdist(path),
+        file.sha256.as_deref(),
+        cfg,
+        reporter,
+    )?;
     fetched.file = Some(file);
     Ok((version, fetched))
 }
@@ -183,14 +203,26 @@ fn build_from_source(
     reporter: &dyn Reporter,
 ) -> Result<Fetched> {
     let built = sdist::build_wheel(tree, sha256, &cfg.sdist_options(), reporter)?;
-    let name = built.path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-    let wheel: WheelFilename = name
-        .parse()
-        .map_err(|e| anyhow::anyhow!("the build produced `{name}`, which is not a valid wheel file name: {e}"))?;
+    let name = built
+        .path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let wheel: WheelFilename = name.parse().map_err(|e| {
+        anyhow::anyhow!("the build produced `{name}`, which is not a valid wheel file name: {e}")
+    })?;
     if let Compat::Incompatible(why) = wheel.compatibility(&cfg.target) {
-        bail!("the wheel built from source ({name}) does not fit target {}: {why}", cfg.target);
+        bail!(
+            "the wheel built from source ({name}) does not fit target {}: {why}",
+            cfg.target
+        );
     }
-    Ok(Fetched { path: built.path, wheel, file: None, extras: Vec::new() })
+    Ok(Fetched {
+        path: built.path,
+        wheel,
+        file: None,
+        extras: Vec::new(),
+    })
 }
 
 /// One package written.
@@ -377,8 +409,14 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                 continue;
             }
             let combined = resolve::combine(&constraints[&child]);
-            let (child_version, fetched) = obtain(&child, &combined, cfg, &index, &http, &cache, reporter).with_context(|| {
-                let asks: Vec<&str> = constraints[&child].iter().map(|(_, who)| who.as_str()).collect();
+            let (child_version, fetched) = obtain(
+                &child, &combined, cfg, &index, &http, &cache, reporter,
+            )
+            .with_context(|| {
+                let asks: Vec<&str> = constraints[&child]
+                    .iter()
+                    .map(|(_, who)| who.as_str())
+                    .collect();
                 format!("no release of {child} satisfies {}", asks.join(" and "))
             })?;
             reporter.info(&format!("{origin}: {child} {child_version}"));

@@ -126,7 +126,7 @@ while IFS=$'\x1f' read -r cat name version _tag scripts _rest; do
         for want in "$@"; do [[ ${want,,} == "${name,,}" ]] && wanted=yes; done
         [[ $wanted == yes ]] || continue
     else
-        [[ $cat == A || $cat == B || $cat == C ]] || continue
+        [[ $cat == A || $cat == B || $cat == C || $cat == D ]] || continue
     fi
     NAMES+=("$name") VERSIONS+=("$version") SCRIPTS+=("$scripts")
 done < <(tr '\t' '\037' <"$CORPUS")

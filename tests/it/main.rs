@@ -5,6 +5,7 @@ mod closure;
 mod index;
 mod mapping;
 mod repo;
+mod sdist;
+mod source;
 mod support;
 mod version_props;
-mod sdist;

@@ -28,7 +28,7 @@ fn options(cache: &Path) -> SdistBuildOptions {
 }
 
 /// Write `<dir>/<top>.tar.gz` holding `files` below `<top>/`.
-fn sdist(dir: &Path, top: &str, files: &[(&str, &str)]) -> PathBuf {
+pub fn sdist(dir: &Path, top: &str, files: &[(&str, &str)]) -> PathBuf {
     let path = dir.join(format!("{top}.tar.gz"));
     let gz = flate2::write::GzEncoder::new(
         std::fs::File::create(&path).unwrap(),
