@@ -807,23 +807,15 @@ pub fn assemble(
     }
     depends.extend(opts.requirement_depends.clone());
 
-    let control = BinaryControl {
-        package: package.clone(),
-        version: version.clone(),
-        architecture: architecture.clone(),
-        maintainer: opts.maintainer.clone(),
-        installed_size: None,
-        depends,
-        recommends: Relations::default(),
-        conflicts: Relations::default(),
-        breaks: Relations::default(),
-        replaces: Relations::default(),
-        provides: Relations::default(),
-        section: "python".into(),
-        priority: "optional".into(),
-        homepage,
-        description: Description { synopsis, extended },
-    };
+    let mut control = BinaryControl::new(
+        package.clone(),
+        version.clone(),
+        architecture.clone(),
+        opts.maintainer.clone(),
+        Description { synopsis, extended },
+    );
+    control.depends = depends;
+    control.homepage = homepage;
 
     #[derive(Serialize)]
     struct ScriptsCtx<'a> {

@@ -46,6 +46,33 @@ pub struct BinaryControl {
 const FOLD_WIDTH: usize = 79;
 
 impl BinaryControl {
+    /// A `python`-section, `optional`-priority paragraph with no relations yet.
+    pub fn new(
+        package: String,
+        version: String,
+        architecture: String,
+        maintainer: String,
+        description: Description,
+    ) -> Self {
+        BinaryControl {
+            package,
+            version,
+            architecture,
+            maintainer,
+            installed_size: None,
+            depends: Relations::default(),
+            recommends: Relations::default(),
+            conflicts: Relations::default(),
+            breaks: Relations::default(),
+            replaces: Relations::default(),
+            provides: Relations::default(),
+            section: "python".into(),
+            priority: "optional".into(),
+            homepage: None,
+            description,
+        }
+    }
+
     /// Write the paragraph. Every value is checked for newlines/control characters
     /// (rejected, naming the field) so metadata text cannot inject a field.
     pub fn write_to(&self, out: &mut dyn Write) -> Result<()> {

@@ -98,6 +98,23 @@ fn build(server_url: &str, out: &Path, spec: &str, cache: &Path) -> Output {
         .env("SOURCE_DATE_EPOCH", EPOCH))
 }
 
+/// `py2deb WHEEL --no-index` for bookworm into `out`.
+fn build_local(wheel: &Path, out: &Path) -> Output {
+    run(py2deb()
+        .arg(wheel)
+        .args([
+            "--no-index",
+            "--target",
+            "bookworm",
+            "--apt-lists",
+            apt_lists(),
+            "-q",
+            "-o",
+        ])
+        .arg(out)
+        .args(["--maintainer", MAINTAINER]))
+}
+
 fn only_deb(dir: &Path) -> PathBuf {
     let debs: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -550,19 +567,7 @@ fn issue2_hostile_wheels_fail_cleanly() {
         let path = tmp.path().join("evil-1.0-py3-none-any.whl");
         zip.write(&path);
         let out = tmp.path().join("out");
-        let o = run(py2deb()
-            .arg(&path)
-            .args([
-                "--no-index",
-                "--target",
-                "bookworm",
-                "--apt-lists",
-                apt_lists(),
-                "-q",
-                "-o",
-            ])
-            .arg(&out)
-            .args(["--maintainer", MAINTAINER]));
+        let o = build_local(&path, &out);
         assert_fails_cleanly(&o, &out, needle);
     }
     // Truncated file.
@@ -570,19 +575,7 @@ fn issue2_hostile_wheels_fail_cleanly() {
     let bytes = std::fs::read(&good).unwrap();
     std::fs::write(&good, &bytes[..bytes.len() / 2]).unwrap();
     let out = tmp.path().join("out");
-    let o = run(py2deb()
-        .arg(&good)
-        .args([
-            "--no-index",
-            "--target",
-            "bookworm",
-            "--apt-lists",
-            apt_lists(),
-            "-q",
-            "-o",
-        ])
-        .arg(&out)
-        .args(["--maintainer", MAINTAINER]));
+    let o = build_local(&good, &out);
     assert_fails_cleanly(&o, &out, "Demo_Tool-1.2.0-py3-none-any.whl");
 }
 
@@ -593,19 +586,7 @@ fn issue2_control_field_injection_is_refused() {
         .metadata("Summary: nice\rDepends: evil")
         .write(tmp.path());
     let out = tmp.path().join("out");
-    let o = run(py2deb()
-        .arg(&wheel)
-        .args([
-            "--no-index",
-            "--target",
-            "bookworm",
-            "--apt-lists",
-            apt_lists(),
-            "-q",
-            "-o",
-        ])
-        .arg(&out)
-        .args(["--maintainer", MAINTAINER]));
+    let o = build_local(&wheel, &out);
     assert_fails_cleanly(&o, &out, "Summary");
 }
 
