@@ -861,8 +861,13 @@ pub fn assemble(
 /// Debian's synopses do not start with an article (lintian
 /// `description-synopsis-starts-with-article`): "A tool for X" → "Tool for X".
 fn drop_article(s: &str) -> String {
-    for article in ["A ", "An ", "The "] {
-        if let Some(rest) = s.strip_prefix(article).filter(|r| !r.is_empty()) {
+    for article in ["a ", "an ", "the "] {
+        let head = s.get(..article.len()).unwrap_or_default();
+        if let Some(rest) = head
+            .eq_ignore_ascii_case(article)
+            .then(|| &s[article.len()..])
+            .filter(|r| !r.is_empty())
+        {
             let mut c = rest.chars();
             let first = c
                 .next()
@@ -965,6 +970,7 @@ mod tests {
         assert_eq!(drop_article("A demo tool"), "Demo tool");
         assert_eq!(drop_article("An app"), "App");
         assert_eq!(drop_article("Another tool"), "Another tool");
+        assert_eq!(drop_article("a little task queue"), "Little task queue");
     }
 
     #[test]

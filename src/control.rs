@@ -181,7 +181,19 @@ impl BinaryControl {
                     para_lines.push(" .".to_string());
                     pending_blank = false;
                 }
-                para_lines.extend(fold(line, FOLD_WIDTH));
+                if is_list_item(line) {
+                    // lintian `possible-unindented-list-in-extended-description`: list
+                    // items get a second leading space (shown verbatim), their folded
+                    // continuation lines line up under the text.
+                    for (k, row) in fold(line.trim_start(), FOLD_WIDTH - 3)
+                        .into_iter()
+                        .enumerate()
+                    {
+                        para_lines.push(format!("{}{row}", if k == 0 { " " } else { "   " }));
+                    }
+                } else {
+                    para_lines.extend(fold(line, FOLD_WIDTH));
+                }
             }
             if para_lines.is_empty() {
                 continue;
@@ -198,6 +210,16 @@ impl BinaryControl {
         }
         Ok(out)
     }
+}
+
+/// `* item`, `- item`, `+ item`, `1. item`: a line of a list.
+fn is_list_item(line: &str) -> bool {
+    let t = line.trim_start();
+    if t.starts_with("* ") || t.starts_with("- ") || t.starts_with("+ ") {
+        return true;
+    }
+    let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
+    digits > 0 && (t[digits..].starts_with(". ") || t[digits..].starts_with(") "))
 }
 
 /// C0 controls and DEL; these never belong in a control field value.
@@ -905,9 +927,9 @@ mod tests {
              Description: HTTP for humans\n \
              First paragraph.\n \
              .\n \
-             Second paragraph\n \
-             * item one\n \
-             * item two\n"
+             Second paragraph\n  \
+             * item one\n  \
+              * item two\n"
         );
     }
 
@@ -970,6 +992,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("`Bad_Name`"));
+    }
+
+    #[test]
+    fn list_items_are_indented_twice() {
+        let mut c = BinaryControl::new(
+            "python3-x".into(),
+            "1-1".into(),
+            "all".into(),
+            "A <a@b.c>".into(),
+            Description {
+                synopsis: "x".into(),
+                extended: vec!["Links:\n\n* one\n* two".into()],
+            },
+        );
+        let text = c.render().unwrap();
+        assert!(text.contains("\n  * one\n  * two\n"), "{text}");
+        c.description.extended = vec![format!("- {}", "word ".repeat(30))];
+        let text = c.render().unwrap();
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(text.contains("\n  - word"), "{text}");
+        assert!(text.contains("\n    word"), "{text}");
     }
 
     #[test]

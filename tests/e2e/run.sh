@@ -489,6 +489,8 @@ urllib3_check() {
     # Installing the distribution's urllib3 next to pepotron must give bookworm's 1.26,
     # and pep must keep working with its private copy.
     chroot_apt "$ROOTFS" install python3-urllib3
+    # Marked automatic so that the final autoremove takes it away again.
+    chroot_run "$ROOTFS" apt-mark auto python3-urllib3
     # shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
     v=$(chroot_run "$ROOTFS" dpkg-query -W -f='${Version}' python3-urllib3)
     echo "python3-urllib3 $v"
