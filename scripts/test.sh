@@ -7,14 +7,15 @@
 #    running as root; otherwise it just says what is missing),
 # 2. cargo test --all-targets   (hermetic unit and integration tests),
 # 3. cargo build --release      (the binary the end-to-end suite drives),
-# 4. tests/e2e/run.sh           (real PyPI + Debian archive + lintian + apt in a chroot).
+# 4. tests/e2e/run.sh           (real PyPI + Debian archive + lintian + apt in a chroot),
+# 5. tests/e2e/repo.sh          (`py2deb repo`: a signed apt repository used from a chroot).
 #
 # Every phase runs even if an earlier one failed, so one run shows everything that is
 # broken; the exit status is non-zero if any phase failed. The last line printed is the
-# end-to-end summary, `N passed, N failed, N skipped`.
+# summary of both end-to-end suites together, `N passed, N failed, N skipped`.
 #
 # Environment: E2E_ARGS (names of corpus rows, to run the e2e suite on a subset), plus
-# everything tests/e2e/run.sh and scripts/chroot.sh accept.
+# everything tests/e2e/run.sh, tests/e2e/repo.sh and scripts/chroot.sh accept.
 
 set -euo pipefail
 
@@ -29,6 +30,7 @@ APT_PKGS=(lintian debootstrap dpkg-dev apt-utils python3 python3-venv python3-se
     gcc libc6-dev pkg-config make)
 # Hard ceiling for the end-to-end suite so a hang is reported instead of killing CI.
 E2E_TIMEOUT=${E2E_TIMEOUT:-2700}
+E2E_REPO_TIMEOUT=${E2E_REPO_TIMEOUT:-1800}
 
 declare -a PHASE_NAMES=() PHASE_SECS=() PHASE_RESULTS=()
 FAILED_PHASES=0
@@ -78,7 +80,8 @@ phase "cargo test --all-targets" cargo test --all-targets
 phase "cargo build --release" cargo build --release
 
 E2E_LOG=$(mktemp)
-trap 'rm -f "$E2E_LOG"' EXIT
+E2E_REPO_LOG=$(mktemp)
+trap 'rm -f "$E2E_LOG" "$E2E_REPO_LOG"' EXIT
 run_e2e() {
     # shellcheck disable=SC2086 # E2E_ARGS is a list of corpus row names
     PY2DEB=$ROOT/target/release/py2deb timeout -k 30 "$E2E_TIMEOUT" \
@@ -87,15 +90,29 @@ run_e2e() {
 }
 phase "e2e suite (tests/e2e/run.sh)" run_e2e
 
+run_e2e_repo() {
+    PY2DEB=$ROOT/target/release/py2deb timeout -k 30 "$E2E_REPO_TIMEOUT" \
+        "$ROOT/tests/e2e/repo.sh" 2>&1 | tee "$E2E_REPO_LOG"
+    return "${PIPESTATUS[0]}"
+}
+phase "e2e repo (tests/e2e/repo.sh)" run_e2e_repo
+
 printf '\nTimings:\n'
 for i in "${!PHASE_NAMES[@]}"; do
     printf '  %-32s %6ss  %s\n' "${PHASE_NAMES[i]}" "${PHASE_SECS[i]}" "${PHASE_RESULTS[i]}"
 done
 ((FAILED_PHASES == 0)) || printf '%d phase(s) failed\n' "$FAILED_PHASES"
 
-# The e2e suite's own summary line is the last thing printed. If the suite died before
-# writing one (timeout, crash), count that as one failure rather than print nothing.
-summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$E2E_LOG" | tail -n 1 || true)
-[[ -n $summary ]] || summary="0 passed, 1 failed, 0 skipped"
-printf '%s\n' "$summary"
+# The e2e suites' summary lines, added up, are the last thing printed. A suite that died
+# before writing one (timeout, crash) counts as one failure rather than nothing.
+passed=0 failed=0 skipped=0
+for log in "$E2E_LOG" "$E2E_REPO_LOG"; do
+    summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1 || true)
+    if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
+        passed=$((passed + BASH_REMATCH[1])) failed=$((failed + BASH_REMATCH[2])) skipped=$((skipped + BASH_REMATCH[3]))
+    else
+        failed=$((failed + 1))
+    fi
+done
+printf '%d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
 ((FAILED_PHASES == 0))

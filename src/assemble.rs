@@ -844,6 +844,12 @@ pub fn assemble(
         ),
     ];
 
+    let size_hint = wheel
+        .entries
+        .iter()
+        .chain(bundled.iter().flat_map(|b| b.entries.iter()))
+        .map(|e| e.size)
+        .sum();
     let filename = deb_filename(&package, &version, &architecture);
     Ok(Assembly {
         spec: DebSpec {
@@ -852,6 +858,7 @@ pub fn assemble(
             data: files.into_values().collect(),
             compression: opts.compression,
             mtime: opts.mtime,
+            size_hint,
         },
         filename,
         programs,

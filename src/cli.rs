@@ -415,10 +415,7 @@ pub fn run(opts: Opts) -> Result<()> {
         Some(Command::Repo(args)) => {
             let base = BuildArgs::parse_defaults();
             let (cfg, _) = base.config(&crate::report::Silent)?;
-            let builder = pipeline::Rebuilder {
-                base: cfg,
-                reporter: &reporter,
-            };
+            let builder = pipeline::Rebuilder::new(cfg, &reporter);
             crate::cli_repo::run(args.command, &reporter, &builder)
         }
         None => build(&opts.build, &reporter),

@@ -94,6 +94,10 @@ pub struct DebSpec {
     pub compression: Compression,
     /// mtime for every entry (SOURCE_DATE_EPOCH).
     pub mtime: u64,
+    /// Roughly how many bytes the data archive holds (0 when unknown). Only the number
+    /// of compression threads depends on it — never the bytes written: a package smaller
+    /// than one xz block gains nothing from a second thread but its memory.
+    pub size_hint: u64,
 }
 
 /// What the writer computed while writing.
@@ -114,7 +118,12 @@ pub fn write_deb(
     source: &mut dyn FnMut(usize) -> Result<Vec<u8>>,
     out: &mut dyn Write,
 ) -> Result<DebSummary> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if spec.size_hint > 0 {
+        cores.min(spec.size_hint.div_ceil(XZ_BLOCK_SIZE).max(1) as usize)
+    } else {
+        cores
+    };
     write_deb_with_threads(spec, source, out, threads)
 }
 
@@ -136,6 +145,7 @@ const AR_MODE: &str = "100644";
 struct Tuning {
     threads: u32,
     xz_block_size: u64,
+
     /// zstd's job size in multithreaded mode; `None` for its default (derived from the
     /// level, not from the number of workers).
     zstd_job_size: Option<u32>,
@@ -675,6 +685,16 @@ mod tests {
         (0..key * 700).map(|i| (i * 31 % 251) as u8).collect()
     }
 
+    #[test]
+    fn size_hint_changes_threads_not_bytes() {
+        let mut small = spec(Compression::Xz);
+        let (a, _) = write(&small, 2);
+        small.size_hint = 4096;
+        let mut out = Vec::new();
+        write_deb(&small, &mut |k| Ok(sourced(k)), &mut out).unwrap();
+        assert_eq!(a, out);
+    }
+
     fn spec(compression: Compression) -> DebSpec {
         let long_target = format!("/{LONG_DIR}/module_with_a_long_name.py");
         DebSpec {
@@ -748,6 +768,7 @@ mod tests {
             ],
             compression,
             mtime: MTIME,
+            size_hint: 0,
         }
     }
 

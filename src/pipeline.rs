@@ -290,6 +290,18 @@ fn newest_entry_time(wheel: &mut Wheel) -> Option<u64> {
     newest
 }
 
+/// Hand memory freed by the resolve stage back to the system before the compressor
+/// allocates its own buffers, so peak memory is the larger of the two phases rather than
+/// their sum (glibc keeps freed heap memory otherwise).
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns unused heap pages to the kernel; it touches no
+    // live allocation.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Make sure the output directory exists and is writable before any download.
 pub fn check_output_dir(dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| {
@@ -445,6 +457,9 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
         })
         .collect();
     let private = resolve::private_set(&children, &bundled);
+    // The archive is no longer needed; writing big packages should not carry it.
+    drop(tindex);
+    release_freed_memory();
 
     let mut built = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
@@ -702,6 +717,11 @@ pub fn build_record(
         // A local wheel has no index to look for newer releases on.
         return None;
     };
+    if built.reason != "requested" {
+        // Dependencies built alongside follow their application: rebuilding it rebuilds
+        // them within its constraints.
+        return None;
+    }
     let redact = |u: &url::Url| {
         let mut u = u.clone();
         // The repository is published; credentials must not travel with it.
@@ -716,8 +736,20 @@ pub fn build_record(
     options.insert("revision".to_owned(), cfg.revision.clone());
     options.insert("compression".to_owned(), cfg.compression.to_string());
     options.insert("pre".to_owned(), cfg.index.pre.to_string());
+    options.insert("deps".to_owned(), format!("{:?}", cfg.deps).to_lowercase());
+    options.insert(
+        "conflicts".to_owned(),
+        format!("{:?}", cfg.conflicts).to_lowercase(),
+    );
+    if cfg.host_archive {
+        // Built against apt lists (the host's, or `--apt-lists`): rebuild against the same.
+        options.insert(
+            "apt-lists".to_owned(),
+            cfg.archive.lists_dir.display().to_string(),
+        );
+    }
     Some(crate::repo::BuildRecord {
-        spec: req.to_string(),
+        spec: follow_spec(req),
         project: normalize_name(req.name.as_ref()),
         version: built.project_version.clone(),
         target: cfg.target.name.clone(),
@@ -728,6 +760,20 @@ pub fn build_record(
     })
 }
 
+/// The requirement `repo update` follows: the user's, with an exact pin (`==1.0`) lifted,
+/// since following new releases is the point of the update. Two builds of different pinned
+/// versions thus follow the same thing.
+fn follow_spec(req: &Requirement) -> String {
+    let mut req = req.clone();
+    if let Some(VersionOrUrl::VersionSpecifier(s)) = &req.version_or_url {
+        use pep440_rs::Operator::{Equal, ExactEqual};
+        if s.iter().any(|c| matches!(c.operator(), Equal | ExactEqual)) {
+            req.version_or_url = None;
+        }
+    }
+    req.to_string()
+}
+
 /// Rebuilds recorded packages for `repo update`: same target, options and indexes as
 /// recorded; an exact pin (`==1.0`) in the recorded spec is lifted, since following new
 /// releases is the point of the update.
@@ -735,6 +781,19 @@ pub struct Rebuilder<'a> {
     /// Settings not recorded per package (cache, templates, limits, SOURCE_DATE_EPOCH).
     pub base: BuildConfig,
     pub reporter: &'a dyn Reporter,
+    /// Where rebuilt packages wait until the repository has copied them into its pool;
+    /// removed when the rebuilder is dropped.
+    pub scratch: Mutex<Vec<tempfile::TempDir>>,
+}
+
+impl<'a> Rebuilder<'a> {
+    pub fn new(base: BuildConfig, reporter: &'a dyn Reporter) -> Self {
+        Rebuilder {
+            base,
+            reporter,
+            scratch: Mutex::new(Vec::new()),
+        }
+    }
 }
 
 impl Rebuilder<'_> {
@@ -765,6 +824,20 @@ impl Rebuilder<'_> {
             cfg.compression = c.parse().map_err(anyhow::Error::msg)?;
         }
         cfg.index.pre = record.options.get("pre").is_some_and(|p| p == "true");
+        use clap::ValueEnum;
+        if let Some(d) = record.options.get("deps") {
+            cfg.deps = resolve::DepsMode::from_str(d, true).map_err(anyhow::Error::msg)?;
+        }
+        if let Some(c) = record.options.get("conflicts") {
+            cfg.conflicts = resolve::ConflictMode::from_str(c, true).map_err(anyhow::Error::msg)?;
+        }
+        if let Some(dir) = record.options.get("apt-lists") {
+            cfg.archive.lists_dir = PathBuf::from(dir);
+            cfg.archive.offline = true;
+            cfg.host_archive = true;
+        } else {
+            cfg.host_archive = false;
+        }
         Ok(cfg)
     }
 }
@@ -776,15 +849,12 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
         dry_run: bool,
     ) -> Result<Option<crate::repo::NewBuild>> {
         let cfg = self.config_for(record)?;
-        let mut req: Requirement = Requirement::from_str(&record.spec).map_err(|e| {
+        let req: Requirement = Requirement::from_str(&record.spec).map_err(|e| {
             anyhow::anyhow!("recorded spec `{}` no longer parses: {e}", record.spec)
         })?;
-        if let Some(VersionOrUrl::VersionSpecifier(s)) = &req.version_or_url {
-            use pep440_rs::Operator::{Equal, ExactEqual};
-            if s.iter().any(|c| matches!(c.operator(), Equal | ExactEqual)) {
-                req.version_or_url = None;
-            }
-        }
+        // Records written before pins were lifted at build time may still carry one.
+        let req: Requirement =
+            Requirement::from_str(&follow_spec(&req)).map_err(|e| anyhow::anyhow!("{e}"))?;
         let spec = match &req.version_or_url {
             Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
             _ => pep440_rs::VersionSpecifiers::empty(),
@@ -795,7 +865,14 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
             http: &http,
             reporter: self.reporter,
         };
-        let cand = index.select_wheel(&record.project, &spec, &cfg.target)?;
+        // The newest release with a wheel for the target, or else with an sdist.
+        let newest = match index.select_wheel(&record.project, &spec, &cfg.target) {
+            Ok(c) => c.version,
+            Err(e) => index
+                .select_sdist(&record.project, &spec, &cfg.target)
+                .map(|(v, _)| v)
+                .map_err(|_| e)?,
+        };
         let current: pep440_rs::Version = record.version.parse().map_err(|e| {
             anyhow::anyhow!(
                 "recorded version `{}` of {}: {e}",
@@ -803,12 +880,12 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
                 record.project
             )
         })?;
-        if cand.version <= current {
+        if newest <= current {
             return Ok(None);
         }
         if dry_run {
             return Ok(Some(crate::repo::NewBuild {
-                version: cand.version.to_string(),
+                version: newest.to_string(),
                 debs: Vec::new(),
             }));
         }
@@ -816,14 +893,14 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
         // into its pool.
         let out = tempfile::Builder::new()
             .prefix("py2deb-update-")
-            .tempdir()?
-            .keep();
+            .tempdir()?;
         let mut cfg = cfg;
-        cfg.output_dir = out;
+        cfg.output_dir = out.path().to_owned();
+        self.scratch.lock().unwrap().push(out);
         let spec = Spec::Requirement(
             Requirement::<pep508_rs::VerbatimUrl>::from_str(&format!(
                 "{}=={}",
-                record.project, cand.version
+                record.project, newest
             ))
             .map_err(|e| anyhow::anyhow!("{e}"))?,
         );
@@ -834,7 +911,7 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
                 let mut rec = build_record(&cfg, &spec, b);
                 if let Some(r) = rec.as_mut() {
                     // Keep following the same recorded spec.
-                    r.spec = record.spec.clone();
+                    r.spec = req.to_string();
                 }
                 crate::repo::Incoming {
                     path: b.path.clone(),
@@ -843,7 +920,7 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
             })
             .collect();
         Ok(Some(crate::repo::NewBuild {
-            version: cand.version.to_string(),
+            version: newest.to_string(),
             debs,
         }))
     }

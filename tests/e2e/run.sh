@@ -50,6 +50,8 @@ not_ok() {
     fi
 }
 # check NAME LOGFILE CMD...: run CMD with output to LOGFILE and report it as one test case.
+# Because callers use `check … || true`, bash ignores `set -e` inside CMD (even in the
+# subshell below), so every multi-step CMD function ends each step with `|| return 1`.
 # CMD runs as a background subshell: inside `if`/`||` bash suspends `set -e` for the whole
 # function body, which would let a multi-step check pass after a failing middle step.
 # Being a subshell, CMD cannot set variables here; chroot instances it creates are still
@@ -227,14 +229,14 @@ fi
 
 plumbing_hello() {
     local root
-    chroot_make_hello_deb "$WORK/plumbing"
-    chroot_new
+    chroot_make_hello_deb "$WORK/plumbing" || return 1
+    chroot_new || return 1
     root=$CHROOT_ROOT
-    chroot_repo "$root" "$WORK/plumbing"
-    chroot_apt "$root" install python3-hello
-    chroot_run "$root" hello | grep -qx 'hello from python3-hello'
-    chroot_run "$root" python3 -c 'import hello'
-    chroot_apt "$root" purge python3-hello
+    chroot_repo "$root" "$WORK/plumbing" || return 1
+    chroot_apt "$root" install python3-hello || return 1
+    chroot_run "$root" hello | grep -qx 'hello from python3-hello' || return 1
+    chroot_run "$root" python3 -c 'import hello' || return 1
+    chroot_apt "$root" purge python3-hello || return 1
     if [[ -e $root/usr/lib/python3/dist-packages/hello ]]; then
         find "$root/usr/lib/python3/dist-packages/hello"
         echo "purge left files behind"
@@ -317,7 +319,7 @@ build_row() {
         "$PY2DEB" "$spec" --target bookworm -o "$dir" --json --maintainer "$MAINT" "${extra[@]}"
 }
 build_to_json() {
-    build_row "$1" "$2" >"$3"
+    build_row "$1" "$2" >"$3" || return 1
     compgen -G "$2/*.deb" >/dev/null || { echo "exit status 0 but no .deb in $2"; return 1; }
 }
 # The --json document must list python3-<name>; writes "package version arch path" lines.
@@ -355,7 +357,8 @@ sde_check() {
     local spec=$1 dir=$2 deb=$3 sde=1600000000
     mkdir -p "$dir"
     SOURCE_DATE_EPOCH=$sde timeout "$BUILD_TIMEOUT" \
-        "$PY2DEB" "$spec" --target bookworm -o "$dir" -q --maintainer "$MAINT"
+        "$PY2DEB" "$spec" --target bookworm -o "$dir" -q --maintainer "$MAINT" || return 1
+    [[ -f $dir/$(basename "$deb") ]] || { echo "no $(basename "$deb") written"; return 1; }
     check_sde_clamp "$dir/$(basename "$deb")" "$sde"
 }
 
@@ -422,7 +425,7 @@ phase_start "install, run, purge in a clean bookworm chroot"
 INSTALL_OK=no
 ROOTFS=
 install_all() {
-    chroot_repo "$ROOTFS" "$WORK/repo"
+    chroot_repo "$ROOTFS" "$WORK/repo" || return 1
     echo "apt-get install $*"
     chroot_apt "$ROOTFS" install "$@"
 }
@@ -488,14 +491,14 @@ urllib3_check() {
     local v
     # Installing the distribution's urllib3 next to pepotron must give bookworm's 1.26,
     # and pep must keep working with its private copy.
-    chroot_apt "$ROOTFS" install python3-urllib3
+    chroot_apt "$ROOTFS" install python3-urllib3 || return 1
     # Marked automatic so that the final autoremove takes it away again.
-    chroot_run "$ROOTFS" apt-mark auto python3-urllib3
+    chroot_run "$ROOTFS" apt-mark auto python3-urllib3 || return 1
     # shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
     v=$(chroot_run "$ROOTFS" dpkg-query -W -f='${Version}' python3-urllib3)
     echo "python3-urllib3 $v"
     [[ $v == 1.26.* ]] || return 1
-    chroot_run "$ROOTFS" python3 -c 'import urllib3, sys; print(urllib3.__version__); sys.exit(not urllib3.__version__.startswith("1.26"))'
+    chroot_run "$ROOTFS" python3 -c 'import urllib3, sys; print(urllib3.__version__); sys.exit(not urllib3.__version__.startswith("1.26"))' || return 1
     chroot_run "$ROOTFS" timeout 60 /usr/bin/pep --help >/dev/null
 }
 
@@ -531,7 +534,7 @@ done
 # After purging everything and autoremoving what came in as dependencies, dist-packages must
 # look exactly as in the pristine chroot.
 pristine_check() {
-    chroot_apt "$ROOTFS" autoremove --purge
+    chroot_apt "$ROOTFS" autoremove --purge || return 1
     diff -u <(cd "$CHROOT_PRISTINE/usr/lib/python3/dist-packages" && find . | sort) \
         <(cd "$ROOTFS/usr/lib/python3/dist-packages" && find . | sort)
 }

@@ -333,3 +333,80 @@ fn issue3_map_json_has_one_row_per_requirement() {
         );
     }
 }
+
+/// `py2deb repo` with its own cache and TMPDIR (to see what a run leaves behind).
+fn repo_cmd(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_py2deb"))
+        .args(args)
+        .env("PY2DEB_CACHE_DIR", dir.join("cache"))
+        .env("TMPDIR", dir.join("tmp"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .env("PY2DEB_RETRY_DELAY_MS", "1")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn issue4_repo_update_follows_pinned_builds_and_settles() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("tmp")).unwrap();
+    let server = index(tmp.path(), true);
+    let lists = lists(tmp.path());
+    let repo = tmp.path().join("repo");
+    let repo_s = repo.to_str().unwrap();
+    let o = repo_cmd(
+        tmp.path(),
+        &[
+            "repo", "init", repo_s, "--suite", "stable", "--arch", "amd64",
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["app==1.0", "--repo", repo_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+
+    // Nothing newer yet.
+    let o = repo_cmd(tmp.path(), &["repo", "update", repo_s, "--dry-run"]);
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{text}");
+    assert!(!text.contains("would update"), "{text}");
+
+    // A new release of the application; its dependency has none.
+    let newer = WheelBuilder::new("app", "1.1")
+        .file(
+            "app/__init__.py",
+            "import urllib3\ndef main():\n    print(urllib3.__version__)\n",
+        )
+        .metadata("Summary: Demo application")
+        .metadata("Requires-Dist: helper-lib>=1.0")
+        .entry_points("[console_scripts]\napp = app:main\n")
+        .write(tmp.path());
+    server.add("app", Dist::from_path(&newer));
+    let o = repo_cmd(tmp.path(), &["repo", "update", repo_s, "--dry-run"]);
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{text}");
+    assert!(
+        text.contains("python3-app") && text.contains("1.1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("python3-helper-lib"),
+        "a dependency is followed on its own: {text}"
+    );
+
+    let o = repo_cmd(tmp.path(), &["repo", "update", repo_s]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = repo_cmd(tmp.path(), &["repo", "list", repo_s]);
+    let list = String::from_utf8_lossy(&o.stdout);
+    assert!(list.contains("1.1-0py2deb1"), "{list}");
+
+    // Settled: a second update has nothing to do, and no scratch directory is left.
+    let o = repo_cmd(tmp.path(), &["repo", "update", repo_s, "--dry-run"]);
+    let text =
+        String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
+    assert!(!text.contains("would update"), "{text}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path().join("tmp")).unwrap().collect();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
