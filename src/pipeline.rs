@@ -741,8 +741,8 @@ pub fn build_record(
         "conflicts".to_owned(),
         format!("{:?}", cfg.conflicts).to_lowercase(),
     );
-    if cfg.host_archive {
-        // Built against apt lists (the host's, or `--apt-lists`): rebuild against the same.
+    if cfg.host_archive && cfg.archive.lists_dir != ArchiveOptions::default().lists_dir {
+        // Built against given apt lists (`--apt-lists`): rebuild against the same.
         options.insert(
             "apt-lists".to_owned(),
             cfg.archive.lists_dir.display().to_string(),
@@ -836,7 +836,9 @@ impl Rebuilder<'_> {
             cfg.archive.offline = true;
             cfg.host_archive = true;
         } else {
-            cfg.host_archive = false;
+            // The host's own lists when it was built for the host's release.
+            let host = Target::host().ok();
+            cfg.host_archive = host.is_some_and(|h| h.name == record.target && (record.arch == "all" || h.arch == record.arch));
         }
         Ok(cfg)
     }
