@@ -838,7 +838,9 @@ impl Rebuilder<'_> {
         } else {
             // The host's own lists when it was built for the host's release.
             let host = Target::host().ok();
-            cfg.host_archive = host.is_some_and(|h| h.name == record.target && (record.arch == "all" || h.arch == record.arch));
+            cfg.host_archive = host.is_some_and(|h| {
+                h.name == record.target && (record.arch == "all" || h.arch == record.arch)
+            });
         }
         Ok(cfg)
     }
