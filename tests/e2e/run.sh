@@ -37,18 +37,8 @@ source "$ROOT/scripts/chroot.sh"
 # ---------------------------------------------------------------------------------------------
 # Reporting
 
-PASSED=0 FAILED=0 SKIPPED=0
-ok() { PASSED=$((PASSED + 1)); printf 'ok - %s\n' "$1"; }
-skip() { SKIPPED=$((SKIPPED + 1)); printf 'skip - %s (%s)\n' "$1" "$2"; }
-# not_ok NAME [LOGFILE]: the tail of the log explains the failure without opening files.
-not_ok() {
-    FAILED=$((FAILED + 1))
-    printf 'not ok - %s\n' "$1"
-    if [[ -n ${2:-} && -s $2 ]]; then
-        tail -n 25 -- "$2" | sed 's/^/#   /'
-        printf '#   (full log: %s)\n' "$2"
-    fi
-}
+# shellcheck source=tests/e2e/report.sh
+source "$ROOT/tests/e2e/report.sh"
 # check NAME LOGFILE CMD...: run CMD with output to LOGFILE and report it as one test case.
 # Because callers use `check … || true`, bash ignores `set -e` inside CMD (even in the
 # subshell below), so every multi-step CMD function ends each step with `|| return 1`.
@@ -63,9 +53,6 @@ check() {
     wait "$!" || rc=$?
     if ((rc == 0)); then ok "$name"; else not_ok "$name" "$log"; return 1; fi
 }
-note() { printf '# %s\n' "$*"; }
-phase_start() { PHASE_T0=$(date +%s); note "== $1"; }
-phase_end() { note "   ($1 took $(($(date +%s) - PHASE_T0))s)"; }
 
 finish() {
     local rc=$?
