@@ -352,99 +352,116 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
     };
     let tindex = resolve::TargetIndex::load(&cfg.target, cfg.host_archive, &cfg.archive, reporter)?;
 
-    // Resolve: roots first, then what their requirements need, breadth first.
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut constraints: HashMap<String, Vec<(pep440_rs::VersionSpecifiers, String)>> =
-        HashMap::new();
-    let mut bundled = BTreeSet::new();
-    let mut roots = Vec::new();
-    for spec in specs {
-        let fetched = resolve_and_fetch(spec, cfg, &index, &http, &cache, reporter)?;
-        let wheel = open_wheel(&fetched, cfg)?;
-        let name = normalize_name(&wheel.metadata.name);
-        let version = wheel.metadata.version.clone();
-        if by_name.contains_key(&name) {
-            bail!("{spec}: {name} is named twice on the command line");
-        }
-        constraints.entry(name.clone()).or_default().push((
-            pep440_rs::VersionSpecifiers::from_iter([pep440_rs::VersionSpecifier::equals_version(
-                version.clone(),
-            )]),
-            format!("{spec} (requested)"),
-        ));
-        by_name.insert(name.clone(), nodes.len());
-        roots.push(nodes.len());
-        nodes.push(Node {
-            chain: format!("{} {}", wheel.metadata.name, version),
-            name,
-            version,
-            fetched,
-            reason: "requested".into(),
-            edges: Vec::new(),
-        });
-    }
-    let mut pending: std::collections::VecDeque<usize> = roots.iter().copied().collect();
-    while let Some(i) = pending.pop_front() {
-        let wheel = open_wheel(&nodes[i].fetched, cfg)?;
-        let decisions = resolve::decide(
-            &wheel.metadata.name,
-            &wheel.metadata.requires_dist,
-            &nodes[i].fetched.extras,
-            &cfg.target,
-            &tindex,
-            cfg.deps,
-            cfg.conflicts,
-            &nodes[i].chain,
-            reporter,
-        )?;
-        for (child, spec, private) in decisions.wanted {
-            let origin = format!("{} → {child}{spec}", nodes[i].chain);
-            constraints
-                .entry(child.clone())
-                .or_default()
-                .push((spec.clone(), origin.clone()));
-            if private {
-                bundled.insert(child.clone());
+    // Resolve: roots first, then what their requirements need, breadth first. A version
+    // chosen early can be excluded by a requirement found later; that requirement is then
+    // learned and the closure resolved again, so every choice is the newest release that
+    // satisfies every constraint on it.
+    let mut learned: HashMap<String, Vec<(pep440_rs::VersionSpecifiers, String)>> = HashMap::new();
+    let mut attempts = 0;
+    let (nodes, roots, bundled) = 'resolve: loop {
+        attempts += 1;
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut constraints = learned.clone();
+        let mut bundled = BTreeSet::new();
+        let mut roots = Vec::new();
+        for spec in specs {
+            let fetched = resolve_and_fetch(spec, cfg, &index, &http, &cache, reporter)?;
+            let wheel = open_wheel(&fetched, cfg)?;
+            let name = normalize_name(&wheel.metadata.name);
+            let version = wheel.metadata.version.clone();
+            if by_name.contains_key(&name) {
+                bail!("{spec}: {name} is named twice on the command line");
             }
-            if let Some(&j) = by_name.get(&child) {
-                if let Some((bad, who)) = resolve::violated(&nodes[j].version, &constraints[&child])
-                {
-                    bail!(
+            constraints.entry(name.clone()).or_default().push((
+                pep440_rs::VersionSpecifiers::from_iter([
+                    pep440_rs::VersionSpecifier::equals_version(version.clone()),
+                ]),
+                format!("{spec} (requested)"),
+            ));
+            by_name.insert(name.clone(), nodes.len());
+            roots.push(nodes.len());
+            nodes.push(Node {
+                chain: format!("{} {}", wheel.metadata.name, version),
+                name,
+                version,
+                fetched,
+                reason: "requested".into(),
+                edges: Vec::new(),
+            });
+        }
+        let mut pending: std::collections::VecDeque<usize> = roots.iter().copied().collect();
+        while let Some(i) = pending.pop_front() {
+            let wheel = open_wheel(&nodes[i].fetched, cfg)?;
+            let decisions = resolve::decide(
+                &wheel.metadata.name,
+                &wheel.metadata.requires_dist,
+                &nodes[i].fetched.extras,
+                &cfg.target,
+                &tindex,
+                cfg.deps,
+                cfg.conflicts,
+                &nodes[i].chain,
+                reporter,
+            )?;
+            for (child, spec, private) in decisions.wanted {
+                let origin = format!("{} → {child}{spec}", nodes[i].chain);
+                constraints
+                    .entry(child.clone())
+                    .or_default()
+                    .push((spec.clone(), origin.clone()));
+                if private {
+                    bundled.insert(child.clone());
+                }
+                if let Some(&j) = by_name.get(&child) {
+                    if let Some((bad, who)) =
+                        resolve::violated(&nodes[j].version, &constraints[&child]).cloned()
+                    {
+                        let known = learned
+                            .get(&child)
+                            .is_some_and(|l| l.iter().any(|(s, _)| *s == bad));
+                        if !roots.contains(&j) && !known && attempts < 20 {
+                            reporter.info(&format!("{who} needs {child}{bad}: resolving again"));
+                            learned.entry(child.clone()).or_default().push((bad, who));
+                            continue 'resolve;
+                        }
+                        bail!(
                         "cannot satisfy every requirement on {child}: {who} needs {child}{bad}, \
                          but {} {} was chosen for {}",
                         child,
                         nodes[j].version,
                         nodes[j].chain
                     );
+                    }
+                    continue;
                 }
-                continue;
+                let combined = resolve::combine(&constraints[&child]);
+                let (child_version, fetched) = obtain(
+                    &child, &combined, cfg, &index, &http, &cache, reporter,
+                )
+                .with_context(|| {
+                    let asks: Vec<&str> = constraints[&child]
+                        .iter()
+                        .map(|(_, who)| who.as_str())
+                        .collect();
+                    format!("no release of {child} satisfies {}", asks.join(" and "))
+                })?;
+                reporter.info(&format!("{origin}: {child} {child_version}"));
+                by_name.insert(child.clone(), nodes.len());
+                pending.push_back(nodes.len());
+                nodes.push(Node {
+                    chain: format!("{} → {} {}", nodes[i].chain, child, child_version),
+                    name: child.clone(),
+                    version: child_version,
+                    fetched,
+                    reason: format!("missing dependency of {}", nodes[i].name),
+                    edges: Vec::new(),
+                });
             }
-            let combined = resolve::combine(&constraints[&child]);
-            let (child_version, fetched) = obtain(
-                &child, &combined, cfg, &index, &http, &cache, reporter,
-            )
-            .with_context(|| {
-                let asks: Vec<&str> = constraints[&child]
-                    .iter()
-                    .map(|(_, who)| who.as_str())
-                    .collect();
-                format!("no release of {child} satisfies {}", asks.join(" and "))
-            })?;
-            reporter.info(&format!("{origin}: {child} {child_version}"));
-            by_name.insert(child.clone(), nodes.len());
-            pending.push_back(nodes.len());
-            nodes.push(Node {
-                chain: format!("{} → {} {}", nodes[i].chain, child, child_version),
-                name: child.clone(),
-                version: child_version,
-                fetched,
-                reason: format!("missing dependency of {}", nodes[i].name),
-                edges: Vec::new(),
-            });
+            nodes[i].edges = decisions.edges;
         }
-        nodes[i].edges = decisions.edges;
-    }
+        break (nodes, roots, bundled);
+    };
 
     // Which distributions go private, and into which application.
     let children: BTreeMap<String, Vec<String>> = nodes

@@ -410,3 +410,57 @@ fn issue4_repo_update_follows_pinned_builds_and_settles() {
     let left: Vec<_> = std::fs::read_dir(tmp.path().join("tmp")).unwrap().collect();
     assert!(left.is_empty(), "left in TMPDIR: {left:?}");
 }
+
+#[test]
+fn issue3_a_later_constraint_picks_an_older_release() {
+    // top → a, b; a → c (any); b → c<2. c 2.0 is chosen for a first, then b excludes it:
+    // the closure must settle on c 1.0 for both.
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    for w in [
+        WheelBuilder::new("top", "1.0")
+            .metadata("Requires-Dist: a")
+            .metadata("Requires-Dist: b")
+            .entry_points("[console_scripts]\ntop = top:main\n")
+            .file("top/__init__.py", "def main(): pass\n")
+            .write(tmp.path()),
+        WheelBuilder::new("a", "1.0")
+            .metadata("Requires-Dist: c")
+            .file("a/__init__.py", "")
+            .write(tmp.path()),
+        WheelBuilder::new("b", "1.0")
+            .metadata("Requires-Dist: c<2")
+            .file("b/__init__.py", "")
+            .write(tmp.path()),
+        WheelBuilder::new("c", "1.0")
+            .file("c/__init__.py", "")
+            .write(tmp.path()),
+        WheelBuilder::new("c", "2.0")
+            .file("c/__init__.py", "")
+            .write(tmp.path()),
+    ] {
+        let name = w
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split('-')
+            .next()
+            .unwrap()
+            .to_owned();
+        server.add(&name, Dist::from_path(&w));
+    }
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["top"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = json["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["package"] == "python3-c")
+        .unwrap();
+    assert_eq!(c["project_version"], "1.0", "{json}");
+    assert!(!out.join("python3-c_2.0-0py2deb1_all.deb").exists());
+}
