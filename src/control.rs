@@ -181,7 +181,11 @@ impl BinaryControl {
                     para_lines.push(" .".to_string());
                     pending_blank = false;
                 }
-                if is_list_item(line) {
+                // The first line may not start with two spaces (lintian
+                // `description-starts-with-leading-spaces`); one item at the top stays
+                // unindented, which lintian accepts for a single line.
+                let first = lines.is_empty() && para_lines.is_empty();
+                if is_list_item(line) && !first {
                     // lintian `possible-unindented-list-in-extended-description`: list
                     // items get a second leading space (shown verbatim), their folded
                     // continuation lines line up under the text.
@@ -995,6 +999,22 @@ mod tests {
     }
 
     #[test]
+    fn a_list_at_the_top_does_not_start_with_two_spaces() {
+        let c = BinaryControl::new(
+            "python3-x".into(),
+            "1-1".into(),
+            "all".into(),
+            "A <a@b.c>".into(),
+            Description {
+                synopsis: "x".into(),
+                extended: vec!["* one\n* two".into()],
+            },
+        );
+        let text = c.render().unwrap();
+        assert!(text.contains("Description: x\n * one\n  * two\n"), "{text}");
+    }
+
+    #[test]
     fn list_items_are_indented_twice() {
         let mut c = BinaryControl::new(
             "python3-x".into(),
@@ -1008,7 +1028,7 @@ mod tests {
         );
         let text = c.render().unwrap();
         assert!(text.contains("\n  * one\n  * two\n"), "{text}");
-        c.description.extended = vec![format!("- {}", "word ".repeat(30))];
+        c.description.extended = vec!["Intro.".into(), format!("- {}", "word ".repeat(30))];
         let text = c.render().unwrap();
         assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
         assert!(text.contains("\n  - word"), "{text}");
