@@ -1,32 +1,13 @@
 //! Load a target's package index and dist-info map, then map requirements onto it,
 //! timing each step: `cargo run --release --example map_bench -- bookworm [--host]
 //! [--offline] [REQUIREMENT…]`.
-//!
-//! Version bounds are written verbatim per specifier here (the real PEP 440 → Debian
-//! translation lives in `py2deb::version`), which is enough to time the mapping.
 
 use py2deb::archive::{Archive, ArchiveOptions};
-use py2deb::mapping::{map_requirement_with, DistMap, Universe};
+use py2deb::mapping::{map_requirement, DistMap, Universe};
 use py2deb::markers;
-use py2deb::relation::{Dep, Op, Relations};
 use py2deb::report::Silent;
 use py2deb::target::Target;
 use std::time::Instant;
-
-fn plain(package: &str, specs: &pep440_rs::VersionSpecifiers) -> Relations {
-    let mut r = Relations::default();
-    for s in specs.iter() {
-        let op = match s.operator() {
-            pep440_rs::Operator::GreaterThanEqual => Op::Ge,
-            pep440_rs::Operator::GreaterThan => Op::Gt,
-            pep440_rs::Operator::LessThan => Op::Lt,
-            pep440_rs::Operator::LessThanEqual => Op::Le,
-            _ => Op::Eq,
-        };
-        r.push(Dep::with(package, op, s.version().to_string()));
-    }
-    r
-}
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -72,7 +53,7 @@ fn main() -> anyhow::Result<()> {
     for r in &reqs {
         let req = markers::parse_requirement(r)?;
         let applies = markers::applies(&req, &env, &[]);
-        rows.push(map_requirement_with(&req, applies, &u, plain));
+        rows.push(map_requirement(&req, applies, &u));
     }
     let t3 = Instant::now();
     for row in &rows {
