@@ -363,7 +363,7 @@ pub fn assemble(
     let compiled = |w: &Wheel| w.entries.iter().any(|e| e.path.ends_with(".so"));
     let private_root = if bundled.is_empty() {
         None
-    } else if compiled(wheel) || bundled.iter().any(|w| compiled(w)) {
+    } else if compiled(wheel) || bundled.iter().any(compiled) {
         Some(format!("usr/lib/{package}"))
     } else {
         Some(format!("usr/share/{package}"))

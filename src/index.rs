@@ -498,7 +498,7 @@ fn no_match_message(
     for r in &refused {
         by_version.entry(r.version.clone()).or_default().push(r);
     }
-    msg.push_str(":");
+    msg.push(':');
     let total = by_version.len();
     for (version, list) in by_version.iter().rev().take(LISTED_VERSIONS) {
         match version {

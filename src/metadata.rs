@@ -96,9 +96,9 @@ fn parse_message(text: &str) -> Result<(Vec<RawField>, Option<String>)> {
     let text = text.replace("\r\n", "\n");
     let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut fields: Vec<RawField> = Vec::new();
-    let mut lines = text.split('\n').enumerate().peekable();
+    let lines = text.split('\n').enumerate().peekable();
     let mut body_start: Option<usize> = None;
-    while let Some((number, line)) = lines.next() {
+    for (number, line) in lines {
         if line.is_empty() {
             body_start = Some(number + 1);
             break;
@@ -237,10 +237,8 @@ impl Metadata {
                     version = Some(parsed);
                 }
                 "summary" => first(&mut summary, "Summary", field.single_line())?,
-                "description" => {
-                    if description_header.is_none() {
-                        description_header = Some(field.multi_line());
-                    }
+                "description" if description_header.is_none() => {
+                    description_header = Some(field.multi_line());
                 }
                 "description-content-type" => first(
                     &mut description_content_type,
@@ -271,12 +269,10 @@ impl Metadata {
                     "Maintainer-email",
                     field.single_line(),
                 )?,
-                "license" => {
-                    if license.is_none() {
-                        let value = field.multi_line();
-                        if !value.is_empty() {
-                            license = Some(value);
-                        }
+                "license" if license.is_none() => {
+                    let value = field.multi_line();
+                    if !value.is_empty() {
+                        license = Some(value);
                     }
                 }
                 "license-expression" => first(

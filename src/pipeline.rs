@@ -682,47 +682,6 @@ fn build_one(
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn specs_parse_and_reject() {
-        assert!(matches!(
-            "pepotron==1.8.0".parse::<Spec>().unwrap(),
-            Spec::Requirement(_)
-        ));
-        assert!(matches!(
-            "urllib3>=2,<3".parse::<Spec>().unwrap(),
-            Spec::Requirement(_)
-        ));
-        let e = "foo; python_version<'3'"
-            .parse::<Spec>()
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("markers"), "{e}");
-        let e = "missing-1.0-py3-none-any.whl"
-            .parse::<Spec>()
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("does not exist"), "{e}");
-        let e = "not a req!!".parse::<Spec>().unwrap_err().to_string();
-        assert!(e.contains("not a project name"), "{e}");
-    }
-
-    #[test]
-    fn marker_env_for_bookworm() {
-        let t = Target::named("bookworm", "amd64").unwrap();
-        let env = crate::markers::environment(&t).unwrap();
-        let r: Requirement =
-            Requirement::from_str("x; python_version >= '3.11' and platform_machine == 'x86_64'")
-                .unwrap();
-        assert!(r.evaluate_markers(&env, &[]));
-        let r: Requirement = Requirement::from_str("x; python_version < '3.11'").unwrap();
-        assert!(!r.evaluate_markers(&env, &[]));
-    }
-}
-
 /// The build record stored in a repository for a package built from `spec`, so that
 /// `repo update` can rebuild newer releases the same way.
 pub fn build_record(
@@ -944,5 +903,46 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
             version: newest.to_string(),
             debs,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_reject() {
+        assert!(matches!(
+            "pepotron==1.8.0".parse::<Spec>().unwrap(),
+            Spec::Requirement(_)
+        ));
+        assert!(matches!(
+            "urllib3>=2,<3".parse::<Spec>().unwrap(),
+            Spec::Requirement(_)
+        ));
+        let e = "foo; python_version<'3'"
+            .parse::<Spec>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("markers"), "{e}");
+        let e = "missing-1.0-py3-none-any.whl"
+            .parse::<Spec>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not exist"), "{e}");
+        let e = "not a req!!".parse::<Spec>().unwrap_err().to_string();
+        assert!(e.contains("not a project name"), "{e}");
+    }
+
+    #[test]
+    fn marker_env_for_bookworm() {
+        let t = Target::named("bookworm", "amd64").unwrap();
+        let env = crate::markers::environment(&t).unwrap();
+        let r: Requirement =
+            Requirement::from_str("x; python_version >= '3.11' and platform_machine == 'x86_64'")
+                .unwrap();
+        assert!(r.evaluate_markers(&env, &[]));
+        let r: Requirement = Requirement::from_str("x; python_version < '3.11'").unwrap();
+        assert!(!r.evaluate_markers(&env, &[]));
     }
 }

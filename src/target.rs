@@ -28,8 +28,18 @@ pub struct Target {
     pub mirror: String,
 }
 
-/// Known releases: (codename, vendor, python, python full version, glibc, mirror).
-const RELEASES: &[(&str, &str, (u32, u32), &str, (u32, u32), &str)] = &[
+/// One known release: (codename, vendor, python, python full version, glibc, mirror).
+type Release = (
+    &'static str,
+    &'static str,
+    (u32, u32),
+    &'static str,
+    (u32, u32),
+    &'static str,
+);
+
+/// Known releases.
+const RELEASES: &[Release] = &[
     (
         "bullseye",
         "debian",

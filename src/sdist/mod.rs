@@ -124,10 +124,7 @@ fn valid_project_name(name: &str) -> bool {
 /// PEP 503 normalization, for comparing names spelled differently.
 fn normalize(name: &str) -> String {
     let mut out = String::new();
-    for part in name
-        .split(|c| matches!(c, '-' | '_' | '.'))
-        .filter(|p| !p.is_empty())
-    {
+    for part in name.split(['-', '_', '.']).filter(|p| !p.is_empty()) {
         if !out.is_empty() {
             out.push('-');
         }
@@ -584,7 +581,7 @@ impl Builder<'_> {
             Some("backend-unavailable") => {
                 let module = result["module"]
                     .as_str()
-                    .unwrap_or_else(|| self.system.backend.as_str());
+                    .unwrap_or(self.system.backend.as_str());
                 let dist = env::dist_for_module(module);
                 if self.opts.isolation {
                     bail!(
