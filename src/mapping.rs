@@ -379,6 +379,25 @@ pub struct MapRow {
     pub relations: Relations,
 }
 
+/// dh-python's form for a requirement that only applies on some Python versions: each
+/// group gets the `python3` relation under which it is not needed, so the package stays
+/// right across a Python upgrade (`python3-tomli | python3 (>= 3.11)`).
+pub fn with_python_alternative(relations: Relations, req: &Requirement) -> Relations {
+    match crate::markers::python_alternative(&req.marker) {
+        Some(alt) => Relations(
+            relations
+                .0
+                .into_iter()
+                .map(|mut g| {
+                    g.0.push(alt.clone());
+                    g
+                })
+                .collect::<Vec<Alternatives>>(),
+        ),
+        None => relations,
+    }
+}
+
 /// What a target offers: its packages and which ones ship which Python distributions.
 pub struct Universe<'a> {
     pub target: &'a Target,
@@ -515,18 +534,7 @@ pub fn map_requirement_with(
             }
         }
     }
-    if let Some(alt) = crate::markers::python_alternative(&req.marker) {
-        relations = Relations(
-            relations
-                .0
-                .into_iter()
-                .map(|mut g| {
-                    g.0.push(alt.clone());
-                    g
-                })
-                .collect::<Vec<Alternatives>>(),
-        );
-    }
+    relations = with_python_alternative(relations, req);
     row.relation = (!relations.is_empty()).then(|| relations.to_string());
     row.relations = relations;
     row

@@ -123,10 +123,8 @@ pub fn decide(
         let child_name = mapping::normalize(req.name.as_ref());
         let spec = specifiers(req);
         let own_relations = || -> Result<Relations> {
-            Ok(version::relations_for(
-                &assemble::package_name(req.name.as_ref())?,
-                &spec,
-            ))
+            let rel = version::relations_for(&assemble::package_name(req.name.as_ref())?, &spec);
+            Ok(mapping::with_python_alternative(rel, req))
         };
         let (child, relations) = match row.status {
             Status::NotApplicable => continue,

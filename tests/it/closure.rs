@@ -464,3 +464,46 @@ fn issue3_a_later_constraint_picks_an_older_release() {
     assert_eq!(c["project_version"], "1.0", "{json}");
     assert!(!out.join("python3-c_2.0-0py2deb1_all.deb").exists());
 }
+
+#[test]
+fn issue3_python_version_markers_become_python3_alternatives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    for w in [
+        WheelBuilder::new("tool", "1.0")
+            .metadata("Requires-Dist: helper-lib>=1.0; python_version < \"3.12\"")
+            .metadata("Requires-Dist: requests; python_version >= \"3.8\"")
+            .entry_points("[console_scripts]\ntool = tool:main\n")
+            .file("tool/__init__.py", "def main(): pass\n")
+            .write(tmp.path()),
+        WheelBuilder::new("helper_lib", "1.5")
+            .file("helper_lib/__init__.py", "")
+            .write(tmp.path()),
+    ] {
+        let name = w
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split('-')
+            .next()
+            .unwrap()
+            .replace('_', "-");
+        server.add(&name, Dist::from_path(&w));
+    }
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["tool"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let depends = field(&out.join("python3-tool_1.0-0py2deb1_all.deb"), "Depends");
+    // Built dependency and satisfied one both carry the Python bound under which they
+    // are not needed.
+    assert!(
+        depends.contains("python3-helper-lib (>= 1.0) | python3 (>= 3.12)"),
+        "{depends}"
+    );
+    assert!(
+        depends.contains("python3-requests | python3 (<< 3.8)"),
+        "{depends}"
+    );
+}
