@@ -71,23 +71,7 @@ const PREFIX: &str = "usr/lib/python3/dist-packages/";
 
 /// PEP 503 normalization: lowercase, runs of `-_.` become one `-`.
 pub fn normalize(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep {
-                out.push('-');
-                sep = false;
-            }
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    if sep {
-        out.push('-');
-    }
-    out
+    crate::index::normalize_name(name)
 }
 
 impl DistMap {

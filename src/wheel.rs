@@ -97,20 +97,7 @@ const S_IFLNK: u32 = 0o120000;
 
 /// PEP 503 normalization, with `_` as the separator as in wheel and dist-info names.
 fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_separator = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_separator {
-                out.push('_');
-            }
-            in_separator = true;
-        } else {
-            out.extend(c.to_lowercase());
-            in_separator = false;
-        }
-    }
-    out
+    crate::index::normalize_name(name).replace('-', "_")
 }
 
 /// Whether `stem` (a `.dist-info` or `.data` directory name without the suffix) is
