@@ -595,7 +595,18 @@ fn build_one(
         .unwrap_or_default();
     // Provenance by content, not by URL: the same wheel from a mirror gives the same
     // package.
-    let origin = Some(format!("sha256 {}", fetch::sha256_file(&f.path)?));
+    // A downloaded wheel's hash was verified against the index; hash only what no index
+    // vouched for (local wheels, wheels built from sdists).
+    let sha256 = match f
+        .file
+        .as_ref()
+        .filter(|d| d.filename.ends_with(".whl"))
+        .and_then(|d| d.sha256.clone())
+    {
+        Some(verified) => verified,
+        None => fetch::sha256_file(&f.path)?,
+    };
+    let origin = Some(format!("sha256 {sha256}"));
     let opts = PackageOptions {
         maintainer: cfg.maintainer.clone(),
         revision: cfg.revision.clone(),

@@ -55,18 +55,16 @@ fn index(dir: &Path, app_entry_points: bool) -> IndexServer {
             .write(dir),
     ];
     for w in &wheels {
-        let name = w
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .split('-')
-            .next()
-            .unwrap()
-            .replace('_', "-");
-        server.add(&name, Dist::from_path(w));
+        add_wheel(&server, &w);
     }
     server
+}
+
+/// Serve a wheel file under its project name (taken from the file name).
+fn add_wheel(server: &IndexServer, wheel: &Path) {
+    let file = wheel.file_name().unwrap().to_str().unwrap();
+    let name = file.split('-').next().unwrap().replace('_', "-");
+    server.add(&name, Dist::from_path(wheel));
 }
 
 fn py2deb(server: &IndexServer, lists: &Path, out: &Path, extra: &[&str]) -> Output {
@@ -258,16 +256,7 @@ fn issue3_unresolvable_constraints_show_the_chain() {
             .file("leaf/__init__.py", "")
             .write(tmp.path()),
     ] {
-        let name = w
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .split('-')
-            .next()
-            .unwrap()
-            .to_owned();
-        server.add(&name, Dist::from_path(&w));
+        add_wheel(&server, &w);
     }
     let lists = lists(tmp.path());
     let out = tmp.path().join("out");
@@ -439,16 +428,7 @@ fn issue3_a_later_constraint_picks_an_older_release() {
             .file("c/__init__.py", "")
             .write(tmp.path()),
     ] {
-        let name = w
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .split('-')
-            .next()
-            .unwrap()
-            .to_owned();
-        server.add(&name, Dist::from_path(&w));
+        add_wheel(&server, &w);
     }
     let lists = lists(tmp.path());
     let out = tmp.path().join("out");
@@ -480,16 +460,7 @@ fn issue3_python_version_markers_become_python3_alternatives() {
             .file("helper_lib/__init__.py", "")
             .write(tmp.path()),
     ] {
-        let name = w
-            .file_name()
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .split('-')
-            .next()
-            .unwrap()
-            .replace('_', "-");
-        server.add(&name, Dist::from_path(&w));
+        add_wheel(&server, &w);
     }
     let lists = lists(tmp.path());
     let out = tmp.path().join("out");

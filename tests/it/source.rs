@@ -43,6 +43,22 @@ fn py2deb(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// The demo project as an sdist whose PKG-INFO carries no Requires-Dist.
+fn demo_sdist(dir: &Path) -> std::path::PathBuf {
+    sdist(
+        dir,
+        "srcdemo-0.3",
+        &[
+            ("setup.py", SETUP_PY),
+            ("srcdemo.py", MODULE),
+            (
+                "PKG-INFO",
+                "Metadata-Version: 1.0\nName: srcdemo\nVersion: 0.3\n",
+            ),
+        ],
+    )
+}
+
 fn check_package(dir: &Path, o: &Output) {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let deb = dir.join("out/python3-srcdemo_0.3-0py2deb1_all.deb");
@@ -71,18 +87,7 @@ fn check_package(dir: &Path, o: &Output) {
 #[test]
 fn issue5_local_sdist_builds_a_package() {
     let tmp = tempfile::tempdir().unwrap();
-    let path = sdist(
-        tmp.path(),
-        "srcdemo-0.3",
-        &[
-            ("setup.py", SETUP_PY),
-            ("srcdemo.py", MODULE),
-            (
-                "PKG-INFO",
-                "Metadata-Version: 1.0\nName: srcdemo\nVersion: 0.3\n",
-            ),
-        ],
-    );
+    let path = demo_sdist(tmp.path());
     let o = py2deb(tmp.path(), &[path.to_str().unwrap(), "--no-index"]);
     check_package(tmp.path(), &o);
 }
@@ -101,18 +106,7 @@ fn issue5_project_directory_builds_a_package() {
 #[test]
 fn issue5_index_with_only_an_sdist_falls_back_to_building_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let path = sdist(
-        tmp.path(),
-        "srcdemo-0.3",
-        &[
-            ("setup.py", SETUP_PY),
-            ("srcdemo.py", MODULE),
-            (
-                "PKG-INFO",
-                "Metadata-Version: 1.0\nName: srcdemo\nVersion: 0.3\n",
-            ),
-        ],
-    );
+    let path = demo_sdist(tmp.path());
     let server = IndexServer::start(Mode::Html);
     server.add("srcdemo", Dist::from_path(&path));
     let o = py2deb(tmp.path(), &["srcdemo", "--index-url", &server.url()]);
@@ -122,7 +116,6 @@ fn issue5_index_with_only_an_sdist_falls_back_to_building_it() {
 #[test]
 fn issue5_hostile_sdist_fails_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
-    let path = sdist(tmp.path(), "evil-1.0", &[("setup.py", SETUP_PY)]);
     // Re-pack with an entry escaping the tree.
     let bad = tmp.path().join("bad-1.0.tar.gz");
     {
@@ -142,7 +135,6 @@ fn issue5_hostile_sdist_fails_cleanly() {
         b.append(&h, &data[..]).unwrap();
         b.into_inner().unwrap().finish().unwrap();
     }
-    let _ = path;
     let o = py2deb(tmp.path(), &[bad.to_str().unwrap(), "--no-index"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
