@@ -7,12 +7,14 @@
 #    running as root; otherwise it just says what is missing),
 # 2. cargo test --all-targets   (hermetic unit and integration tests),
 # 3. cargo build --release      (the binary the end-to-end suite drives),
+#    cargo test -- --ignored     (the few integration tests that need PyPI),
 # 4. tests/e2e/run.sh           (real PyPI + Debian archive + lintian + apt in a chroot),
 # 5. tests/e2e/repo.sh          (`py2deb repo`: a signed apt repository used from a chroot).
 #
 # Every phase runs even if an earlier one failed, so one run shows everything that is
 # broken; the exit status is non-zero if any phase failed. The last line printed is the
-# summary of both end-to-end suites together, `N passed, N failed, N skipped`.
+# summary of both end-to-end suites together, `N passed, N failed, N skipped`, with every
+# failed phase counted as a failure.
 #
 # Environment: E2E_ARGS (names of corpus rows, to run the e2e suite on a subset), plus
 # everything tests/e2e/run.sh, tests/e2e/repo.sh and scripts/chroot.sh accept.
@@ -78,6 +80,8 @@ exec </dev/null
 phase "prerequisites (apt)" install_prerequisites
 phase "cargo test --all-targets" cargo test --all-targets
 phase "cargo build --release" cargo build --release
+# Tests that need PyPI are #[ignore]d in the hermetic run above; they run here.
+phase "cargo tests needing PyPI (--ignored)" cargo test --test it -- --ignored
 
 E2E_LOG=$(mktemp)
 E2E_REPO_LOG=$(mktemp)
@@ -103,13 +107,27 @@ for i in "${!PHASE_NAMES[@]}"; do
 done
 ((FAILED_PHASES == 0)) || printf '%d phase(s) failed\n' "$FAILED_PHASES"
 
-# The e2e suites' summary lines, added up, are the last thing printed. A suite that died
-# before writing one (timeout, crash) counts as one failure rather than nothing.
+# The closing line adds up the e2e suites' summary lines and counts every other failure too:
+# a suite that died before writing one (timeout, crash), or exited non-zero with "0 failed",
+# counts as one failure, and so does each failed non-e2e phase (cargo test, the build), so
+# the last line never says "0 failed" when the exit status says otherwise.
 passed=0 failed=0 skipped=0
-for log in "$E2E_LOG" "$E2E_REPO_LOG"; do
+for i in "${!PHASE_NAMES[@]}"; do
+    case ${PHASE_NAMES[i]} in
+    e2e*) ;;
+    *) [[ ${PHASE_RESULTS[i]} == ok ]] || failed=$((failed + 1)) ;;
+    esac
+done
+for i in "${!PHASE_NAMES[@]}"; do
+    case ${PHASE_NAMES[i]} in
+    "e2e suite"*) log=$E2E_LOG ;;
+    "e2e repo"*) log=$E2E_REPO_LOG ;;
+    *) continue ;;
+    esac
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1 || true)
     if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
         passed=$((passed + BASH_REMATCH[1])) failed=$((failed + BASH_REMATCH[2])) skipped=$((skipped + BASH_REMATCH[3]))
+        if [[ ${PHASE_RESULTS[i]} != ok && ${BASH_REMATCH[2]} -eq 0 ]]; then failed=$((failed + 1)); fi
     else
         failed=$((failed + 1))
     fi

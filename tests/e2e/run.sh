@@ -7,12 +7,12 @@
 # repository, runs their console scripts and imports, and purges them again.
 #
 # Usage (as root, the chroot needs it):
-#   tests/e2e/run.sh              every category A row of the shared smoke corpus
+#   tests/e2e/run.sh              every category A-D row of the smoke corpus (tests/data/smoke.tsv)
 #   tests/e2e/run.sh dunamai ftfy only these rows (any category may be named)
 #
 # Environment:
 #   PY2DEB          binary under test (default: target/release/py2deb)
-#   PY2DEB_SHARED   shared material directory (default: ../shared beside the repo root)
+#   E2E_CORPUS      smoke corpus to read instead of tests/data/smoke.tsv (optional)
 #   E2E_WORK        scratch directory, kept for inspection (default: target/e2e)
 #   PY2DEB_CHROOT   pristine chroot location, see scripts/chroot.sh
 #
@@ -57,6 +57,11 @@ check() {
 finish() {
     local rc=$?
     chroot_cleanup_all || true
+    # A suite that stops early (bad input, a crash, a signal) has failed even if no check
+    # did: the summary line must never say "0 failed" when the exit status says otherwise.
+    if ((rc != 0 && FAILED == 0)); then
+        not_ok "suite stopped early (exit $rc)"
+    fi
     printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
     if ((FAILED > 0 || rc != 0)); then exit 1; fi
     exit 0
@@ -67,21 +72,9 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------------------------------------
 # Inputs
 
-find_shared() {
-    local c common
-    if [[ -n ${PY2DEB_SHARED:-} ]]; then printf '%s\n' "$PY2DEB_SHARED"; return; fi
-    c=$ROOT/../shared
-    if [[ ! -d $c ]]; then
-        # In a linked worktree the repository's main checkout is where ../shared sits.
-        common=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
-        [[ -n $common && -d $common/../../shared ]] && c=$common/../../shared
-    fi
-    printf '%s\n' "$c"
-}
-SHARED=$(find_shared)
-[[ -d $SHARED ]] && SHARED=$(cd "$SHARED" && pwd -P)
-CORPUS=$SHARED/corpus/smoke.tsv
-[[ -f $CORPUS ]] || { echo "e2e: corpus not found: $CORPUS (set PY2DEB_SHARED)" >&2; exit 1; }
+# The corpus lives in the repository, so a fresh clone runs the suite with nothing beside it.
+CORPUS=${E2E_CORPUS:-$ROOT/tests/data/smoke.tsv}
+[[ -f $CORPUS ]] || { echo "e2e: corpus not found: $CORPUS (unset E2E_CORPUS to use tests/data/smoke.tsv)" >&2; exit 1; }
 
 # Import name for a project. Identity (with - -> _) holds for every category A row;
 # the table is for projects whose import name differs from the distribution name.

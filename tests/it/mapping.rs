@@ -20,18 +20,11 @@ fn bookworm() -> Target {
 
 // ---------------------------------------------------------------- markers
 
+/// The marker conformance table, kept in the repository (see tests/data/README.md).
 fn conformance_file() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/markers.tsv");
-    if p.exists() {
-        return p;
-    }
-    let alt = Path::new("/work/shared/conformance/markers.tsv");
-    assert!(
-        alt.exists(),
-        "marker conformance table missing: expected {} (shared checkout next to the repository)",
-        p.display()
-    );
-    alt.to_path_buf()
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/markers.tsv");
+    assert!(p.exists(), "marker conformance table missing: {}", p.display());
+    p
 }
 
 #[test]

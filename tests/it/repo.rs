@@ -576,8 +576,10 @@ fn sources(root: &Path, signed_by: Option<&Path>) -> String {
 
 #[test]
 fn signed_repository_with_gpg_and_apt() {
-    if !have("gpg") || !have("apt-get") || !have("gpgv") {
-        eprintln!("skipping: gpg/gpgv/apt-get not installed");
+    if !crate::support::prerequisite(
+        have("gpg") && have("apt-get") && have("gpgv"),
+        "gpg, gpgv and apt-get (install gnupg, gpgv, apt)",
+    ) {
         return;
     }
     let home = GpgHome::new();

@@ -2,8 +2,8 @@
 //! isolation on the system's setuptools (python3-setuptools, python3-wheel), so no
 //! network is needed; hostile archives refused before anything is built.
 //!
-//! The isolated build downloads its backend from PyPI and runs only with
-//! `PY2DEB_NETWORK_TESTS=1 cargo test --test it sdist`.
+//! The isolated build downloads its backend from PyPI, so it is `#[ignore]`d in the
+//! hermetic run and run by scripts/test.sh's network phase (`cargo test --test it -- --ignored`).
 
 use py2deb::report::Recorder;
 use py2deb::sdist::{self, BuiltWheel, SdistBuildOptions, SourceTree};
@@ -386,7 +386,7 @@ fn compiled_wheel_is_refused_for_another_target() {
 
 #[test]
 fn root_is_warned() {
-    if !sdist::process::running_as_root() {
+    if !crate::support::prerequisite(sdist::process::running_as_root(), "running as root") {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
@@ -539,12 +539,11 @@ fn hostile_zip_is_refused() {
     let _ = std::fs::File::open(&path).unwrap().read_to_string(&mut s);
 }
 
-/// Needs PyPI: `PY2DEB_NETWORK_TESTS=1 cargo test --test it sdist_isolated`.
+/// Needs PyPI, so it is not part of the hermetic run; scripts/test.sh runs it in its
+/// network phase (`cargo test --test it -- --ignored`).
 #[test]
+#[ignore = "needs PyPI: run with `cargo test --test it -- --ignored`"]
 fn sdist_isolated_build_from_pypi() {
-    if std::env::var_os("PY2DEB_NETWORK_TESTS").is_none() {
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let pyproject = "[build-system]\nrequires = [\"setuptools>=61\"]\n\
         build-backend = \"setuptools.build_meta\"\n\n\

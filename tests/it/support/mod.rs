@@ -36,3 +36,18 @@ pub mod wheels;
 
 pub use server::{Dist, HashMode, IndexServer, Mode, Request};
 pub use wheels::{build_wheel, record_hash, sha256_hex, RawEntry, RawZip, WheelBuilder};
+
+/// Whether a test whose prerequisite is missing may skip: never under `CI=true`, where a
+/// skipped check would pass without checking anything. Returns `true` when the test should
+/// go on; prints why and returns `false` for a local run without the prerequisite.
+pub fn prerequisite(available: bool, what: &str) -> bool {
+    if available {
+        return true;
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "prerequisite missing under CI=true: {what}"
+    );
+    eprintln!("skipping: {what}");
+    false
+}
