@@ -7,7 +7,7 @@
 #    running as root; otherwise it just says what is missing),
 # 2. cargo test --all-targets   (hermetic unit and integration tests),
 # 3. cargo build --release      (the binary the end-to-end suite drives),
-#    cargo test -- --ignored     (the few integration tests that need PyPI),
+#    cargo test --test it network_ -- --ignored   (integration tests that need PyPI),
 # 4. tests/e2e/run.sh           (real PyPI + Debian archive + lintian + apt in a chroot),
 # 5. tests/e2e/repo.sh          (`py2deb repo`: a signed apt repository used from a chroot).
 #
@@ -81,7 +81,7 @@ phase "prerequisites (apt)" install_prerequisites
 phase "cargo test --all-targets" cargo test --all-targets
 phase "cargo build --release" cargo build --release
 # Tests that need PyPI are #[ignore]d in the hermetic run above; they run here.
-phase "cargo tests needing PyPI (--ignored)" cargo test --test it -- --ignored
+phase "cargo tests needing PyPI (--ignored)" cargo test --test it network_ -- --ignored
 
 E2E_LOG=$(mktemp)
 E2E_REPO_LOG=$(mktemp)

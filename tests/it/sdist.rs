@@ -3,7 +3,7 @@
 //! network is needed; hostile archives refused before anything is built.
 //!
 //! The isolated build downloads its backend from PyPI, so it is `#[ignore]`d in the
-//! hermetic run and run by scripts/test.sh's network phase (`cargo test --test it -- --ignored`).
+//! hermetic run and run by scripts/test.sh's network phase (`cargo test --test it network_ -- --ignored`).
 
 use py2deb::report::Recorder;
 use py2deb::sdist::{self, BuiltWheel, SdistBuildOptions, SourceTree};
@@ -540,10 +540,10 @@ fn hostile_zip_is_refused() {
 }
 
 /// Needs PyPI, so it is not part of the hermetic run; scripts/test.sh runs it in its
-/// network phase (`cargo test --test it -- --ignored`).
+/// network phase (`cargo test --test it network_ -- --ignored`).
 #[test]
-#[ignore = "needs PyPI: run with `cargo test --test it -- --ignored`"]
-fn sdist_isolated_build_from_pypi() {
+#[ignore = "needs PyPI: run with `cargo test --test it network_ -- --ignored`"]
+fn network_sdist_isolated_build_from_pypi() {
     let tmp = tempfile::tempdir().unwrap();
     let pyproject = "[build-system]\nrequires = [\"setuptools>=61\"]\n\
         build-backend = \"setuptools.build_meta\"\n\n\
