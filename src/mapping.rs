@@ -7,6 +7,7 @@ use crate::archive::{write_atomic, Archive, ArchiveOptions, Repo};
 use crate::relation::{Alternatives, Dep, Op, Relations};
 use crate::report::Reporter;
 use crate::target::Target;
+use crate::version;
 use anyhow::{bail, Context, Result};
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{Requirement, VersionOrUrl};
@@ -464,6 +465,14 @@ pub fn map_requirement_with(
     let py = python_version
         .as_deref()
         .and_then(|v| Version::from_str(v).ok());
+    // Bounds are written in the package's own version space: its Debian epoch (numpy is
+    // `1:1.24.2` in bookworm) lifts every bound, or `<< 2` could never be met.
+    let offset = available
+        .as_deref()
+        .map_or(0, |a| version::epoch_offset(a, py.as_ref()));
+    let translate = |specs: &VersionSpecifiers| {
+        version::shift_epochs(translate(&package, specs), &package, offset)
+    };
     let mut relations = Relations::default();
     match (specs, &py) {
         (None, _) => {
@@ -472,7 +481,7 @@ pub fn map_requirement_with(
         }
         (Some(specs), None) => {
             row.status = Status::Satisfied;
-            relations = translate(&package, specs);
+            relations = translate(specs);
             add_note(
                 &mut row,
                 format!(
@@ -481,7 +490,8 @@ pub fn map_requirement_with(
             );
         }
         (Some(specs), Some(py)) => {
-            row.status = if specs.contains(py) {
+            let python_ok = specs.contains(py);
+            row.status = if python_ok {
                 Status::Satisfied
             } else {
                 Status::Conflict
@@ -491,7 +501,22 @@ pub fn map_requirement_with(
                 .and_then(|u| Version::from_str(u).ok())
                 .is_some_and(|u| u.without_local() == py.clone().without_local());
             if numbered_alike {
-                relations = translate(&package, specs);
+                relations = translate(specs);
+                // The verdict is the one apt will reach on the relation actually written.
+                let debian_ok = available
+                    .as_deref()
+                    .and_then(|a| a.parse::<debversion::Version>().ok())
+                    .is_none_or(|a| version::relations_accept(&relations, &package, &a));
+                if python_ok && !debian_ok {
+                    row.status = Status::Conflict;
+                    add_note(
+                        &mut row,
+                        format!(
+                            "{package} {} does not satisfy the relation written for {specs} ({relations})",
+                            available.as_deref().unwrap_or("?")
+                        ),
+                    );
+                }
             } else if let (Some(avail), Status::Satisfied) = (&available, row.status) {
                 // The Debian version cannot carry the PEP 440 bound (python3-regex
                 // 0.1.20221031 ships regex 2022.10.31): require what the target has.

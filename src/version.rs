@@ -313,6 +313,55 @@ fn greater_than(package: &str, v: &Version) -> Vec<Alternatives> {
     }
 }
 
+/// The Debian epoch of a version string (`1:1.24.2-1` → 1, `2.0-1` → 0).
+pub fn debian_epoch(v: &str) -> u64 {
+    v.split_once(':')
+        .and_then(|(e, _)| e.parse().ok())
+        .unwrap_or(0)
+}
+
+/// How far a Debian package's epoch sits above the PEP 440 epoch of the Python version it
+/// ships: Debian bumps epochs for its own reasons (python3-numpy is `1:1.24.2-1` for numpy
+/// 1.24.2), so every bound on that package must be lifted by the same amount to live in its
+/// version space: `numpy<2` is `python3-numpy (<< 1:2~~dev0)` there, never `(<< 2~~dev0)`,
+/// which epoch 1 can never satisfy.
+pub fn epoch_offset(debian_version: &str, python_version: Option<&Version>) -> u64 {
+    debian_epoch(debian_version).saturating_sub(python_version.map_or(0, Version::epoch))
+}
+
+/// Add `offset` to the epoch of every version bound on `package` (other packages' bounds,
+/// such as the `python3` alternatives of a marker, keep theirs).
+pub fn shift_epochs(mut relations: Relations, package: &str, offset: u64) -> Relations {
+    if offset == 0 {
+        return relations;
+    }
+    for group in &mut relations.0 {
+        for dep in &mut group.0 {
+            if dep.package != package {
+                continue;
+            }
+            if let Some((_, bound)) = &mut dep.constraint {
+                *bound = with_epoch_offset(bound, offset);
+            }
+        }
+    }
+    relations
+}
+
+/// `2.0` + 1 → `1:2.0`; `1:2.0` + 1 → `2:2.0`.
+pub fn with_epoch_offset(v: &str, offset: u64) -> String {
+    if offset == 0 {
+        return v.to_owned();
+    }
+    match v.split_once(':') {
+        Some((e, rest)) if e.bytes().all(|b| b.is_ascii_digit()) && !e.is_empty() => {
+            let e: u64 = e.parse().unwrap_or(0);
+            format!("{}:{rest}", e.saturating_add(offset))
+        }
+        _ => format!("{offset}:{v}"),
+    }
+}
+
 /// Does `version` of `package` satisfy every group of `relations`? A group is satisfied when
 /// one of its alternatives names `package` and accepts `version`; groups about other packages
 /// are unsatisfied, as if only `package` were installed. Bounds that are not Debian versions

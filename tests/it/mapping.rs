@@ -23,7 +23,11 @@ fn bookworm() -> Target {
 /// The marker conformance table, kept in the repository (see tests/data/README.md).
 fn conformance_file() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/markers.tsv");
-    assert!(p.exists(), "marker conformance table missing: {}", p.display());
+    assert!(
+        p.exists(),
+        "marker conformance table missing: {}",
+        p.display()
+    );
     p
 }
 
@@ -144,6 +148,13 @@ fn self_referencing_extras_are_followed() {
 // ---------------------------------------------------------------- fixtures
 
 const PACKAGES: &str = "\
+Package: python3-numpy
+Source: numpy
+Version: 1:1.24.2-1+deb12u1
+Architecture: amd64
+Provides: python3-numpy-abi9, python3-numpy-dev
+Description: Fast array facility
+
 Package: python3-urllib3
 Source: python-urllib3
 Version: 1.26.12-1+deb12u1
@@ -191,6 +202,7 @@ Architecture: all
 const CONTENTS: &str = "\
 usr/lib/python3/dist-packages/urllib3-1.26.12.egg-info/PKG-INFO python/python3-urllib3
 usr/lib/python3/dist-packages/urllib3/__init__.py python/python3-urllib3
+usr/lib/python3/dist-packages/numpy-1.24.2.egg-info/PKG-INFO python/python3-numpy
 usr/lib/python3/dist-packages/beautifulsoup4-4.11.2.dist-info/METADATA python/python3-bs4
 usr/lib/python3/dist-packages/regex-2022.10.31.egg-info/PKG-INFO python/python3-regex
 usr/lib/python3/dist-packages/termcolor-1.1.0.egg-info python/python3-termcolor
@@ -634,4 +646,76 @@ fn offline_without_cache_says_what_to_do() {
     let m = DistMap::load(&bookworm(), &opts, &rec);
     assert_eq!(m.origin, MapOrigin::Snapshot);
     assert!(rec.warnings.lock().unwrap()[0].contains("snapshot"));
+}
+
+/// Map with the real PEP 440 → Debian translation.
+fn map_real(text: &str, archive: &Archive, dists: &DistMap) -> py2deb::mapping::MapRow {
+    let target = bookworm();
+    let env = markers::environment(&target).unwrap();
+    let req = markers::parse_requirement(text).unwrap();
+    let applies = markers::applies(&req, &env, &[]);
+    let u = Universe {
+        target: &target,
+        archive,
+        dists,
+    };
+    py2deb::mapping::map_requirement(&req, applies, &u)
+}
+
+/// bookworm's python3-numpy is `1:1.24.2-1+deb12u1`: epoch 1 sorts above every epoch-0
+/// version, so bounds written without it are never met (`<< 2~~dev0`) or always met
+/// (`>= 1.20`). Each bound carries the package's epoch, and the verdict is the one dpkg
+/// reaches on the relation written.
+#[test]
+fn epoch_package_bounds_carry_the_epoch() {
+    let archive = Archive::from_packages_text(PACKAGES);
+    let dists = fixture_map();
+    let have: debversion::Version = "1:1.24.2-1+deb12u1".parse().unwrap();
+    for (req, status, relation) in [
+        ("numpy<2", Status::Satisfied, "python3-numpy (<< 1:2~~dev0)"),
+        (
+            "numpy>=1.20",
+            Status::Satisfied,
+            "python3-numpy (>= 1:1.20)",
+        ),
+        ("numpy>=2", Status::Conflict, "python3-numpy (>= 1:2)"),
+        (
+            "numpy>=1.22,<1.24",
+            Status::Conflict,
+            "python3-numpy (>= 1:1.22), python3-numpy (<< 1:1.24~~dev0)",
+        ),
+    ] {
+        let r = map_real(req, &archive, &dists);
+        assert_eq!(
+            (r.status, r.relation.as_deref()),
+            (status, Some(relation)),
+            "{req}"
+        );
+        // What apt would decide on the written relation agrees with the verdict.
+        let accepts = py2deb::version::relations_accept(&r.relations, "python3-numpy", &have);
+        assert_eq!(accepts, status == Status::Satisfied, "{req}: {relation}");
+    }
+}
+
+#[test]
+fn epoch_offsets_are_relative_to_the_python_epoch() {
+    use py2deb::version::{epoch_offset, shift_epochs, with_epoch_offset};
+    use std::str::FromStr;
+    let v = |s: &str| pep440_rs::Version::from_str(s).unwrap();
+    assert_eq!(epoch_offset("1:1.24.2-1", Some(&v("1.24.2"))), 1);
+    // A Python epoch the Debian epoch already carries adds nothing.
+    assert_eq!(epoch_offset("1:1.0-1", Some(&v("1!1.0"))), 0);
+    assert_eq!(epoch_offset("2.0-1", None), 0);
+    assert_eq!(with_epoch_offset("2~~dev0", 1), "1:2~~dev0");
+    assert_eq!(with_epoch_offset("1:2.0", 2), "3:2.0");
+    // Only the package's own bounds move; the python3 alternative of a marker keeps its own.
+    let mut r = Relations::default();
+    r.push_group(py2deb::relation::Alternatives(vec![
+        Dep::with("python3-numpy", Op::Lt, "2~~dev0"),
+        Dep::with("python3", Op::Lt, "3.8"),
+    ]));
+    assert_eq!(
+        shift_epochs(r, "python3-numpy", 1).to_string(),
+        "python3-numpy (<< 1:2~~dev0) | python3 (<< 3.8)"
+    );
 }

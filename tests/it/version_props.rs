@@ -13,7 +13,9 @@ use pep440_rs::{
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use py2deb::relation::{Op, Relations};
-use py2deb::version::{deb_version, relations_accept, relations_for, successor};
+use py2deb::version::{
+    deb_version, relations_accept, relations_for, shift_epochs, successor, with_epoch_offset,
+};
 
 /// Revisions a py2deb-built or distribution package may carry; none (`1.0`) included.
 const REVISIONS: [&str; 3] = ["", "-1", "-0py2deb1"];
@@ -210,6 +212,23 @@ proptest! {
             );
         }
     }
+
+    /// Property 2 for a package whose Debian epoch sits above the Python one (bookworm's
+    /// python3-numpy is `1:1.24.2-1`): the relations, lifted into that version space, accept
+    /// exactly the versions the specifiers contain, spelled as that package spells them.
+    #[test]
+    fn version_props_relations_with_epoch((spec, c) in spec_and_candidate(), offset in 1..=3u64) {
+        let relations = shift_epochs(relations_for("python3-foo", &spec), "python3-foo", offset);
+        let expected = pep440_contains(&spec, &c);
+        for revision in REVISIONS {
+            let candidate = format!("{}{revision}", with_epoch_offset(&deb_version(&c), offset));
+            prop_assert_eq!(
+                relations_accept(&relations, "python3-foo", &deb(&candidate)),
+                expected,
+                "`{}` vs {} → `{}` vs {}", spec, c, relations, candidate
+            );
+        }
+    }
 }
 
 /// Every version near `base` with `len` release parts: its release crossed with small
@@ -380,7 +399,10 @@ fn dpkg_cmp(a: &str, b: &str) -> Ordering {
 #[test]
 fn version_props_debversion_agrees_with_dpkg() {
     // Without dpkg (a non-Debian build host) there is nothing to check against.
-    if !crate::support::prerequisite(dpkg_available(), "dpkg (the oracle of Debian version order)") {
+    if !crate::support::prerequisite(
+        dpkg_available(),
+        "dpkg (the oracle of Debian version order)",
+    ) {
         return;
     }
     let strategy = (
