@@ -64,13 +64,13 @@ pub struct PackageOptions {
 }
 
 /// The Debian binary package name for a Python distribution name (Debian Python
-/// Policy §4.3, as dh-python derives it): lowercase, `_` → `-`, a leading `python-`
-/// dropped, `python3-` prefixed; `.` is kept.
+/// Policy §4.3, as dh-python derives it): the PEP 503 normalized name (lowercase, runs of
+/// `-_.` as one `-`), a leading `python-` dropped, `python3-` prefixed. Normalizing first
+/// makes this a function of the project, not of how one requirement spells it:
+/// `backports.zstd`, `backports_zstd` and `Backports-Zstd` are all `python3-backports-zstd`,
+/// for the package built and for every `Depends` on it.
 pub fn package_name(project: &str) -> Result<String> {
-    let mut n = project.to_ascii_lowercase().replace('_', "-");
-    while n.contains("--") {
-        n = n.replace("--", "-");
-    }
+    let n = crate::index::normalize_name(project);
     let n = n.strip_prefix("python-").map(str::to_owned).unwrap_or(n);
     let pkg = format!("python3-{n}");
     control::validate_package_name(&pkg)
@@ -944,10 +944,18 @@ mod tests {
     fn package_names_follow_python_policy() {
         assert_eq!(package_name("Flask_Cors").unwrap(), "python3-flask-cors");
         assert_eq!(package_name("python-slugify").unwrap(), "python3-slugify");
-        assert_eq!(
-            package_name("zope.interface").unwrap(),
-            "python3-zope.interface"
-        );
+        for spelling in [
+            "backports.zstd",
+            "backports_zstd",
+            "Backports-Zstd",
+            "backports--zstd",
+        ] {
+            assert_eq!(
+                package_name(spelling).unwrap(),
+                "python3-backports-zstd",
+                "{spelling}"
+            );
+        }
         assert!(package_name("b@d").is_err());
     }
 

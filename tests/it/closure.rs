@@ -478,3 +478,48 @@ fn issue3_python_version_markers_become_python3_alternatives() {
         "{depends}"
     );
 }
+
+/// A dependency spelled with a dot (`backports.zstd`, as hatch requires it) is built and
+/// depended on under one package name: the Depends of its dependent names exactly the
+/// package that was written, whatever spelling the requirement and the wheel use.
+#[test]
+fn dotted_dependency_name_is_the_built_package_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let app = WheelBuilder::new("dotted_app", "1.0")
+        .file("dotted_app/__init__.py", "")
+        .metadata("Summary: Demo application")
+        .metadata("Requires-Dist: Backports.Zstd>=1.0")
+        .write(tmp.path());
+    server.add("dotted-app", Dist::from_path(&app));
+    let dep = WheelBuilder::new("backports.zstd", "1.2")
+        .file("backports/zstd/__init__.py", "")
+        .metadata("Summary: Backport of zstd")
+        .write(tmp.path());
+    server.add("backports-zstd", Dist::from_path(&dep));
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["dotted-app"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut built: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    built.sort();
+    assert_eq!(
+        built,
+        [
+            "python3-backports-zstd_1.2-0py2deb1_all.deb",
+            "python3-dotted-app_1.0-0py2deb1_all.deb"
+        ]
+    );
+    let depends = field(&out.join(&built[1]), "Depends");
+    assert!(
+        depends.contains("python3-backports-zstd (>= 1.0)"),
+        "Depends names the built package: {depends}"
+    );
+    assert_eq!(
+        field(&out.join(&built[0]), "Package"),
+        "python3-backports-zstd"
+    );
+}
