@@ -338,6 +338,15 @@ fn open_wheel(f: &Fetched, cfg: &BuildConfig) -> Result<Wheel> {
     Wheel::open(&f.path, &f.wheel.name, &f.wheel.version, cfg.limits.clone())
 }
 
+/// Add the extras learned for a distribution to those it is resolved with, once each.
+fn add_extras(extras: &mut Vec<ExtraName>, learned: Option<&BTreeSet<ExtraName>>) {
+    for e in learned.into_iter().flatten() {
+        if !extras.contains(e) {
+            extras.push(e.clone());
+        }
+    }
+}
+
 /// Build every spec and, per `--deps`/`--conflicts`, the closure of what the target
 /// lacks; returns the packages written.
 pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Result<Vec<Built>> {
@@ -357,6 +366,9 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
     // learned and the closure resolved again, so every choice is the newest release that
     // satisfies every constraint on it.
     let mut learned: HashMap<String, Vec<(pep440_rs::VersionSpecifiers, String)>> = HashMap::new();
+    // Extras asked of a distribution by any requirement (`fastmcp-slim[client,server]`):
+    // their requirements join its own, so what they pull in is built and depended on too.
+    let mut learned_extras: HashMap<String, BTreeSet<ExtraName>> = HashMap::new();
     let mut attempts = 0;
     let (nodes, roots, bundled) = 'resolve: loop {
         attempts += 1;
@@ -366,9 +378,10 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
         let mut bundled = BTreeSet::new();
         let mut roots = Vec::new();
         for spec in specs {
-            let fetched = resolve_and_fetch(spec, cfg, &index, &http, &cache, reporter)?;
+            let mut fetched = resolve_and_fetch(spec, cfg, &index, &http, &cache, reporter)?;
             let wheel = open_wheel(&fetched, cfg)?;
             let name = normalize_name(&wheel.metadata.name);
+            add_extras(&mut fetched.extras, learned_extras.get(&name));
             let version = wheel.metadata.version.clone();
             if by_name.contains_key(&name) {
                 bail!("{spec}: {name} is named twice on the command line");
@@ -404,7 +417,13 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                 &nodes[i].chain,
                 reporter,
             )?;
-            for (child, spec, private) in decisions.wanted {
+            for resolve::Wanted {
+                name: child,
+                spec,
+                private,
+                extras,
+            } in decisions.wanted
+            {
                 let origin = format!("{} → {child}{spec}", nodes[i].chain);
                 constraints
                     .entry(child.clone())
@@ -433,10 +452,25 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                         nodes[j].chain
                     );
                     }
+                    // Extras it was not decided with: learn them and resolve again, so its
+                    // requirements are decided once, with every extra asked of it.
+                    if extras.iter().any(|e| !nodes[j].fetched.extras.contains(e)) {
+                        if attempts >= 20 {
+                            bail!("{origin}: the closure did not settle on the extras of {child}");
+                        }
+                        reporter.info(&format!(
+                            "{origin} asks for extras of {child}: resolving again"
+                        ));
+                        learned_extras
+                            .entry(child.clone())
+                            .or_default()
+                            .extend(extras);
+                        continue 'resolve;
+                    }
                     continue;
                 }
                 let combined = resolve::combine(&constraints[&child]);
-                let (child_version, fetched) = obtain(
+                let (child_version, mut fetched) = obtain(
                     &child, &combined, cfg, &index, &http, &cache, reporter,
                 )
                 .with_context(|| {
@@ -446,6 +480,8 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                         .collect();
                     format!("no release of {child} satisfies {}", asks.join(" and "))
                 })?;
+                fetched.extras = extras;
+                add_extras(&mut fetched.extras, learned_extras.get(&child));
                 reporter.info(&format!("{origin}: {child} {child_version}"));
                 by_name.insert(child.clone(), nodes.len());
                 pending.push_back(nodes.len());

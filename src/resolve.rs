@@ -82,11 +82,24 @@ pub struct Edge {
     pub relations: Relations,
 }
 
+/// A distribution the closure must build for a requirement.
+#[derive(Debug, Clone)]
+pub struct Wanted {
+    /// PEP 503 normalized name.
+    pub name: String,
+    pub spec: VersionSpecifiers,
+    /// A private copy inside the application (a conflict bundled).
+    pub private: bool,
+    /// The extras the requirement asks for (`fastmcp-slim[client,server]`): their
+    /// requirements belong to the closure too.
+    pub extras: Vec<ExtraName>,
+}
+
 /// The decisions for one distribution's requirements.
 pub struct Decisions {
     pub edges: Vec<Edge>,
-    /// Children to build: (normalized name, specifier, bundled?).
-    pub wanted: Vec<(String, VersionSpecifiers, bool)>,
+    /// Children to build.
+    pub wanted: Vec<Wanted>,
 }
 
 fn specifiers(req: &Requirement) -> VersionSpecifiers {
@@ -122,6 +135,12 @@ pub fn decide(
         let row = mapping::map_requirement(req, true, &universe);
         let child_name = mapping::normalize(req.name.as_ref());
         let spec = specifiers(req);
+        let wanted = |private: bool| Wanted {
+            name: child_name.clone(),
+            spec: spec.clone(),
+            private,
+            extras: req.extras.clone(),
+        };
         let own_relations = || -> Result<Relations> {
             let rel = version::relations_for(&assemble::package_name(req.name.as_ref())?, &spec);
             Ok(mapping::with_python_alternative(rel, req))
@@ -131,7 +150,7 @@ pub fn decide(
             Status::Satisfied => (None, row.relations.clone()),
             Status::Missing => match deps {
                 DepsMode::Missing => {
-                    out.wanted.push((child_name.clone(), spec.clone(), false));
+                    out.wanted.push(wanted(false));
                     (Some(child_name), own_relations()?)
                 }
                 DepsMode::None => {
@@ -159,7 +178,7 @@ pub fn decide(
                             target.name,
                             if rdeps.is_empty() { "(none known)".to_owned() } else { rdeps.join(", ") }
                         ));
-                        out.wanted.push((child_name.clone(), spec.clone(), false));
+                        out.wanted.push(wanted(false));
                         (Some(child_name), own_relations()?)
                     }
                     ConflictMode::Bundle => {
@@ -167,7 +186,7 @@ pub fn decide(
                             "{chain}: {} ships {pkg} {have}, too old for {req}: bundling a private copy",
                             target.name
                         ));
-                        out.wanted.push((child_name.clone(), spec.clone(), true));
+                        out.wanted.push(wanted(true));
                         (Some(child_name), Relations::default())
                     }
                 }

@@ -523,3 +523,59 @@ fn dotted_dependency_name_is_the_built_package_name() {
         "python3-backports-zstd"
     );
 }
+
+/// A dependency with extras (`lib[fast]`) brings the requirements of those extras into the
+/// closure: what they need is built, and the dependency's package depends on it. Asked for
+/// first without the extra (by the application) and then with it (by a dependency found
+/// later), it is resolved again with the extra.
+#[test]
+fn extras_of_dependencies_join_the_closure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let wheels = [
+        WheelBuilder::new("extras_app", "1.0")
+            .file("extras_app/__init__.py", "")
+            .metadata("Summary: Demo application")
+            .metadata("Requires-Dist: lib-with-extras>=1")
+            .metadata("Requires-Dist: extra-user>=1")
+            .write(tmp.path()),
+        WheelBuilder::new("extra_user", "1.0")
+            .file("extra_user/__init__.py", "")
+            .metadata("Summary: Uses the library with its extra")
+            .metadata("Requires-Dist: lib-with-extras[fast]>=1")
+            .write(tmp.path()),
+        WheelBuilder::new("lib_with_extras", "2.0")
+            .file("lib_with_extras/__init__.py", "")
+            .metadata("Summary: Library with an extra")
+            .metadata("Provides-Extra: fast")
+            .metadata("Requires-Dist: speedup>=0.5; extra == \"fast\"")
+            .write(tmp.path()),
+        WheelBuilder::new("speedup", "0.9")
+            .file("speedup/__init__.py", "")
+            .metadata("Summary: What the extra needs")
+            .write(tmp.path()),
+    ];
+    for w in &wheels {
+        add_wheel(&server, w);
+    }
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["extras-app"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lib = out.join("python3-lib-with-extras_2.0-0py2deb1_all.deb");
+    let speedup = out.join("python3-speedup_0.9-0py2deb1_all.deb");
+    assert!(speedup.exists(), "the extra's requirement is built");
+    let depends = field(&lib, "Depends");
+    assert!(
+        depends.contains("python3-speedup (>= 0.5)"),
+        "the library's package depends on what its extra needs: {depends}"
+    );
+    let app_depends = field(
+        &out.join("python3-extras-app_1.0-0py2deb1_all.deb"),
+        "Depends",
+    );
+    assert!(
+        app_depends.contains("python3-lib-with-extras (>= 1)"),
+        "{app_depends}"
+    );
+}
