@@ -21,7 +21,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 /// Bump when the compact cache layout changes so old caches are ignored, not misread.
-const CACHE_FORMAT: &str = "py2deb-packages-v1";
+const CACHE_FORMAT: &str = "py2deb-packages-v2";
 
 /// How a target's indexes are found and refreshed.
 #[derive(Debug, Clone)]
@@ -87,6 +87,11 @@ pub struct PackageVersion {
     pub provides: Vec<String>,
     /// The raw `Depends` field, when [`ArchiveOptions::with_depends`] was set.
     pub depends: Option<String>,
+    /// The raw `Pre-Depends`, `Breaks` and `Priority` fields, with `Depends` (what a
+    /// replacement of another package must keep satisfied).
+    pub pre_depends: Option<String>,
+    pub breaks: Option<String>,
+    pub priority: Option<String>,
 }
 
 /// A multiply-rotate hash for package names. The default SipHash dominated load time
@@ -144,6 +149,9 @@ impl Archive {
         let mut arch: &[u8] = b"";
         let mut provides: &[u8] = b"";
         let mut depends: Option<&[u8]> = None;
+        let mut pre_depends: Option<&[u8]> = None;
+        let mut breaks: Option<&[u8]> = None;
+        let mut priority: Option<&[u8]> = None;
         for line in data.split(|&b| b == b'\n').chain(std::iter::once(&b""[..])) {
             if line.is_empty() || line == b"\r" {
                 if !name.is_empty() {
@@ -154,10 +162,14 @@ impl Archive {
                             arch: lossy(arch),
                             provides: split_names(&lossy(provides)),
                             depends: depends.map(lossy),
+                            pre_depends: pre_depends.map(lossy),
+                            breaks: breaks.map(lossy),
+                            priority: priority.map(lossy),
                         },
                     );
                 }
                 (name, version, arch, provides, depends) = (b"", b"", b"", b"", None);
+                (pre_depends, breaks, priority) = (None, None, None);
                 continue;
             }
             // Continuation lines start with a space; none of the fields read here use them
@@ -168,6 +180,16 @@ impl Archive {
                         name = v.trim_ascii();
                     } else if let Some(v) = line.strip_prefix(b"Provides:") {
                         provides = v.trim_ascii();
+                    } else if !with_depends {
+                    } else if let Some(v) = line.strip_prefix(b"Pre-Depends:") {
+                        pre_depends = Some(v.trim_ascii());
+                    } else if let Some(v) = line.strip_prefix(b"Priority:") {
+                        priority = Some(v.trim_ascii());
+                    }
+                }
+                b'B' if with_depends => {
+                    if let Some(v) = line.strip_prefix(b"Breaks:") {
+                        breaks = Some(v.trim_ascii());
                     }
                 }
                 b'V' => {
@@ -258,6 +280,17 @@ impl Archive {
             .collect();
         out.sort();
         out
+    }
+
+    /// The newest version of every package, by name (only meaningful for relations when
+    /// loaded with `with_depends`).
+    pub fn newest_of_each(&self) -> impl Iterator<Item = (&str, &PackageVersion)> {
+        self.packages.iter().filter_map(|(name, versions)| {
+            versions
+                .iter()
+                .max_by(|a, b| compare_debian(&a.version, &b.version))
+                .map(|v| (name.as_str(), v))
+        })
     }
 
     /// Load the host's universe from apt's lists (every `*_binary-<arch>_Packages*` file
@@ -441,7 +474,8 @@ pub fn decompress(raw: &[u8]) -> Result<Vec<u8>> {
 }
 
 /// Compact cache: a header line `<format>\t<key>`, then
-/// `name\tversion\tarch\tprovides(comma-separated)\tdepends` per package version.
+/// `name\tversion\tarch\tprovides(comma-separated)\tdepends\tpre-depends\tbreaks\tpriority`
+/// per package version.
 fn read_compact(path: &Path, key: &str) -> Option<Archive> {
     let text = fs::read_to_string(path).ok()?;
     let (header, body) = text.split_once('\n')?;
@@ -461,6 +495,8 @@ fn read_compact(path: &Path, key: &str) -> Option<Archive> {
         } else {
             provides.split(',').map(str::to_owned).collect()
         };
+        let mut optional = || f.next().filter(|v| !v.is_empty()).map(str::to_owned);
+        let (pre_depends, breaks, priority) = (optional(), optional(), optional());
         let depends = (!depends.is_empty()).then(|| depends.to_owned());
         a.insert(
             name.to_owned(),
@@ -469,6 +505,9 @@ fn read_compact(path: &Path, key: &str) -> Option<Archive> {
                 arch: arch.into(),
                 provides,
                 depends,
+                pre_depends,
+                breaks,
+                priority,
             },
         );
     }
@@ -482,16 +521,16 @@ fn write_compact(path: &Path, key: &str, a: &Archive) -> Result<()> {
     names.sort();
     for name in names {
         for v in &a.packages[name] {
-            let depends = v
-                .depends
-                .as_deref()
-                .unwrap_or("")
-                .replace(['\t', '\n'], " ");
+            let field = |f: &Option<String>| f.as_deref().unwrap_or("").replace(['\t', '\n'], " ");
             out.push_str(&format!(
-                "{name}\t{}\t{}\t{}\t{depends}\n",
+                "{name}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
                 v.version,
                 v.arch,
-                v.provides.join(",")
+                v.provides.join(","),
+                field(&v.depends),
+                field(&v.pre_depends),
+                field(&v.breaks),
+                field(&v.priority),
             ));
         }
     }

@@ -61,6 +61,10 @@ pub struct PackageOptions {
     pub origin: Option<String>,
     /// Relations computed by the mapping stage for the wheel's Requires-Dist.
     pub requirement_depends: Relations,
+    /// Added to the Debian epoch of the version: a package that replaces the target's
+    /// package of the same name must sort above it in that package's version space
+    /// (python3-numpy 2.x replacing bookworm's `1:1.24.2-1` is `1:2.…`).
+    pub epoch_offset: u64,
 }
 
 /// The Debian binary package name for a Python distribution name (Debian Python
@@ -349,7 +353,10 @@ pub fn assemble(
 ) -> Result<Assembly> {
     let meta = wheel.metadata.clone();
     let package = package_name(&meta.name)?;
-    let version = full_version(&meta.version, &opts.revision);
+    let version = crate::version::with_epoch_offset(
+        &full_version(&meta.version, &opts.revision),
+        opts.epoch_offset,
+    );
     let architecture = if pure {
         "all".to_owned()
     } else {

@@ -94,9 +94,12 @@ struct BuildArgs {
     /// Requirements the target lacks: build them too (`missing`) or only depend on them.
     #[arg(long, value_name = "missing|none", default_value = "missing")]
     deps: DepsMode,
-    /// Requirements the target ships too old: private copies inside the application
-    /// (`bundle`), a package replacing the distribution's (`replace`), or stop (`fail`).
-    #[arg(long, value_name = "bundle|replace|fail", default_value = "bundle")]
+    /// Requirements the target ships too old: replace the distribution's package when
+    /// nothing in the target depends on the old version and no system tool relies on it,
+    /// else private copies for applications (`auto`); always private copies inside the
+    /// application (`bundle`); always a package replacing the distribution's (`replace`);
+    /// or stop (`fail`).
+    #[arg(long, value_name = "auto|bundle|replace|fail", default_value = "auto")]
     conflicts: ConflictMode,
     /// Maintainer field, `Name <mail>` (default: DEBFULLNAME and DEBEMAIL, as dch does).
     #[arg(long, value_name = "NAME <MAIL>")]
@@ -299,7 +302,7 @@ impl BuildArgs {
             .collect::<Result<Vec<Spec>>>()?;
         let (target, mut archive, host_archive) = self.target.resolve()?;
         // Replacing a package needs to know who depends on it.
-        archive.with_depends = self.conflicts == ConflictMode::Replace;
+        archive.with_depends = matches!(self.conflicts, ConflictMode::Replace | ConflictMode::Auto);
         let maintainer = match &self.maintainer {
             Some(m) => check_maintainer(m)?,
             None => {
@@ -388,6 +391,9 @@ fn print_built(built: &[Built], json: bool) -> Result<()> {
                 b.project_version,
                 b.path.display()
             );
+            if let Some(r) = &b.replaces {
+                println!("    installing it replaces the distribution's {r}");
+            }
         }
     }
     Ok(())

@@ -242,6 +242,9 @@ pub struct Built {
     pub reason: String,
     /// Private copies it carries (`name version`).
     pub bundles: Vec<String>,
+    /// The target's package this one replaces system-wide (`python3-termcolor 1.1.0-3`):
+    /// installing it upgrades that package.
+    pub replaces: Option<String>,
     pub depends: String,
     pub programs: Vec<String>,
 }
@@ -332,6 +335,11 @@ struct Node {
     chain: String,
     reason: String,
     edges: Vec<resolve::Edge>,
+    /// Epoch offset of the version: non-zero when it replaces a target package whose
+    /// Debian epoch is above the Python one.
+    epoch_offset: u64,
+    /// The target's package and version it replaces.
+    replaces: Option<(String, String)>,
 }
 
 fn open_wheel(f: &Fetched, cfg: &BuildConfig) -> Result<Wheel> {
@@ -401,9 +409,20 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                 fetched,
                 reason: "requested".into(),
                 edges: Vec::new(),
+                epoch_offset: 0,
+                replaces: None,
             });
         }
         let mut pending: std::collections::VecDeque<usize> = roots.iter().copied().collect();
+        // The release a replacement would be built from, to check it against what depends
+        // on the distribution's package.
+        let candidate = |name: &str, spec: &pep440_rs::VersionSpecifiers| {
+            index
+                .select_wheel(name, spec, &cfg.target)
+                .map(|c| c.version)
+                .or_else(|_| index.select_sdist(name, spec, &cfg.target).map(|(v, _)| v))
+                .ok()
+        };
         while let Some(i) = pending.pop_front() {
             let wheel = open_wheel(&nodes[i].fetched, cfg)?;
             let decisions = resolve::decide(
@@ -415,6 +434,7 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                 cfg.deps,
                 cfg.conflicts,
                 &nodes[i].chain,
+                &candidate,
                 reporter,
             )?;
             for resolve::Wanted {
@@ -422,6 +442,7 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                 spec,
                 private,
                 extras,
+                replaces,
             } in decisions.wanted
             {
                 let origin = format!("{} → {child}{spec}", nodes[i].chain);
@@ -490,8 +511,18 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                     name: child.clone(),
                     version: child_version,
                     fetched,
-                    reason: format!("missing dependency of {}", nodes[i].name),
+                    reason: match &replaces {
+                        Some((pkg, have)) => format!(
+                            "dependency of {}, replacing {}'s {pkg} {have}",
+                            nodes[i].name, cfg.target.name
+                        ),
+                        None => format!("missing dependency of {}", nodes[i].name),
+                    },
                     edges: Vec::new(),
+                    epoch_offset: replaces
+                        .as_ref()
+                        .map_or(0, |(_, have)| crate::version::epoch_offset(have, None)),
+                    replaces,
                 });
             }
             nodes[i].edges = decisions.edges;
@@ -551,10 +582,12 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
             &node.fetched,
             &mut bundle_wheels,
             depends,
+            node.epoch_offset,
             reporter,
         )
         .with_context(|| format!("building {}", node.chain))?;
         b.reason = node.reason.clone();
+        b.replaces = node.replaces.as_ref().map(|(p, v)| format!("{p} {v}"));
         b.bundles = inside
             .iter()
             .map(|n| format!("{} {}", n.name, n.version))
@@ -611,6 +644,7 @@ fn build_one(
     f: &Fetched,
     bundled: &mut [Wheel],
     depends: Relations,
+    epoch_offset: u64,
     reporter: &dyn Reporter,
 ) -> Result<Built> {
     let mut wheel = open_wheel(f, cfg)?;
@@ -651,6 +685,7 @@ fn build_one(
         wheel_filename: filename.clone(),
         origin,
         requirement_depends: depends,
+        epoch_offset,
     };
     let min_glibc = f.wheel.min_glibc();
     let assembly = assemble::assemble(
@@ -724,6 +759,7 @@ fn build_one(
         wheel: filename,
         reason: "requested".into(),
         bundles: Vec::new(),
+        replaces: None,
         depends: control.depends.to_string(),
         programs: assembly.programs,
     })

@@ -2,7 +2,8 @@
 //! distributions the target satisfies (→ `Depends`), which it lacks (→ built too), and
 //! which it ships too old (→ private copies, or a replacement, or an error).
 //!
-//! The distribution's own packages are never replaced unless `--conflicts replace` asks.
+//! The distribution's own packages are replaced only when that is safe (`--conflicts auto`,
+//! the default: see [`replacement_blockers`]) or when `--conflicts replace` insists.
 
 use crate::archive::{Archive, ArchiveOptions};
 use crate::assemble;
@@ -30,6 +31,11 @@ pub enum DepsMode {
 /// (`--conflicts`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ConflictMode {
+    /// Replace the distribution's package when nothing in the target's archive would break
+    /// (every reverse dependency still accepts the new version, no ABI it provides is
+    /// needed, and no system tool relies on it); otherwise bundle for applications and
+    /// stop for libraries, naming what blocks the replacement.
+    Auto,
     /// Private copies inside the application that needs them.
     Bundle,
     /// Build a newer `python3-<name>` that replaces the distribution's package.
@@ -93,6 +99,8 @@ pub struct Wanted {
     /// The extras the requirement asks for (`fastmcp-slim[client,server]`): their
     /// requirements belong to the closure too.
     pub extras: Vec<ExtraName>,
+    /// The target's package (and version) this build replaces system-wide.
+    pub replaces: Option<(String, String)>,
 }
 
 /// The decisions for one distribution's requirements.
@@ -120,6 +128,7 @@ pub fn decide(
     deps: DepsMode,
     conflicts: ConflictMode,
     chain: &str,
+    candidate: &dyn Fn(&str, &VersionSpecifiers) -> Option<Version>,
     reporter: &dyn Reporter,
 ) -> Result<Decisions> {
     let env = markers::environment(target)?;
@@ -140,6 +149,7 @@ pub fn decide(
             spec: spec.clone(),
             private,
             extras: req.extras.clone(),
+            replaces: None,
         };
         let own_relations = || -> Result<Relations> {
             let rel = version::relations_for(&assemble::package_name(req.name.as_ref())?, &spec);
@@ -171,6 +181,42 @@ pub fn decide(
                          --conflicts replace (replace {pkg} system-wide)",
                         target.name
                     ),
+                    ConflictMode::Auto => {
+                        let own = assemble::package_name(req.name.as_ref())?;
+                        let blockers = match candidate(&child_name, &spec) {
+                            _ if own != pkg => vec![format!(
+                                "{} ships it as {pkg}, not {own}: a new {own} would not upgrade it",
+                                target.name
+                            )],
+                            None => vec![format!("no release of {child_name}{spec} was found to check")],
+                            Some(v) => {
+                                let offset = version::epoch_offset(&have, None);
+                                let new = version::with_epoch_offset(&version::deb_version(&v), offset);
+                                replacement_blockers(&index.archive, &pkg, &new)
+                            }
+                        };
+                        if blockers.is_empty() {
+                            reporter.warn(&format!(
+                                "{chain}: building {req} to replace {}'s {pkg} {have}: every package of {} that depends on it accepts the new version",
+                                target.name, target.name
+                            ));
+                            let mut w = wanted(false);
+                            w.replaces = Some((pkg.clone(), have.clone()));
+                            out.wanted.push(w);
+                            let offset = version::epoch_offset(&have, None);
+                            (Some(child_name), version::shift_epochs(own_relations()?, &pkg, offset))
+                        } else {
+                            // A warning, not a note: for a library this is what the
+                            // refusal to carry private copies must be read with.
+                            reporter.warn(&format!(
+                                "{chain}: {} ships {pkg} {have}, too old for {req}, and replacing it is not safe ({}): bundling a private copy",
+                                target.name,
+                                blockers.join("; ")
+                            ));
+                            out.wanted.push(wanted(true));
+                            (Some(child_name), Relations::default())
+                        }
+                    }
                     ConflictMode::Replace => {
                         let rdeps = index.archive.reverse_depends(&pkg);
                         reporter.warn(&format!(
@@ -178,8 +224,11 @@ pub fn decide(
                             target.name,
                             if rdeps.is_empty() { "(none known)".to_owned() } else { rdeps.join(", ") }
                         ));
-                        out.wanted.push(wanted(false));
-                        (Some(child_name), own_relations()?)
+                        let mut w = wanted(false);
+                        w.replaces = Some((pkg.clone(), have.clone()));
+                        out.wanted.push(w);
+                        let offset = version::epoch_offset(&have, None);
+                        (Some(child_name), version::shift_epochs(own_relations()?, &pkg, offset))
                     }
                     ConflictMode::Bundle => {
                         reporter.info(&format!(
@@ -200,6 +249,199 @@ pub fn decide(
         });
     }
     Ok(out)
+}
+
+/// Packages that apt, the installer and Debian's own system tools run on, beyond what the
+/// archive's `Priority` field already marks: replacing a Python module any of them imports
+/// could break package management itself. Source: the Python programs that Debian (and
+/// Ubuntu) install to manage the system — apt's helpers (apt-listchanges,
+/// unattended-upgrades, needrestart), bug reporting (reportbug, apport), configuration
+/// (debconf's Python bindings, software-properties, netplan, cloud-init, ufw), and
+/// Ubuntu's release and update tools.
+pub const SYSTEM_TOOLS: &[&str] = &[
+    "apt-listchanges",
+    "unattended-upgrades",
+    "needrestart",
+    "reportbug",
+    "python3-apt",
+    "python3-debian",
+    "python3-debconf",
+    "apport",
+    "software-properties-common",
+    "netplan.io",
+    "cloud-init",
+    "ufw",
+    "firewalld",
+    "lsb-release",
+    "command-not-found",
+    "networkd-dispatcher",
+    "ubuntu-release-upgrader-core",
+    "update-notifier-common",
+    "ubuntu-pro-client",
+    "ubuntu-advantage-tools",
+    "ubuntu-drivers-common",
+    "landscape-common",
+];
+
+/// The priorities whose packages (and everything they depend on) a system is assumed to
+/// have: Debian Policy §2.5.
+const SYSTEM_PRIORITIES: &[&str] = &["required", "important", "standard"];
+
+/// Why replacing the target's `package` with a package of the same name at Debian version
+/// `new_version` (which provides nothing else) would break the target; empty when it is
+/// safe. Checked on the newest version of every package in the archive (what apt installs):
+/// each `Depends`/`Pre-Depends` group that names `package` must accept `new_version` or
+/// have another alternative; a dependency on a virtual package that `package` provides
+/// (an ABI such as `python3-numpy-abi9`) is lost; a `Breaks` on `package` must not match;
+/// and `package` must not be something a system tool relies on ([`SYSTEM_TOOLS`] and the
+/// closure of the packages of priority required, important and standard).
+pub fn replacement_blockers(archive: &Archive, package: &str, new_version: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let Ok(new) = new_version.parse::<debversion::Version>() else {
+        return vec![format!("`{new_version}` is not a Debian version")];
+    };
+    let provided: Vec<&str> = archive
+        .newest(package)
+        .map(|p| p.provides.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    let mut dependents: Vec<(&str, &crate::archive::PackageVersion)> = archive
+        .newest_of_each()
+        .filter(|(name, _)| *name != package)
+        .collect();
+    dependents.sort_by_key(|(name, _)| *name);
+    for (name, pv) in dependents {
+        for (field, text) in [("Depends", &pv.depends), ("Pre-Depends", &pv.pre_depends)] {
+            let Some(text) = text else { continue };
+            if !mentions(text, package, &provided) {
+                continue;
+            }
+            let Ok(relations) = text.parse::<Relations>() else {
+                out.push(format!("{name} {}: its {field} cannot be read", pv.version));
+                continue;
+            };
+            for group in &relations.0 {
+                let ours = group
+                    .0
+                    .iter()
+                    .any(|d| d.package == package || provided.contains(&d.package.as_str()));
+                if !ours {
+                    continue;
+                }
+                let kept = group.0.iter().any(|d| {
+                    if d.package == package {
+                        d.constraint.as_ref().is_none_or(|(op, bound)| {
+                            bound
+                                .parse::<debversion::Version>()
+                                .is_ok_and(|b| op.accepts(new.cmp(&b)))
+                        })
+                    } else if provided.contains(&d.package.as_str()) {
+                        // The replacement cannot promise the ABI the distribution's build
+                        // provides; another real provider keeps the group satisfiable.
+                        archive.providers(&d.package).iter().any(|p| p != package)
+                    } else {
+                        archive.contains(&d.package) || !archive.providers(&d.package).is_empty()
+                    }
+                });
+                if !kept {
+                    out.push(format!("{name} {} needs {group}", pv.version));
+                }
+            }
+        }
+        if let Some(text) = &pv.breaks {
+            if mentions(text, package, &[]) {
+                if let Ok(relations) = text.parse::<Relations>() {
+                    for dep in relations.0.iter().flat_map(|g| &g.0) {
+                        let hit = dep.package == package
+                            && dep.constraint.as_ref().is_none_or(|(op, bound)| {
+                                bound
+                                    .parse::<debversion::Version>()
+                                    .is_ok_and(|b| op.accepts(new.cmp(&b)))
+                            });
+                        if hit {
+                            out.push(format!("{name} {} breaks {dep}", pv.version));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(chain) = system_chain(archive, package) {
+        out.push(format!("system tools rely on it ({chain})"));
+    }
+    out
+}
+
+/// Does a relation field name `package` or one of the virtual names it provides?
+fn mentions(text: &str, package: &str, provided: &[&str]) -> bool {
+    text.split([',', '|']).any(|dep| {
+        let name = dep.trim().split([' ', '(', ':']).next().unwrap_or("");
+        name == package || provided.contains(&name)
+    })
+}
+
+/// How a system tool or a package of a system priority reaches `package` through
+/// `Depends`/`Pre-Depends` (`reportbug (standard) → python3-reportbug → python3-requests`),
+/// if it does.
+fn system_chain(archive: &Archive, package: &str) -> Option<String> {
+    let mut parent: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::new();
+    let mut seeds: Vec<(&str, String)> = archive
+        .newest_of_each()
+        .filter_map(|(name, pv)| {
+            let p = pv.priority.as_deref()?;
+            SYSTEM_PRIORITIES
+                .contains(&p)
+                .then(|| (name, format!("{name} (Priority: {p})")))
+        })
+        .collect();
+    seeds.extend(
+        SYSTEM_TOOLS
+            .iter()
+            .filter(|t| archive.contains(t))
+            .map(|t| (*t, format!("{t} (a system tool)"))),
+    );
+    seeds.sort();
+    let mut label: BTreeMap<String, String> = BTreeMap::new();
+    for (name, why) in seeds {
+        if parent.insert(name.to_owned(), None).is_none() {
+            label.insert(name.to_owned(), why);
+            queue.push_back(name.to_owned());
+        }
+    }
+    while let Some(name) = queue.pop_front() {
+        if name == package {
+            let mut path = vec![name.clone()];
+            let mut at = name;
+            while let Some(Some(up)) = parent.get(&at) {
+                path.push(up.clone());
+                at = up.clone();
+            }
+            path.reverse();
+            if let Some(first) = label.get(&path[0]) {
+                path[0] = first.clone();
+            }
+            return Some(path.join(" → "));
+        }
+        let Some(pv) = archive.newest(&name) else {
+            continue;
+        };
+        for text in [&pv.depends, &pv.pre_depends].into_iter().flatten() {
+            for dep in text.split([',', '|']) {
+                let dep = dep.trim().split([' ', '(', ':']).next().unwrap_or("");
+                let mut targets = vec![dep.to_owned()];
+                if !archive.contains(dep) {
+                    targets = archive.providers(dep).to_vec();
+                }
+                for t in targets {
+                    if !parent.contains_key(&t) {
+                        parent.insert(t.clone(), Some(name.clone()));
+                        queue.push_back(t);
+                    }
+                }
+            }
+        }
+    }
+    None
 }
 
 /// Which resolved distributions must be private: those bundled for a conflict, and
@@ -302,6 +544,143 @@ mod tests {
         assert!(!all.contains(&Version::from_str("4.0").unwrap()));
         let v = violated(&Version::from_str("3.0").unwrap(), &c).unwrap();
         assert_eq!(v.1, "yaspin 3.5.1");
+    }
+
+    /// A bookworm-like slice: requests caps urllib3 below 1.27, matplotlib is built
+    /// against numpy's ABI, a package breaks new termcolor, and reportbug (standard) reaches
+    /// python3-debian.
+    const ARCHIVE: &str = "\
+Package: python3-urllib3
+Version: 1.26.12-1+deb12u4
+Architecture: all
+
+Package: python3-requests
+Version: 2.28.1+dfsg-1
+Architecture: all
+Depends: python3-urllib3 (>= 1.21.1), python3-urllib3 (<< 1.27), python3:any
+
+Package: python3-numpy
+Version: 1:1.24.2-1+deb12u1
+Architecture: amd64
+Provides: python3-numpy-abi9, python3-numpy-api16
+
+Package: python3-matplotlib
+Version: 3.6.3-1+b1
+Architecture: amd64
+Depends: python3-numpy (>= 1:1.20), python3-numpy-abi9
+
+Package: python3-scipy-lite
+Version: 1.0-1
+Architecture: all
+Depends: python3-numpy (>= 1:1.16)
+
+Package: python3-termcolor
+Version: 1.1.0-3
+Architecture: all
+
+Package: python3-old-cli
+Version: 0.5-1
+Architecture: all
+Depends: python3-termcolor
+Breaks: python3-termcolor (>= 2)
+
+Package: python3-colorama
+Version: 0.4.6-2
+Architecture: all
+
+Package: python3-tqdm
+Version: 4.64.1-1
+Architecture: all
+Depends: python3-colorama (<< 0.5) | python3-termcolor
+
+Package: python3-rich-lite
+Version: 1.0-1
+Architecture: all
+Depends: python3-colorama (<< 0.5) | python3-not-in-archive
+
+Package: reportbug
+Version: 12.0.0
+Architecture: all
+Priority: standard
+Depends: python3-reportbug (= 12.0.0)
+
+Package: python3-reportbug
+Version: 12.0.0
+Architecture: all
+Depends: python3-debian, python3-debianbts
+
+Package: python3-debian
+Version: 0.1.49
+Architecture: all
+
+Package: python3-debianbts
+Version: 4.0.1
+Architecture: all
+";
+
+    fn archive() -> Archive {
+        Archive::from_packages_text(ARCHIVE)
+    }
+
+    #[test]
+    fn replacement_accepted_when_every_dependent_accepts() {
+        let a = archive();
+        assert!(replacement_blockers(&a, "python3-colorama", "0.4.9-0py2deb1").is_empty());
+    }
+
+    #[test]
+    fn replacement_blocked_by_a_bounded_dependent() {
+        let b = replacement_blockers(&archive(), "python3-urllib3", "2.2.0-0py2deb1");
+        assert_eq!(
+            b,
+            ["python3-requests 2.28.1+dfsg-1 needs python3-urllib3 (<< 1.27)"]
+        );
+        // A version the bound admits is fine.
+        assert!(replacement_blockers(&archive(), "python3-urllib3", "1.26.18-0py2deb1").is_empty());
+    }
+
+    #[test]
+    fn replacement_blocked_by_an_abi_virtual_package() {
+        // In numpy's own version space (epoch 1): matplotlib's bound is met, its ABI is not.
+        let b = replacement_blockers(&archive(), "python3-numpy", "1:2.0.0-0py2deb1");
+        assert_eq!(
+            b,
+            ["python3-matplotlib 3.6.3-1+b1 needs python3-numpy-abi9"]
+        );
+        // Without the epoch, matplotlib's and scipy-lite's bounds fail as well.
+        let b = replacement_blockers(&archive(), "python3-numpy", "2.0.0-0py2deb1");
+        assert_eq!(b.len(), 3, "{b:?}");
+    }
+
+    #[test]
+    fn replacement_blocked_by_breaks() {
+        let b = replacement_blockers(&archive(), "python3-termcolor", "3.3.0-0py2deb1");
+        assert_eq!(b, ["python3-old-cli 0.5-1 breaks python3-termcolor (>= 2)"]);
+    }
+
+    #[test]
+    fn replacement_blocked_for_what_system_tools_use() {
+        let b = replacement_blockers(&archive(), "python3-debianbts", "5.0-0py2deb1");
+        assert_eq!(
+            b,
+            ["system tools rely on it (reportbug (Priority: standard) → python3-reportbug → python3-debianbts)"]
+        );
+        let b = replacement_blockers(&archive(), "python3-debian", "1.0-0py2deb1");
+        assert_eq!(
+            b,
+            ["system tools rely on it (python3-debian (a system tool))"]
+        );
+    }
+
+    #[test]
+    fn other_alternatives_keep_a_group_satisfied() {
+        // tqdm's group has a real second alternative; rich-lite's names a package the
+        // archive does not have, so only colorama could satisfy it.
+        let b = replacement_blockers(&archive(), "python3-colorama", "0.5.0-0py2deb1");
+        assert_eq!(
+            b,
+            ["python3-rich-lite 1.0-1 needs python3-colorama (<< 0.5) | python3-not-in-archive"]
+        );
     }
 
     use std::str::FromStr;

@@ -90,9 +90,10 @@ declare -A MODULE_OF=(
 declare -A NO_IMPORT=([pepotron]=1)
 declare -A EXTRA_IMPORTS=([pepotron]="rapidfuzz")
 # Per-row options. yaspin is a library whose dependency termcolor is too old in bookworm:
-# a library cannot hide a private copy, so the default refuses (checked below) and the row
-# is built with the documented alternative.
-declare -A ROW_ARGS=([yaspin]="--conflicts replace")
+# nothing in bookworm needs the old termcolor, so the default (`--conflicts auto`) replaces
+# it; with `--conflicts bundle` a library cannot hide a private copy, so that refuses
+# (checked below).
+declare -A ROW_ARGS=()
 module_of() { local n=${1,,}; printf '%s\n' "${MODULE_OF[$n]:-${n//-/_}}"; }
 # Debian binary package name for a project, as dh-python names it (PEP 503 normalised).
 debname_of() { local n=${1,,}; n=${n//_/-}; printf 'python3-%s\n' "${n//./-}"; }
@@ -378,7 +379,7 @@ done
 # A library cannot hide private copies: the default must refuse it with the options.
 library_refusal() {
     local out rc=0
-    out=$(timeout "$BUILD_TIMEOUT" "$PY2DEB" "$1" --target bookworm -o "$WORK/refusal" --maintainer "$MAINT" 2>&1) || rc=$?
+    out=$(timeout "$BUILD_TIMEOUT" "$PY2DEB" "$1" --conflicts bundle --target bookworm -o "$WORK/refusal" --maintainer "$MAINT" 2>&1) || rc=$?
     printf '%s\n' "$out"
     ((rc != 0)) || { echo "expected a refusal"; return 1; }
     grep -q -- '--conflicts replace' <<<"$out" || { echo "the error does not name the options"; return 1; }
@@ -386,7 +387,7 @@ library_refusal() {
 }
 for i in "${!NAMES[@]}"; do
     [[ ${NAMES[i]} == yaspin && $HAVE_BIN == yes ]] || continue
-    check "yaspin: default --conflicts bundle refuses a library, naming the options" "$LOGS/yaspin.refusal.log" \
+    check "yaspin: --conflicts bundle refuses a library, naming the options" "$LOGS/yaspin.refusal.log" \
         library_refusal "yaspin==${VERSIONS[i]}" || true
 done
 

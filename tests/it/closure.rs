@@ -8,14 +8,16 @@ use std::process::{Command, Output};
 
 const MAINTAINER: &str = "Test Maintainer <test@example.org>";
 
-/// Bookworm-like lists: requests is there (fits), urllib3 is 1.26 (too old for >=2).
+/// Bookworm-like lists: requests is there (fits), urllib3 is 1.26 (too old for >=2), and
+/// requests accepts no urllib3 2, so replacing it is not safe.
 fn lists(dir: &Path) -> PathBuf {
     let d = dir.join("lists");
     std::fs::create_dir_all(&d).unwrap();
     std::fs::write(
         d.join("mirror_debian_dists_bookworm_main_binary-amd64_Packages"),
         "Package: python3\nVersion: 3.11.2-1+b1\nArchitecture: amd64\n\n\
-         Package: python3-requests\nVersion: 2.28.1+dfsg-1\nArchitecture: all\nDepends: python3-urllib3\n\n\
+         Package: python3-requests\nVersion: 2.28.1+dfsg-1\nArchitecture: all\n\
+         Depends: python3-urllib3 (>= 1.21.1), python3-urllib3 (<< 1.27)\n\n\
          Package: python3-urllib3\nVersion: 1.26.12-1+deb12u4\nArchitecture: all\n\n",
     )
     .unwrap();
@@ -577,5 +579,89 @@ fn extras_of_dependencies_join_the_closure() {
     assert!(
         app_depends.contains("python3-lib-with-extras (>= 1)"),
         "{app_depends}"
+    );
+}
+
+/// `--conflicts auto` (the default): numpy>=2 against a target whose python3-numpy is
+/// `1:1.24.2-1`. When every package depending on it accepts the new version, the new
+/// python3-numpy replaces it in its own version space (`1:2.1-0py2deb1`, which apt sees as
+/// an upgrade) and the summary says so; when one needs the distribution's ABI, the
+/// application gets a private copy instead.
+#[test]
+fn auto_replaces_when_every_dependent_accepts_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let wheels = [
+        WheelBuilder::new("numapp", "1.0")
+            .file("numapp/__init__.py", "def main():\n    pass\n")
+            .metadata("Summary: Uses numpy 2")
+            .metadata("Requires-Dist: numpy>=2")
+            .entry_points("[console_scripts]\nnumapp = numapp:main\n")
+            .write(tmp.path()),
+        WheelBuilder::new("numpy", "2.1")
+            .file("numpy/__init__.py", "")
+            .metadata("Summary: Arrays")
+            .write(tmp.path()),
+    ];
+    for w in &wheels {
+        add_wheel(&server, w);
+    }
+    let lists_with = |extra: &str| {
+        let d = tmp.path().join(format!("lists-{}", extra.len()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("mirror_debian_dists_bookworm_main_binary-amd64_Packages"),
+            format!(
+                "Package: python3\nVersion: 3.11.2-1+b1\nArchitecture: amd64\n\n\
+                 Package: python3-numpy\nVersion: 1:1.24.2-1+deb12u1\nArchitecture: amd64\n\
+                 Provides: python3-numpy-abi9\n\n\
+                 Package: python3-scipy-lite\nVersion: 1.0-1\nArchitecture: all\n\
+                 Depends: python3-numpy (>= 1:1.16)\n\n{extra}"
+            ),
+        )
+        .unwrap();
+        d
+    };
+
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists_with(""), &out, &["numapp"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let numpy = json["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["package"] == "python3-numpy")
+        .unwrap_or_else(|| panic!("numpy built as a replacement: {json}"));
+    assert_eq!(numpy["version"], "1:2.1-0py2deb1", "{json}");
+    assert_eq!(
+        numpy["replaces"], "python3-numpy 1:1.24.2-1+deb12u1",
+        "{json}"
+    );
+    let deb = out.join("python3-numpy_2.1-0py2deb1_all.deb");
+    assert_eq!(field(&deb, "Version"), "1:2.1-0py2deb1");
+    let depends = field(&out.join("python3-numapp_1.0-0py2deb1_all.deb"), "Depends");
+    assert!(depends.contains("python3-numpy (>= 1:2)"), "{depends}");
+
+    // A package built against the distribution's numpy ABI blocks the replacement.
+    let out = tmp.path().join("out-blocked");
+    let o = py2deb(
+        &server,
+        &lists_with(
+            "Package: python3-matplotlib\nVersion: 3.6.3-1\nArchitecture: amd64\n\
+             Depends: python3-numpy-abi9\n\n",
+        ),
+        &out,
+        &["numapp"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let pkgs = json["packages"].as_array().unwrap();
+    assert_eq!(pkgs.len(), 1, "{json}");
+    assert_eq!(pkgs[0]["bundles"][0], "numpy 2.1", "{json}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("python3-matplotlib 3.6.3-1 needs python3-numpy-abi9"),
+        "the blocker is named: {stderr}"
     );
 }
