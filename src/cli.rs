@@ -302,7 +302,9 @@ impl BuildArgs {
             .collect::<Result<Vec<Spec>>>()?;
         let (target, mut archive, host_archive) = self.target.resolve()?;
         // Replacing a package needs to know who depends on it.
-        archive.with_depends = matches!(self.conflicts, ConflictMode::Replace | ConflictMode::Auto);
+        // Replacing a package, and keeping private copies consistent with the distribution
+        // packages an application still imports, need to know who depends on what.
+        archive.with_depends = self.conflicts != ConflictMode::Fail;
         let maintainer = match &self.maintainer {
             Some(m) => check_maintainer(m)?,
             None => {

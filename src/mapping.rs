@@ -204,6 +204,22 @@ impl DistMap {
             .unwrap_or(&[])
     }
 
+    /// The projects (normalized names) whose metadata `package` ships, with their versions.
+    pub fn projects_of(&self, package: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = self
+            .map
+            .iter()
+            .flat_map(|(name, entries)| {
+                entries
+                    .iter()
+                    .filter(|e| e.package == package)
+                    .map(move |e| (name.clone(), e.python_version.clone()))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// The package that best provides `name` in `archive`: the one named
     /// `python3-<name>` if several ship it, else a `python3-*` one, else any; packages
     /// missing from the archive are skipped (a snapshot can be older than the archive).

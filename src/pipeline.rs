@@ -346,6 +346,19 @@ fn open_wheel(f: &Fetched, cfg: &BuildConfig) -> Result<Wheel> {
     Wheel::open(&f.path, &f.wheel.name, &f.wheel.version, cfg.limits.clone())
 }
 
+/// Each node's built children, by name.
+fn children_of(nodes: &[Node]) -> BTreeMap<String, Vec<String>> {
+    nodes
+        .iter()
+        .map(|n| {
+            (
+                n.name.clone(),
+                n.edges.iter().filter_map(|e| e.child.clone()).collect(),
+            )
+        })
+        .collect()
+}
+
 /// Add the extras learned for a distribution to those it is resolved with, once each.
 fn add_extras(extras: &mut Vec<ExtraName>, learned: Option<&BTreeSet<ExtraName>>) {
     for e in learned.into_iter().flatten() {
@@ -377,6 +390,22 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
     // Extras asked of a distribution by any requirement (`fastmcp-slim[client,server]`):
     // their requirements join its own, so what they pull in is built and depended on too.
     let mut learned_extras: HashMap<String, BTreeSet<ExtraName>> = HashMap::new();
+    // Distribution packages that an application's private copies would break, by
+    // application: carried privately too (see resolve::dragged_private).
+    let mut learned_private: HashMap<String, BTreeSet<String>> = HashMap::new();
+    // A distribution package's own requirements, from its release on the index.
+    let requirements_of = |project: &str, version: &str| -> Option<Vec<Requirement>> {
+        let spec = pep440_rs::VersionSpecifiers::from_str(&format!("=={version}")).ok()?;
+        let cand = index.select_wheel(project, &spec, &cfg.target).ok()?;
+        let path = fetch::fetch(&http, &cache, &cand.file, reporter).ok()?;
+        let fetched = Fetched {
+            path,
+            wheel: cand.wheel,
+            file: Some(cand.file),
+            extras: Vec::new(),
+        };
+        Some(open_wheel(&fetched, cfg).ok()?.metadata.requires_dist)
+    };
     let mut attempts = 0;
     let (nodes, roots, bundled) = 'resolve: loop {
         attempts += 1;
@@ -425,7 +454,7 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
         };
         while let Some(i) = pending.pop_front() {
             let wheel = open_wheel(&nodes[i].fetched, cfg)?;
-            let decisions = resolve::decide(
+            let mut decisions = resolve::decide(
                 &wheel.metadata.name,
                 &wheel.metadata.requires_dist,
                 &nodes[i].fetched.extras,
@@ -437,6 +466,11 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                 &candidate,
                 reporter,
             )?;
+            if roots.contains(&i) {
+                for project in learned_private.get(&nodes[i].name).into_iter().flatten() {
+                    decisions.force_private(project, &tindex, &cfg.target)?;
+                }
+            }
             for resolve::Wanted {
                 name: child,
                 spec,
@@ -527,19 +561,62 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
             }
             nodes[i].edges = decisions.edges;
         }
+        // Private copies and the distribution packages the application still imports
+        // must agree: those a private copy breaks go private too, and the closure is
+        // resolved again with them.
+        if !bundled.is_empty() {
+            let children = children_of(&nodes);
+            let private = resolve::private_set(&children, &bundled);
+            let mut learned_any = false;
+            for &r in &roots {
+                let root = &nodes[r];
+                let reach = resolve::reachable(&root.name, &children);
+                let privates: Vec<(String, pep440_rs::Version)> = nodes
+                    .iter()
+                    .filter(|n| n.name != root.name && reach.contains(&n.name))
+                    .filter(|n| private.contains(&n.name))
+                    .map(|n| (n.name.clone(), n.version.clone()))
+                    .collect();
+                if privates.is_empty() {
+                    continue;
+                }
+                let start: Vec<String> = nodes
+                    .iter()
+                    .filter(|n| n.name == root.name || reach.contains(&n.name))
+                    .flat_map(|n| &n.edges)
+                    .filter(|e| e.child.is_none())
+                    .filter_map(|e| e.row.package.clone())
+                    .collect();
+                let closure = resolve::import_closure(&tindex.archive, &start);
+                for d in resolve::dragged_private(
+                    &tindex,
+                    &cfg.target,
+                    &closure,
+                    &privates,
+                    &requirements_of,
+                )? {
+                    let known = learned_private.entry(root.name.clone()).or_default();
+                    if known.insert(d.project.clone()) {
+                        reporter.warn(&format!(
+                            "{}: {} goes private too, as its {} would not work with the private copies ({})",
+                            root.chain, d.project, d.package, d.why
+                        ));
+                        learned_any = true;
+                    }
+                }
+            }
+            if learned_any {
+                if attempts >= 20 {
+                    bail!("the private copies did not settle into a consistent environment");
+                }
+                continue 'resolve;
+            }
+        }
         break (nodes, roots, bundled);
     };
 
     // Which distributions go private, and into which application.
-    let children: BTreeMap<String, Vec<String>> = nodes
-        .iter()
-        .map(|n| {
-            (
-                n.name.clone(),
-                n.edges.iter().filter_map(|e| e.child.clone()).collect(),
-            )
-        })
-        .collect();
+    let children = children_of(&nodes);
     let private = resolve::private_set(&children, &bundled);
     // The archive is no longer needed; writing big packages should not carry it.
     drop(tindex);
@@ -566,7 +643,11 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
         let mut depends = Relations::default();
         for n in std::iter::once(node).chain(inside.iter().copied()) {
             for e in &n.edges {
-                if e.child.as_deref().is_some_and(|c| inside_names.contains(c)) {
+                // What a private copy inside provides needs no package, even where the
+                // target's would satisfy the requirement too.
+                let provided_inside = e.child.as_deref().is_some_and(|c| inside_names.contains(c))
+                    || inside_names.contains(normalize_name(e.requirement.name.as_ref()).as_str());
+                if provided_inside {
                     continue;
                 }
                 depends.extend(e.relations.clone());

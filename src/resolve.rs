@@ -110,6 +110,50 @@ pub struct Decisions {
     pub wanted: Vec<Wanted>,
 }
 
+impl Decisions {
+    /// Carry `project` as a private copy although the target ships it (see
+    /// [`dragged_private`]): its requirement, if there is one, stops depending on the
+    /// target's package; otherwise a requirement on it is added.
+    pub fn force_private(
+        &mut self,
+        project: &str,
+        index: &TargetIndex,
+        target: &Target,
+    ) -> Result<()> {
+        let wanted = |spec: VersionSpecifiers| Wanted {
+            name: project.to_owned(),
+            spec,
+            private: true,
+            extras: Vec::new(),
+            replaces: None,
+        };
+        if let Some(edge) = self
+            .edges
+            .iter_mut()
+            .find(|e| mapping::normalize(e.requirement.name.as_ref()) == project)
+        {
+            if edge.child.is_none() {
+                edge.child = Some(project.to_owned());
+                edge.relations = Relations::default();
+                self.wanted.push(wanted(specifiers(&edge.requirement)));
+            }
+            return Ok(());
+        }
+        let requirement: Requirement = project
+            .parse()
+            .map_err(|e| anyhow::anyhow!("project name `{project}`: {e}"))?;
+        let row = mapping::map_requirement(&requirement, true, &index.universe(target));
+        self.wanted.push(wanted(VersionSpecifiers::empty()));
+        self.edges.push(Edge {
+            requirement,
+            row,
+            child: Some(project.to_owned()),
+            relations: Relations::default(),
+        });
+        Ok(())
+    }
+}
+
 fn specifiers(req: &Requirement) -> VersionSpecifiers {
     match &req.version_or_url {
         Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
@@ -442,6 +486,183 @@ fn system_chain(archive: &Archive, package: &str) -> Option<String> {
         }
     }
     None
+}
+
+/// A distribution package that a private copy would break, and so must go private too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dragged {
+    /// The Python project (normalized) to build privately in its place.
+    pub project: String,
+    /// The target's package it stands in for.
+    pub package: String,
+    /// Why (`python3-requests 2.28.1+dfsg-1: requests 2.28.1 requires urllib3<1.27,>=1.21.1`).
+    pub why: String,
+}
+
+/// The target's Python packages an application imports through the distribution: `start`
+/// (the packages its satisfied requirements name) and, transitively, the `python3-*`
+/// packages their `Depends`/`Pre-Depends` reach (virtual names through their providers).
+pub fn import_closure(archive: &Archive, start: &[String]) -> BTreeSet<String> {
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut queue: std::collections::VecDeque<String> = start.iter().cloned().collect();
+    while let Some(name) = queue.pop_front() {
+        if !name.starts_with("python3-") || !seen.insert(name.clone()) {
+            continue;
+        }
+        let Some(pv) = archive.newest(&name) else {
+            continue;
+        };
+        for text in [&pv.depends, &pv.pre_depends].into_iter().flatten() {
+            for dep in text.split([',', '|']) {
+                let dep = dep.trim().split([' ', '(', ':']).next().unwrap_or("");
+                if archive.contains(dep) {
+                    queue.push_back(dep.to_owned());
+                } else {
+                    queue.extend(archive.providers(dep).iter().cloned());
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// Private copies must make a consistent environment with the distribution packages the
+/// application still imports, as pip would resolve it: a distribution package whose own
+/// requirements a private copy breaks (bookworm's requests 2.28 requires `urllib3<1.27`; a
+/// module built against numpy's ABI cannot load numpy 2) would import the private copy
+/// through the application's path and fail, so it goes private too.
+///
+/// `privates` are the private copies (project, version); `closure` comes from
+/// [`import_closure`]. A package is broken when its Debian relations on the private
+/// project's package reject the private version (in that package's version space) or need a
+/// virtual package it provides (an ABI), or when its Python requirements, as
+/// `requirements_of(project, version)` reports them, exclude the private version.
+pub fn dragged_private(
+    index: &TargetIndex,
+    target: &Target,
+    closure: &BTreeSet<String>,
+    privates: &[(String, Version)],
+    requirements_of: &dyn Fn(&str, &str) -> Option<Vec<Requirement>>,
+) -> Result<Vec<Dragged>> {
+    let env = markers::environment(target)?;
+    let archive = &index.archive;
+    let universe = index.universe(target);
+    // The target's package for each private project, and the private version in its space.
+    let mut shadowed = Vec::new();
+    for (name, version) in privates {
+        let req: Requirement = name
+            .parse()
+            .map_err(|e| anyhow::anyhow!("project name `{name}`: {e}"))?;
+        let row = mapping::map_requirement(&req, true, &universe);
+        let Some(pkg) = row.package else { continue };
+        let offset = row
+            .available
+            .as_deref()
+            .map_or(0, |a| version::epoch_offset(a, None));
+        let deb = version::with_epoch_offset(&version::deb_version(version), offset);
+        let provides: Vec<String> = archive
+            .newest(&pkg)
+            .map(|p| p.provides.clone())
+            .unwrap_or_default();
+        shadowed.push((name.as_str(), version, pkg, deb, provides));
+    }
+    let mut out = Vec::new();
+    for d in closure {
+        if shadowed.iter().any(|s| &s.2 == d) {
+            continue;
+        }
+        let Some(pv) = archive.newest(d) else {
+            continue;
+        };
+        let mut why = Vec::new();
+        for (name, version, pkg, deb, provides) in &shadowed {
+            let provided: Vec<&str> = provides.iter().map(String::as_str).collect();
+            let texts: Vec<&String> = [&pv.depends, &pv.pre_depends]
+                .into_iter()
+                .flatten()
+                .collect();
+            if !texts.iter().any(|t| mentions(t, pkg, &provided)) {
+                continue;
+            }
+            let Ok(new) = deb.parse::<debversion::Version>() else {
+                continue;
+            };
+            for text in &texts {
+                let Ok(relations) = text.parse::<Relations>() else {
+                    continue;
+                };
+                for group in &relations.0 {
+                    let on_it: Vec<_> = group
+                        .0
+                        .iter()
+                        .filter(|x| x.package == *pkg || provided.contains(&x.package.as_str()))
+                        .collect();
+                    if on_it.is_empty() {
+                        continue;
+                    }
+                    let accepted = on_it.iter().any(|x| {
+                        x.package == *pkg
+                            && x.constraint.as_ref().is_none_or(|(op, bound)| {
+                                bound
+                                    .parse::<debversion::Version>()
+                                    .is_ok_and(|b| op.accepts(new.cmp(&b)))
+                            })
+                    });
+                    if !accepted {
+                        why.push(format!(
+                            "{d} {} needs {group}, not {name} {version}",
+                            pv.version
+                        ));
+                    }
+                }
+            }
+            if why.is_empty() {
+                // Debian often drops upstream's bounds; the project's own requirements say
+                // what it was released against.
+                for (project, py_version) in index.dists.projects_of(d) {
+                    let Some(reqs) = requirements_of(&project, &py_version) else {
+                        continue;
+                    };
+                    let Ok(pname) = project.parse::<pep508_rs::PackageName>() else {
+                        continue;
+                    };
+                    for req in markers::active_requirements(&pname, &reqs, &[], &env) {
+                        if mapping::normalize(req.name.as_ref()) != *name {
+                            continue;
+                        }
+                        if let Some(VersionOrUrl::VersionSpecifier(spec)) = &req.version_or_url {
+                            if !spec.contains(version) {
+                                why.push(format!(
+                                    "{d} {}: {project} {py_version} requires {req}, not {name} {version}",
+                                    pv.version
+                                ));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if why.is_empty() {
+            continue;
+        }
+        let Some((project, _)) = index.dists.projects_of(d).into_iter().next() else {
+            bail!(
+                "{} would break {d}, which no Python project is known to ship, so it cannot be made private too: {}",
+                privates
+                    .iter()
+                    .map(|(n, v)| format!("the private {n} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                why.join("; ")
+            );
+        };
+        out.push(Dragged {
+            project,
+            package: d.clone(),
+            why: why.join("; "),
+        });
+    }
+    Ok(out)
 }
 
 /// Which resolved distributions must be private: those bundled for a conflict, and

@@ -8,16 +8,14 @@ use std::process::{Command, Output};
 
 const MAINTAINER: &str = "Test Maintainer <test@example.org>";
 
-/// Bookworm-like lists: requests is there (fits), urllib3 is 1.26 (too old for >=2), and
-/// requests accepts no urllib3 2, so replacing it is not safe.
+/// Bookworm-like lists: requests is there (fits), urllib3 is 1.26 (too old for >=2).
 fn lists(dir: &Path) -> PathBuf {
     let d = dir.join("lists");
     std::fs::create_dir_all(&d).unwrap();
     std::fs::write(
         d.join("mirror_debian_dists_bookworm_main_binary-amd64_Packages"),
         "Package: python3\nVersion: 3.11.2-1+b1\nArchitecture: amd64\n\n\
-         Package: python3-requests\nVersion: 2.28.1+dfsg-1\nArchitecture: all\n\
-         Depends: python3-urllib3 (>= 1.21.1), python3-urllib3 (<< 1.27)\n\n\
+         Package: python3-requests\nVersion: 2.28.1+dfsg-1\nArchitecture: all\nDepends: python3-urllib3\n\n\
          Package: python3-urllib3\nVersion: 1.26.12-1+deb12u4\nArchitecture: all\n\n",
     )
     .unwrap();
@@ -57,7 +55,7 @@ fn index(dir: &Path, app_entry_points: bool) -> IndexServer {
             .write(dir),
     ];
     for w in &wheels {
-        add_wheel(&server, &w);
+        add_wheel(&server, w);
     }
     server
 }
@@ -117,7 +115,9 @@ fn issue3_missing_built_conflicting_bundled_satisfied_depended_on() {
     let server = index(tmp.path(), true);
     let lists = lists(tmp.path());
     let out = tmp.path().join("out");
-    let o = py2deb(&server, &lists, &out, &["app"]);
+    // Nothing in this target needs urllib3 1.26, so `auto` would replace it; the private
+    // copy is what is tested here.
+    let o = py2deb(&server, &lists, &out, &["app", "--conflicts", "bundle"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let pkgs = json["packages"].as_array().unwrap();
@@ -214,7 +214,7 @@ fn issue3_library_cannot_hide_private_copies() {
     let server = index(tmp.path(), false);
     let lists = lists(tmp.path());
     let out = tmp.path().join("out");
-    let o = py2deb(&server, &lists, &out, &["app"]);
+    let o = py2deb(&server, &lists, &out, &["app", "--conflicts", "bundle"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -233,7 +233,12 @@ fn issue3_deps_none_builds_only_what_was_asked() {
     let server = index(tmp.path(), true);
     let lists = lists(tmp.path());
     let out = tmp.path().join("out");
-    let o = py2deb(&server, &lists, &out, &["app", "--deps", "none"]);
+    let o = py2deb(
+        &server,
+        &lists,
+        &out,
+        &["app", "--deps", "none", "--conflicts", "bundle"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["packages"].as_array().unwrap().len(), 1);
@@ -353,7 +358,12 @@ fn issue4_repo_update_follows_pinned_builds_and_settles() {
     );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = tmp.path().join("out");
-    let o = py2deb(&server, &lists, &out, &["app==1.0", "--repo", repo_s]);
+    let o = py2deb(
+        &server,
+        &lists,
+        &out,
+        &["app==1.0", "--repo", repo_s, "--conflicts", "bundle"],
+    );
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 
     // Nothing newer yet.
@@ -663,5 +673,155 @@ fn auto_replaces_when_every_dependent_accepts_it() {
     assert!(
         stderr.contains("python3-matplotlib 3.6.3-1 needs python3-numpy-abi9"),
         "the blocker is named: {stderr}"
+    );
+}
+
+/// Lists of a bookworm-like target from Packages stanzas (python3 is always there).
+fn lists_of(dir: &Path, name: &str, stanzas: &str) -> PathBuf {
+    let d = dir.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("mirror_debian_dists_bookworm_main_binary-amd64_Packages"),
+        format!("Package: python3\nVersion: 3.11.2-1+b1\nArchitecture: amd64\n\n{stanzas}"),
+    )
+    .unwrap();
+    d
+}
+
+fn packages_of(json: &serde_json::Value) -> Vec<(String, Vec<String>)> {
+    json["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let mut bundles: Vec<String> = p["bundles"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b.as_str().unwrap().to_owned())
+                .collect();
+            bundles.sort();
+            (p["package"].as_str().unwrap().to_owned(), bundles)
+        })
+        .collect()
+}
+
+/// A private requests-style dependency: the target's python3-requests 2.28.1 depends on
+/// python3-urllib3 without a bound, but requests 2.28.1 itself requires `urllib3<1.27`. With
+/// a private urllib3 2, the application would import the distribution's requests against
+/// it, so requests goes private too, at a release that accepts urllib3 2.
+#[test]
+fn private_copy_drags_what_its_own_requirements_break() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let wheels = [
+        WheelBuilder::new("webapp", "1.0")
+            .file("webapp/__init__.py", "def main():\n    pass\n")
+            .metadata("Summary: Web tool")
+            .metadata("Requires-Dist: requests>=2")
+            .metadata("Requires-Dist: urllib3>=2")
+            .entry_points("[console_scripts]\nwebapp = webapp:main\n")
+            .write(tmp.path()),
+        WheelBuilder::new("urllib3", "2.2.0")
+            .file("urllib3/__init__.py", "")
+            .metadata("Summary: HTTP")
+            .write(tmp.path()),
+        WheelBuilder::new("requests", "2.28.1")
+            .file("requests/__init__.py", "")
+            .metadata("Summary: HTTP for humans")
+            .metadata("Requires-Dist: urllib3<1.27,>=1.21.1")
+            .write(tmp.path()),
+        WheelBuilder::new("requests", "2.32.0")
+            .file("requests/__init__.py", "")
+            .metadata("Summary: HTTP for humans")
+            .metadata("Requires-Dist: urllib3<3,>=1.21.1")
+            .write(tmp.path()),
+    ];
+    for w in &wheels {
+        add_wheel(&server, w);
+    }
+    let lists = lists_of(
+        tmp.path(),
+        "lists-requests",
+        "Package: python3-requests\nVersion: 2.28.1+dfsg-1\nArchitecture: all\n\
+         Depends: python3-urllib3 (>= 1.21.1), python3:any\n\n\
+         Package: python3-urllib3\nVersion: 1.26.12-1+deb12u4\nArchitecture: all\n\n",
+    );
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["webapp", "--conflicts", "bundle"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        packages_of(&json),
+        [(
+            "python3-webapp".to_owned(),
+            vec!["requests 2.32.0".to_owned(), "urllib3 2.2.0".to_owned()]
+        )],
+        "{json}"
+    );
+    assert!(
+        stderr.contains("requests 2.28.1 requires urllib3>=1.21.1,<1.27"),
+        "the reason is given: {stderr}"
+    );
+    let depends = field(&out.join("python3-webapp_1.0-0py2deb1_all.deb"), "Depends");
+    // Both are carried inside: neither the distribution's requests nor its urllib3 is needed.
+    assert!(!depends.contains("python3-requests"), "{depends}");
+    assert!(!depends.contains("python3-urllib3"), "{depends}");
+}
+
+/// A private numpy 2 beside the target's matplotlib, built against numpy's ABI
+/// (`python3-numpy-abi9`): `auto` cannot replace numpy (matplotlib needs the ABI), so the
+/// application carries numpy privately, and matplotlib, which would load the private numpy
+/// through the application's path, goes private too.
+#[test]
+fn private_copy_of_an_abi_package_drags_its_compiled_dependents() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let wheels = [
+        WheelBuilder::new("plotapp", "1.0")
+            .file("plotapp/__init__.py", "def main():\n    pass\n")
+            .metadata("Summary: Plots")
+            .metadata("Requires-Dist: numpy>=2")
+            .metadata("Requires-Dist: matplotlib")
+            .entry_points("[console_scripts]\nplotapp = plotapp:main\n")
+            .write(tmp.path()),
+        WheelBuilder::new("numpy", "2.1")
+            .file("numpy/__init__.py", "")
+            .metadata("Summary: Arrays")
+            .write(tmp.path()),
+        WheelBuilder::new("matplotlib", "3.9.0")
+            .file("matplotlib/__init__.py", "")
+            .metadata("Summary: Plotting")
+            .metadata("Requires-Dist: numpy>=1.23")
+            .write(tmp.path()),
+    ];
+    for w in &wheels {
+        add_wheel(&server, w);
+    }
+    let lists = lists_of(
+        tmp.path(),
+        "lists-numpy",
+        "Package: python3-numpy\nVersion: 1:1.24.2-1+deb12u1\nArchitecture: amd64\n\
+         Provides: python3-numpy-abi9\n\n\
+         Package: python3-matplotlib\nVersion: 3.6.3-1+b1\nArchitecture: amd64\n\
+         Depends: python3-numpy (>= 1:1.20), python3-numpy-abi9\n\n",
+    );
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["plotapp"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        packages_of(&json),
+        [(
+            "python3-plotapp".to_owned(),
+            vec!["matplotlib 3.9.0".to_owned(), "numpy 2.1".to_owned()]
+        )],
+        "{json}"
+    );
+    assert!(
+        stderr.contains("needs python3-numpy-abi9"),
+        "the ABI is named: {stderr}"
     );
 }
