@@ -5,6 +5,7 @@ mod closure;
 mod index;
 mod mapping;
 mod repo;
+mod repo_hostile;
 mod sdist;
 mod source;
 mod support;

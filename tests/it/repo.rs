@@ -12,7 +12,7 @@ use py2deb::debfile;
 use py2deb::repo::{BuildRecord, Incoming, InitOptions, NewBuild, Repo};
 use py2deb::report::{Recorder, Silent};
 
-fn have(tool: &str) -> bool {
+pub(crate) fn have(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
@@ -21,7 +21,7 @@ fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn ok(out: Output, what: &str) -> String {
+pub(crate) fn ok(out: Output, what: &str) -> String {
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -485,13 +485,13 @@ fn update_rebuilds_recorded_packages() {
 }
 
 /// A throw-away gpg home with one signing key; the agent is stopped on drop.
-struct GpgHome {
-    dir: tempfile::TempDir,
-    fingerprint: String,
+pub(crate) struct GpgHome {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) fingerprint: String,
 }
 
 impl GpgHome {
-    fn new() -> GpgHome {
+    pub(crate) fn new() -> GpgHome {
         let dir = tempfile::Builder::new().prefix("g").tempdir().unwrap();
         let gpg = |args: &[&str]| {
             Command::new("gpg")
