@@ -6,6 +6,7 @@ mod index;
 mod mapping;
 mod repo;
 mod repo_hostile;
+mod repo_kill;
 mod sdist;
 mod source;
 mod support;
