@@ -165,7 +165,8 @@ pub struct Entry {
     pub size: u64,
     pub md5: String,
     pub sha256: String,
-    /// The package's control paragraph, byte for byte, ending in one newline.
+    /// The package's control paragraph as parsed and written back (`debfile::inspect`),
+    /// ending in one newline; checked again whenever it is published.
     pub control: String,
     #[serde(default)]
     pub record: Option<BuildRecord>,

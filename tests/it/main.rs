@@ -2,6 +2,7 @@
 
 mod build;
 mod closure;
+mod control_props;
 mod index;
 mod mapping;
 mod repo;
