@@ -82,9 +82,7 @@ fn walk(dir: &Path, f: &mut dyn FnMut(&Path)) {
 
 /// SHA-256 and size of a file, or why not.
 fn hash(path: &Path) -> Result<(u64, String, String), String> {
-    debfile::hash_file(path)
-        .map(|(size, md5, sha)| (size, md5, sha))
-        .map_err(|e| e.to_string())
+    debfile::hash_file(path).map_err(|e| e.to_string())
 }
 
 /// Verify the published suite as a client would; every finding goes into `problems`.
@@ -199,7 +197,9 @@ pub(super) fn client_view(root: &Path, config: &RepoConfig, problems: &mut Vec<S
             };
             match found {
                 Ok((s, h)) => {
-                    if s.to_string() != size || h != sha {
+                    // An `all` package is listed under every architecture: report it once.
+                    let first = !pool_seen.contains_key(&filename);
+                    if (s.to_string() != size || h != sha) && first {
                         problems.push(format!(
                             "{filename} ({pkg}): {s} bytes, sha256 {h}; {name} says {size} bytes, sha256 {sha}"
                         ));

@@ -409,7 +409,7 @@ pub(super) fn publish(
     }
     let mut listed: Vec<Indexed> = Vec::new();
     // Architectures often share one index (only `all` packages): compress and hash once.
-    let mut built: Vec<(String, Vec<(Vec<u8>, Indexed)>)> = Vec::new();
+    let mut built: Vec<(String, Vec<Compressed>)> = Vec::new();
     for arch in &config.architectures {
         let base = format!("{}/binary-{arch}/Packages", config.component);
         let text = packages_text(entries, arch)?;
@@ -521,6 +521,9 @@ pub(super) fn publish(
 }
 
 const SUFFIXES: [&str; 3] = ["", ".gz", ".xz"];
+
+/// One form of an index (plain, .gz, .xz) with its description; `name` holds the suffix.
+type Compressed = (Vec<u8>, Indexed);
 
 /// Remove a suite entirely (its link or old-style directory, and its generations).
 pub(super) fn remove_suite(root: &Path, suite: &str) -> Result<()> {

@@ -887,6 +887,17 @@ fn cli_subcommands() {
     );
     let out = cli(&["update", dir, "--dry-run"]).unwrap();
     assert_eq!(out, "everything is up to date\n");
+    let out = cli(&["check", dir]).unwrap();
+    assert!(out.ends_with("is consistent\n"), "{out}");
+    let pool = root.join("pool/main/c/clitool/clitool_0.1_all.deb");
+    let good = fs::read(&pool).unwrap();
+    fs::write(&pool, b"tampered").unwrap();
+    let err = cli(&["check", dir]).unwrap_err().to_string();
+    assert!(
+        err.contains("not consistent: 1 problem") && err.contains("--repair"),
+        "{err}"
+    );
+    fs::write(&pool, good).unwrap();
     let err = cli(&["export-key", dir]).unwrap_err().to_string();
     assert!(
         err.contains("unsigned") && err.contains("--sign-key"),

@@ -479,3 +479,51 @@ fn repo_leftovers_are_cleaned_and_check_repairs() {
         report.problems
     );
 }
+
+#[test]
+fn repo_old_layout_is_migrated_to_generations() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let repo = init(&root);
+    let a = craft_deb(
+        &tmp.path().join("a.deb"),
+        control("old", "1.0", "").as_bytes(),
+        None,
+    );
+    repo.add(&[Incoming::foreign(&a)], None, &Silent).unwrap();
+    // What an older py2deb left: a real suite directory, no generations, a dirty marker.
+    let dist = root.join("dists/stable");
+    let real = fs::canonicalize(&dist).unwrap();
+    fs::remove_file(&dist).unwrap();
+    fs::rename(&real, &dist).unwrap();
+    fs::remove_dir_all(root.join("dists/.generations")).unwrap();
+    fs::write(root.join(".py2deb/unpublished"), "").unwrap();
+    let report = repo.check(false, &Silent).unwrap();
+    assert!(
+        report
+            .leftovers
+            .iter()
+            .any(|l| l.contains("not published by generations")),
+        "{:?}",
+        report.leftovers
+    );
+    let b = craft_deb(
+        &tmp.path().join("b.deb"),
+        control("new", "1.0", "").as_bytes(),
+        None,
+    );
+    repo.add(&[Incoming::foreign(&b)], None, &Silent).unwrap();
+    assert!(fs::symlink_metadata(&dist)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(!root.join(".py2deb/unpublished").exists());
+    let text = packages(&root);
+    assert!(
+        text.contains("Package: old") && text.contains("Package: new"),
+        "{text}"
+    );
+    let report = repo.check(false, &Silent).unwrap();
+    assert!(report.is_consistent(), "{:?}", report.problems);
+    assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
+}
