@@ -90,13 +90,6 @@ pub fn inspect(path: &Path) -> Result<DebInfo, DebFileError> {
     check_version(&version).map_err(|why| bad(format!("field Version: {why}")))?;
     let architecture = get("Architecture")?;
     check_architecture(&architecture).map_err(|why| bad(format!("field Architecture: {why}")))?;
-    if let Some(d) = field(&fields, "Description") {
-        if d.is_empty() || d.starts_with('\n') {
-            return Err(bad(
-                "field Description: the first line (the synopsis) is empty; write a one-line summary".into(),
-            ));
-        }
-    }
     // `Source: foo (1.2-1)` names a source whose version differs from the binary's; the
     // pool directory only wants the name.
     let source = match field(&fields, "Source") {

@@ -379,6 +379,23 @@ impl Repo {
         keep: Option<usize>,
         reporter: &dyn Reporter,
     ) -> Result<AddOutcome> {
+        // Pool files this add created, removed again if it fails.
+        let mut copied: Vec<String> = Vec::new();
+        let result = self.add_to_pool_and_commit(config, debs, keep, reporter, &mut copied);
+        if result.is_err() {
+            self.forget_copies(config, &copied);
+        }
+        result
+    }
+
+    fn add_to_pool_and_commit(
+        &self,
+        config: &RepoConfig,
+        debs: &[Incoming],
+        keep: Option<usize>,
+        reporter: &dyn Reporter,
+        copied: &mut Vec<String>,
+    ) -> Result<AddOutcome> {
         let mut state = self.load_state()?;
         let mut outcome = AddOutcome::default();
         let mut changed = false;
@@ -442,7 +459,11 @@ impl Repo {
                 // same name, but the state is the authority from now on.
                 state.retired.remove(pos);
             }
-            copy_into_pool(&deb.path, &self.root.join(&filename), &info.sha256)?;
+            let dest = self.root.join(&filename);
+            if !dest.exists() {
+                copied.push(filename.clone());
+            }
+            copy_into_pool(&deb.path, &dest, &info.sha256)?;
             reporter.info(&format!("added {} {} ({})", id.0, id.1, id.2));
             state.packages.push(Entry {
                 package: info.package,
@@ -692,6 +713,18 @@ impl Repo {
             }
         }
         Ok(())
+    }
+
+    /// After a failed add, delete the pool files it created, unless a published generation
+    /// names them after all (the failure came after the switch).
+    fn forget_copies(&self, config: &RepoConfig, copied: &[String]) {
+        if copied.is_empty() {
+            return;
+        }
+        let named = publish::retained_pool_files(&self.root, &config.suite);
+        for f in copied.iter().filter(|f| !named.contains(*f)) {
+            let _ = fs::remove_file(self.root.join(f));
+        }
     }
 
     /// Remove temporary files and half-written generations of writers that were killed.

@@ -527,3 +527,36 @@ fn repo_old_layout_is_migrated_to_generations() {
     assert!(report.is_consistent(), "{:?}", report.problems);
     assert!(report.leftovers.is_empty(), "{:?}", report.leftovers);
 }
+
+#[test]
+fn hostile_repo_add_batch_leaves_no_pool_files_behind() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("repo");
+    let repo = init(&root);
+    let good = craft_deb(
+        &tmp.path().join("good.deb"),
+        control("good", "1.0", "").as_bytes(),
+        None,
+    );
+    let bad = craft_deb(
+        &tmp.path().join("bad.deb"),
+        control("bad", "1.0", "Filename: pool/x.deb\n").as_bytes(),
+        None,
+    );
+    let before = tree(&root);
+    let err = repo
+        .add(
+            &[Incoming::foreign(&good), Incoming::foreign(&bad)],
+            None,
+            &Silent,
+        )
+        .map(|_| ())
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("Filename"), "{err:#}");
+    assert_eq!(
+        tree(&root),
+        before,
+        "the good package's pool file was left behind"
+    );
+    assert!(repo.list().unwrap().is_empty());
+}
