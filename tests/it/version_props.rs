@@ -380,10 +380,7 @@ fn dpkg_cmp(a: &str, b: &str) -> Ordering {
 #[test]
 fn version_props_debversion_agrees_with_dpkg() {
     // Without dpkg (a non-Debian build host) there is nothing to check against.
-    if !crate::support::prerequisite(
-        dpkg_available(),
-        "dpkg (the oracle of Debian version order)",
-    ) {
+    if !crate::support::prerequisite(dpkg_available(), "dpkg (the oracle of Debian version order)") {
         return;
     }
     let strategy = (
