@@ -519,7 +519,8 @@ pub fn main() -> i32 {
     let _ = ctrlc::set_handler(|| {
         crate::sdist::kill_running_builds();
         pipeline::remove_partial_outputs();
-        std::process::exit(130);
+        // Never in the middle of publishing a repository: the exit waits for the publish.
+        crate::repo::exit_when_safe(130);
     });
     let opts = Opts::parse();
     match run(opts) {

@@ -54,6 +54,18 @@ pub enum RepoCommand {
     ExportKey(ExportKeyArgs),
     /// Print ready-to-paste deb822 `.sources` stanzas for this repository.
     Sources(SourcesArgs),
+    /// Verify the repository as apt would (signatures, every hash and size, every pool
+    /// file); exit non-zero listing the problems. `--repair` fixes what can be fixed.
+    Check(CheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Repository directory.
+    pub dir: PathBuf,
+    /// Republish from the recorded state and remove leftovers of interrupted runs.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +277,37 @@ pub fn run_to(
         RepoCommand::Sources(a) => {
             let repo = Repo::open(&a.dir)?;
             write!(out, "{}", repo.sources_stanzas(a.url.as_deref())?)?;
+        }
+        RepoCommand::Check(a) => {
+            let repo = Repo::open(&a.dir)?;
+            let report = repo.check(a.repair, reporter)?;
+            for r in &report.repaired {
+                writeln!(out, "repaired: {r}")?;
+            }
+            for p in &report.problems {
+                writeln!(out, "problem: {p}")?;
+            }
+            for l in &report.leftovers {
+                writeln!(out, "leftover: {l}")?;
+            }
+            if !report.is_consistent() {
+                anyhow::bail!(
+                    "{} is not consistent: {} problem(s) listed above; try `py2deb repo check --repair {}`",
+                    a.dir.display(),
+                    report.problems.len(),
+                    a.dir.display()
+                );
+            }
+            if report.leftovers.is_empty() {
+                writeln!(out, "{} is consistent", a.dir.display())?;
+            } else {
+                writeln!(
+                    out,
+                    "{} is consistent for clients; `py2deb repo check --repair {}` cleans the leftovers",
+                    a.dir.display(),
+                    a.dir.display()
+                )?;
+            }
         }
     }
     Ok(())

@@ -1,11 +1,14 @@
 //! Reading existing binary packages: the `ar` container and `control.tar` member described
 //! in deb(5), and the control paragraph format of deb-control(5) / Debian Policy §5.1.
 //!
-//! The repository publisher copies each package's control paragraph into `Packages` byte for
-//! byte, so this module returns the raw bytes and offers only the light parsing needed to
-//! find `Package`, `Version`, `Architecture` and `Source`. It accepts any valid `.deb`, not
-//! only the ones py2deb writes: every compression dpkg knows for `control.tar` (none, gzip,
-//! xz, zstd) and both `./control` and `control` member spellings.
+//! Packages come from anywhere, so everything here treats the file as hostile: the control
+//! paragraph is parsed with dpkg's rules (one paragraph, no blank continuation lines, no CR,
+//! no duplicate or index-only fields, no characters that end lines or reorder text in some
+//! reader), the fields the repository uses in paths (Package, Version, Architecture,
+//! Source) are checked against Debian Policy §5.6, and the control members are size-capped.
+//! The repository writes `Packages` from the parsed fields, never from the raw bytes. Any
+//! valid `.deb` is accepted, not only py2deb's: every compression dpkg knows for
+//! `control.tar` (none, gzip, xz, zstd) and both `./control` and `control` member spellings.
 
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek};
@@ -33,13 +36,20 @@ pub enum DebFileError {
     MissingControl { path: PathBuf },
     #[error("{path}: control file {why}")]
     BadControl { path: PathBuf, why: String },
+    #[error("{path}: {member} is {size} bytes, more than the {max} bytes a package's control data may take; this is not a normal package")]
+    TooLarge {
+        path: PathBuf,
+        member: String,
+        size: u64,
+        max: u64,
+    },
 }
 
 /// The facts about one `.deb` the repository needs.
 #[derive(Debug, Clone)]
 pub struct DebInfo {
-    /// The control paragraph exactly as stored in the package, trailing blank lines removed
-    /// and a single final newline guaranteed.
+    /// The control paragraph as parsed and written back by [`render_paragraph`]: one field
+    /// per line plus continuations, ending in one newline, never an index-only field.
     pub control: Vec<u8>,
     pub package: String,
     pub version: String,
@@ -51,33 +61,44 @@ pub struct DebInfo {
     pub sha256: String,
 }
 
-/// Read a package's control paragraph and its file hashes.
+/// Read a package's control paragraph and its file hashes, and check every field the
+/// repository uses in a path or an index against Debian Policy's syntax.
 pub fn inspect(path: &Path) -> Result<DebInfo, DebFileError> {
     let control = read_control(path)?;
-    let fields = parse_paragraph(&control).map_err(|why| DebFileError::BadControl {
+    let bad = |why: String| DebFileError::BadControl {
         path: path.to_owned(),
         why,
-    })?;
+    };
+    let fields = parse_paragraph(&control).map_err(bad)?;
+    if let Some((name, _)) = fields
+        .iter()
+        .find(|(k, _)| INDEX_ONLY_FIELDS.iter().any(|f| f.eq_ignore_ascii_case(k)))
+    {
+        return Err(bad(format!(
+            "carries `{name}`, a field only a Packages index may set; rebuild the package without it"
+        )));
+    }
     let get = |name: &str| -> Result<String, DebFileError> {
         field(&fields, name)
-            .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| DebFileError::BadControl {
-                path: path.to_owned(),
-                why: format!("lacks the mandatory `{name}` field"),
-            })
+            .map(str::to_owned)
+            .ok_or_else(|| bad(format!("lacks the mandatory `{name}` field")))
     };
     let package = get("Package")?;
+    check_package_name(&package).map_err(|why| bad(format!("field Package: {why}")))?;
     let version = get("Version")?;
+    check_version(&version).map_err(|why| bad(format!("field Version: {why}")))?;
     let architecture = get("Architecture")?;
+    check_architecture(&architecture).map_err(|why| bad(format!("field Architecture: {why}")))?;
     // `Source: foo (1.2-1)` names a source whose version differs from the binary's; the
     // pool directory only wants the name.
-    let source = field(&fields, "Source")
-        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| package.clone());
+    let source = match field(&fields, "Source") {
+        Some(s) => check_source(s).map_err(|why| bad(format!("field Source: {why}")))?,
+        None => package.clone(),
+    };
     let (size, md5, sha256) = hash_file(path)?;
     Ok(DebInfo {
-        control,
+        control: render_paragraph(&fields).into_bytes(),
         package,
         version,
         architecture,
@@ -86,6 +107,127 @@ pub fn inspect(path: &Path) -> Result<DebInfo, DebFileError> {
         md5,
         sha256,
     })
+}
+
+/// A parsed paragraph written back in deb822 form, fields in their original order.
+pub fn render_paragraph(fields: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (k, v) in fields {
+        write_field(&mut out, k, v);
+    }
+    out
+}
+
+/// Policy §5.6.7: package names are at least two characters of `a-z 0-9 + - .`, starting
+/// with a letter or digit.
+pub fn check_package_name(name: &str) -> Result<(), String> {
+    let ok = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.".contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not a package name (Policy 5.6.7: two or more of a-z 0-9 + - ., starting with a letter or digit)",
+            clip(name)
+        ))
+    }
+}
+
+/// Policy §5.6.12, as dpkg checks it: `[epoch:]upstream[-revision]`, the epoch a number,
+/// the upstream version starting with a digit and made of `A-Za-z0-9 . + ~ -` (and `:` only
+/// after an epoch), the revision of `A-Za-z0-9 . + ~`.
+pub fn check_version(version: &str) -> Result<(), String> {
+    let fail = |why: &str| {
+        Err(format!(
+            "`{}` is not a Debian version ({why}; Policy 5.6.12: [epoch:]upstream[-revision], e.g. 1:2.0-1)",
+            clip(version)
+        ))
+    };
+    if version.len() > 256 {
+        return fail("longer than 256 characters");
+    }
+    let (epoch, rest) = match version.split_once(':') {
+        Some((e, r)) => (Some(e), r),
+        None => (None, version),
+    };
+    if let Some(e) = epoch {
+        if e.is_empty() || !e.bytes().all(|b| b.is_ascii_digit()) || e.parse::<u32>().is_err() {
+            return fail("the epoch is not a number");
+        }
+    }
+    let (upstream, revision) = match rest.rsplit_once('-') {
+        Some((u, r)) => (u, Some(r)),
+        None => (rest, None),
+    };
+    if !upstream.starts_with(|c: char| c.is_ascii_digit()) {
+        return fail("the upstream version does not start with a digit");
+    }
+    if !upstream
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b".+~-:".contains(&b))
+    {
+        return fail("the upstream version holds a character other than A-Za-z0-9 . + ~ - :");
+    }
+    if let Some(r) = revision {
+        if r.is_empty() {
+            return fail("the revision after the last `-` is empty");
+        }
+        if !r
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".+~".contains(&b))
+        {
+            return fail("the revision holds a character other than A-Za-z0-9 . + ~");
+        }
+    }
+    Ok(())
+}
+
+/// One architecture name as a binary package carries it (dpkg-architecture(1)): `all` or a
+/// concrete name of `a-z 0-9 -`, starting with a letter or digit; never `any` or a wildcard.
+pub fn check_architecture(arch: &str) -> Result<(), String> {
+    let ok = !arch.is_empty()
+        && arch.len() <= 64
+        && arch.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && arch
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && arch != "any"
+        && arch != "source";
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{}` is not one architecture name (a-z 0-9 -, e.g. amd64 or all)",
+            clip(arch)
+        ))
+    }
+}
+
+/// Policy §5.6.1 in a binary package: `name` or `name (version)`; returns the name.
+pub fn check_source(value: &str) -> Result<String, String> {
+    let (name, version) = match value.split_once(' ') {
+        Some((n, rest)) => {
+            let v = rest
+                .strip_prefix('(')
+                .and_then(|r| r.strip_suffix(')'))
+                .ok_or_else(|| {
+                    format!(
+                        "`{}` is not `name` or `name (version)` (Policy 5.6.1)",
+                        clip(value)
+                    )
+                })?;
+            (n, Some(v))
+        }
+        None => (value, None),
+    };
+    check_package_name(name)?;
+    if let Some(v) = version {
+        check_version(v)?;
+    }
+    Ok(name.to_owned())
 }
 
 /// Size, MD5 and SHA-256 of a file, in one streaming pass.
@@ -146,7 +288,8 @@ pub fn read_control(path: &Path) -> Result<Vec<u8>, DebFileError> {
         if index == 0 {
             // deb(5): the first member must be debian-binary, declaring format 2.x.
             let mut version = String::new();
-            entry
+            (&mut entry)
+                .take(64)
                 .read_to_string(&mut version)
                 .map_err(|e| corrupt(format!("debian-binary: {e}")))?;
             if name != "debian-binary" || !version.starts_with("2.") {
@@ -156,6 +299,9 @@ pub fn read_control(path: &Path) -> Result<Vec<u8>, DebFileError> {
                 });
             }
         } else if let Some(ext) = name.strip_prefix("control.tar") {
+            if entry.header().size() > CONTROL_TAR_MAX {
+                return Err(too_big(path, &name, entry.header().size(), CONTROL_TAR_MAX));
+            }
             let reader: Box<dyn Read + '_> = match ext {
                 "" => Box::new(&mut entry),
                 ".gz" => Box::new(flate2::read::GzDecoder::new(&mut entry)),
@@ -171,7 +317,11 @@ pub fn read_control(path: &Path) -> Result<Vec<u8>, DebFileError> {
                     })
                 }
             };
-            return control_from_tar(path, reader, &name);
+            let limited = Limited {
+                inner: reader,
+                left: CONTROL_TAR_MAX,
+            };
+            return control_from_tar(path, limited, &name);
         }
         index += 1;
     }
@@ -185,10 +335,57 @@ pub fn read_control(path: &Path) -> Result<Vec<u8>, DebFileError> {
     }
 }
 
-fn control_from_tar(path: &Path, reader: impl Read, member: &str) -> Result<Vec<u8>, DebFileError> {
-    let corrupt = |e: io::Error| DebFileError::Corrupt {
+fn too_big(path: &Path, member: &str, size: u64, max: u64) -> DebFileError {
+    DebFileError::TooLarge {
         path: path.to_owned(),
-        why: format!("{member}: {e}"),
+        member: member.to_owned(),
+        size,
+        max,
+    }
+}
+
+/// Marker carried in the io::Error a [`Limited`] reader returns once its budget is spent.
+const LIMIT_HIT: &str = "py2deb control size limit";
+
+/// A reader that fails (rather than silently stopping) after `left` bytes, so a decompression
+/// bomb in `control.tar` costs at most the limit in time and memory.
+struct Limited<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            // One byte more tells a stream that ends exactly at the limit from a longer one.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(io::Error::other(LIMIT_HIT)),
+            };
+        }
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+fn control_from_tar(path: &Path, reader: impl Read, member: &str) -> Result<Vec<u8>, DebFileError> {
+    let corrupt = |e: io::Error| {
+        if e.to_string().contains(LIMIT_HIT) {
+            too_big(
+                path,
+                &format!("{member} (uncompressed)"),
+                CONTROL_TAR_MAX + 1,
+                CONTROL_TAR_MAX,
+            )
+        } else {
+            DebFileError::Corrupt {
+                path: path.to_owned(),
+                why: format!("{member}: {e}"),
+            }
+        }
     };
     let mut tar = tar::Archive::new(reader);
     for entry in tar.entries().map_err(corrupt)? {
@@ -196,8 +393,23 @@ fn control_from_tar(path: &Path, reader: impl Read, member: &str) -> Result<Vec<
         let entry_path = entry.path_bytes().into_owned();
         let name = entry_path.strip_prefix(b"./").unwrap_or(&entry_path);
         if name == b"control" {
+            let size = entry.size();
+            if size > CONTROL_FILE_MAX {
+                return Err(too_big(path, "control", size, CONTROL_FILE_MAX));
+            }
             let mut bytes = Vec::new();
-            entry.read_to_end(&mut bytes).map_err(corrupt)?;
+            (&mut entry)
+                .take(CONTROL_FILE_MAX + 1)
+                .read_to_end(&mut bytes)
+                .map_err(corrupt)?;
+            if bytes.len() as u64 > CONTROL_FILE_MAX {
+                return Err(too_big(
+                    path,
+                    "control",
+                    bytes.len() as u64,
+                    CONTROL_FILE_MAX,
+                ));
+            }
             return normalise_paragraph(path, bytes);
         }
     }
@@ -206,10 +418,12 @@ fn control_from_tar(path: &Path, reader: impl Read, member: &str) -> Result<Vec<
     })
 }
 
-/// Trim trailing blank lines (a paragraph ends at the first empty line) and make sure the
-/// paragraph ends in exactly one newline, so stanzas can be concatenated safely.
+/// Check the control file's framing: one paragraph, optionally surrounded by empty lines,
+/// ending in exactly one newline. Field syntax is checked by [`parse_paragraph`].
 fn normalise_paragraph(path: &Path, mut bytes: Vec<u8>) -> Result<Vec<u8>, DebFileError> {
-    while matches!(bytes.last(), Some(b'\n' | b'\r' | b' ' | b'\t')) {
+    // Only empty lines may follow the paragraph; whitespace-only lines are continuation
+    // lines to dpkg and are rejected by the parser, not silently dropped here.
+    while bytes.last() == Some(&b'\n') {
         bytes.pop();
     }
     if bytes.is_empty() {
@@ -218,47 +432,172 @@ fn normalise_paragraph(path: &Path, mut bytes: Vec<u8>) -> Result<Vec<u8>, DebFi
             why: "is empty".into(),
         });
     }
-    if bytes.windows(2).any(|w| w == b"\n\n") {
-        return Err(DebFileError::BadControl {
-            path: path.to_owned(),
-            why: "holds more than one paragraph (blank line inside)".into(),
-        });
-    }
     bytes.push(b'\n');
     Ok(bytes)
 }
 
-/// Split one deb822 paragraph into `(field, value)` pairs. Continuation lines are kept in
-/// the value (joined with `\n`), so multi-line fields survive a round trip.
+/// Upper bound on one control file (dpkg's own are a few KiB; Debian's largest is ~100 KiB).
+pub const CONTROL_FILE_MAX: u64 = 1024 * 1024;
+/// Upper bound on the uncompressed `control.tar` (control file plus maintainer scripts).
+pub const CONTROL_TAR_MAX: u64 = 8 * 1024 * 1024;
+/// Upper bound on one field value, continuation lines included.
+pub const FIELD_MAX: usize = 256 * 1024;
+/// Upper bound on the number of fields in one paragraph.
+pub const FIELDS_MAX: usize = 512;
+
+/// Fields a `Packages` index adds itself; a package that carries them is trying to choose
+/// its own location or hashes in the index.
+pub const INDEX_ONLY_FIELDS: &[&str] = &[
+    "Filename",
+    "Size",
+    "MD5sum",
+    "SHA1",
+    "SHA256",
+    "SHA512",
+    "Description-md5",
+    "MSDOS-Filename",
+    "Status",
+];
+
+/// Characters never accepted in a control paragraph: besides ASCII controls (tab and the
+/// line feed separating lines excepted), the ones that end a line or reorder text in some
+/// reader (C1 controls with NEL, the Unicode line and paragraph separators, bidi overrides
+/// and isolates), so what a human reviews is what apt parses.
+pub fn forbidden_char(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Describe a character for an error message (`U+0085`).
+fn describe(c: char) -> String {
+    format!("U+{:04X}", c as u32)
+}
+
+/// Parse one deb822 paragraph (deb-control(5), Policy §5.1) with dpkg's rules: every line
+/// is `Name: value` or a continuation starting with a space or tab; a continuation line that
+/// is blank, a carriage return, a second paragraph, a duplicate field (case-insensitive) or
+/// a malformed field name is an error. Empty lines are accepted only before and after the
+/// paragraph. Continuation lines are kept in the value (joined with `\n`, trailing
+/// whitespace removed), so multi-line fields survive a round trip through [`write_field`].
 pub fn parse_paragraph(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "is not valid UTF-8".to_string())?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "is not valid UTF-8 (byte {} of {}); re-encode it as UTF-8",
+            e.valid_up_to(),
+            bytes.len()
+        )
+    })?;
     let mut fields: Vec<(String, String)> = Vec::new();
-    for (lineno, line) in text.lines().enumerate() {
-        if line.starts_with(' ') || line.starts_with('\t') {
-            match fields.last_mut() {
-                Some((_, value)) => {
-                    value.push('\n');
-                    value.push_str(line);
-                }
-                None => {
-                    return Err(format!(
-                        "line {}: continuation before any field",
-                        lineno + 1
-                    ))
-                }
+    let mut ended = false;
+    let lines: Vec<&str> = text.split('\n').collect();
+    let last = lines.len() - 1;
+    for (i, line) in lines.iter().enumerate() {
+        let lineno = i + 1;
+        if let Some(c) = line.chars().find(|&c| forbidden_char(c)) {
+            let what = if c == '\r' {
+                "a carriage return (CRLF line ends); convert the file to LF line ends".to_owned()
+            } else {
+                format!("the forbidden character {}; remove it", describe(c))
+            };
+            return Err(format!("line {lineno}: contains {what}"));
+        }
+        if line.is_empty() {
+            // An empty last element is just the final newline.
+            if !fields.is_empty() && i != last {
+                ended = true;
             }
-        } else if line.starts_with('#') {
             continue;
-        } else if let Some((name, value)) = line.split_once(':') {
-            fields.push((name.to_owned(), value.trim().to_owned()));
-        } else if !line.trim().is_empty() {
+        }
+        if ended {
             return Err(format!(
-                "line {}: `{line}` is not `Field: value`",
-                lineno + 1
+                "line {lineno}: a second paragraph starts after an empty line; a package has exactly one"
             ));
         }
+        if line.starts_with([' ', '\t']) {
+            let Some((name, value)) = fields.last_mut() else {
+                return Err(format!(
+                    "line {lineno}: continuation line `{}` before any field",
+                    line.trim()
+                ));
+            };
+            let cont = line.trim_end_matches([' ', '\t']);
+            if cont.trim_start_matches([' ', '\t']).is_empty() {
+                return Err(format!(
+                    "line {lineno}: blank continuation line in field `{name}` (use ` .` for an empty line)"
+                ));
+            }
+            if value.len() + cont.len() + 1 > FIELD_MAX {
+                return Err(format!("field `{name}` is longer than {FIELD_MAX} bytes"));
+            }
+            value.push('\n');
+            value.push_str(cont);
+            continue;
+        }
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!(
+                "line {lineno}: `{}` is not `Field: value`",
+                clip(line)
+            ));
+        };
+        check_field_name(name).map_err(|why| format!("line {lineno}: {why}"))?;
+        if fields.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
+            return Err(format!("line {lineno}: duplicate field `{name}`; keep one"));
+        }
+        if fields.len() >= FIELDS_MAX {
+            return Err(format!("has more than {FIELDS_MAX} fields"));
+        }
+        let value = value.trim_matches([' ', '\t']);
+        if value.len() > FIELD_MAX {
+            return Err(format!("field `{name}` is longer than {FIELD_MAX} bytes"));
+        }
+        fields.push((name.to_owned(), value.to_owned()));
+    }
+    if fields.is_empty() {
+        return Err("holds no field".into());
     }
     Ok(fields)
+}
+
+/// deb822 field names: printable ASCII without space or colon, not starting with `#` or `-`.
+fn check_field_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("field with an empty name".into());
+    }
+    if let Some(c) = name.chars().find(|c| !c.is_ascii_graphic()) {
+        return Err(format!(
+            "field name `{}` contains {} (names are printable ASCII without spaces)",
+            clip(name),
+            describe(c)
+        ));
+    }
+    if name.starts_with(['#', '-']) {
+        return Err(format!(
+            "field name `{}` starts with `{}`",
+            clip(name),
+            &name[..1]
+        ));
+    }
+    Ok(())
+}
+
+/// At most 80 characters of untrusted text for an error message.
+fn clip(s: &str) -> String {
+    if s.chars().count() <= 80 {
+        s.to_owned()
+    } else {
+        format!("{}…", s.chars().take(80).collect::<String>())
+    }
+}
+
+/// Append `Name: value` in deb822 form, the inverse of [`parse_paragraph`] for one field.
+pub fn write_field(out: &mut String, name: &str, value: &str) {
+    out.push_str(name);
+    out.push(':');
+    if !value.is_empty() && !value.starts_with('\n') {
+        out.push(' ');
+    }
+    out.push_str(value);
+    out.push('\n');
 }
 
 /// Case-insensitive field lookup (field names are case-insensitive per Policy §5.1).

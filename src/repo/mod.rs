@@ -6,25 +6,32 @@
 //!
 //! ```text
 //! DIR/pool/<component>/<prefix>/<source>/<package>_<version>_<arch>.deb
+//! DIR/dists/<suite> -> .generations/<suite>/<N>   (the current generation, see `publish`)
 //! DIR/dists/<suite>/{Release,InRelease,Release.gpg}
 //! DIR/dists/<suite>/<component>/binary-<arch>/Packages{,.gz,.xz}
+//! DIR/dists/<suite>/<component>/binary-<arch>/by-hash/SHA256/<sha256>
 //! DIR/repo-key.gpg, DIR/repo-key.asc      (signed repositories: the public key)
 //! DIR/.py2deb/config.json                 (suite, origin, architectures, key, …)
 //! DIR/.py2deb/packages.json               (one entry per published .deb, with its stanza)
 //! DIR/.py2deb/lock                        (flock: one writer at a time)
-//! DIR/.py2deb/unpublished                 (present while state is ahead of the indexes)
 //! ```
 //!
 //! `packages.json` doubles as the stanza cache: adding one package to a repository of
-//! thousands reads one `.deb`, not all of them. Publishing writes the pool first, then the
-//! state, then the indexes, then `Release`/`InRelease`, each through a temporary file and a
-//! rename, so an interrupted run leaves the previous publication intact and a client never
-//! sees a `Release` naming files that do not exist yet.
+//! thousands reads one `.deb`, not all of them. Every writer takes the lock before reading
+//! anything (configuration included) and first removes what killed writers left behind.
+//! A write copies new packages into the pool, publishes a complete new generation of the
+//! suite and switches to it atomically, and only then records the new state: the state
+//! never claims what clients cannot see, so an interrupted add is neither listed nor
+//! published later by an unrelated write. Pool files of removed packages are deleted only
+//! once no retained generation names them. Packages are hostile input: `debfile` checks
+//! them, and indexes are written from their parsed fields (`publish::stanza`).
 
+mod check;
 mod gpg;
+mod guard;
 mod publish;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -35,15 +42,18 @@ use serde::{Deserialize, Serialize};
 use crate::debfile;
 use crate::report::Reporter;
 
+pub use check::CheckReport;
 pub use gpg::export_key;
+pub use guard::{exit_when_safe, FAILPOINT_ENV};
+use guard::{failpoint, PublishGuard};
 
 /// Directory (inside the repository) that holds py2deb's own state.
 pub const STATE_DIR: &str = ".py2deb";
 const CONFIG_FILE: &str = "config.json";
 const PACKAGES_FILE: &str = "packages.json";
 const LOCK_FILE: &str = "lock";
-/// Present while the recorded state is ahead of the published indexes.
-const DIRTY_FILE: &str = "unpublished";
+/// Left by versions that recorded state before publishing; removed on sight.
+const OLD_DIRTY_FILE: &str = "unpublished";
 /// Public key published at the repository root so clients can fetch it next to the indexes.
 pub const KEY_FILE: &str = "repo-key.gpg";
 pub const KEY_FILE_ARMORED: &str = "repo-key.asc";
@@ -155,15 +165,56 @@ pub struct Entry {
     pub size: u64,
     pub md5: String,
     pub sha256: String,
-    /// The package's control paragraph, byte for byte, ending in one newline.
+    /// The package's control paragraph as parsed and written back (`debfile::inspect`),
+    /// ending in one newline; checked again whenever it is published.
     pub control: String,
     #[serde(default)]
     pub record: Option<BuildRecord>,
 }
 
+impl Entry {
+    /// Check the recorded fields used in paths and indexes (a state file written by an
+    /// older py2deb, or edited by hand, is not trusted more than a package).
+    pub fn validate(&self) -> Result<()> {
+        let what = format!("recorded package `{}`", self.package);
+        debfile::check_package_name(&self.package).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        debfile::check_version(&self.version).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        debfile::check_architecture(&self.architecture)
+            .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        debfile::check_package_name(&self.source).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        check_pool_path(&self.filename).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+        let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
+        if !hex(&self.sha256, 64) || !hex(&self.md5, 32) {
+            bail!("{what}: the recorded hashes are malformed");
+        }
+        Ok(())
+    }
+}
+
+/// A pool file name is `pool/…/name.deb` made of plain components: never absolute, never
+/// `..`, nothing outside `pool/`.
+fn check_pool_path(filename: &str) -> Result<()> {
+    let ok = filename.starts_with("pool/")
+        && filename.ends_with(".deb")
+        && filename.split('/').all(|c| {
+            !c.is_empty()
+                && c != "."
+                && c != ".."
+                && c.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
+        });
+    if !ok {
+        bail!("`{filename}` is not a path inside the pool");
+    }
+    Ok(())
+}
+
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct State {
     packages: Vec<Entry>,
+    /// Pool files no longer in the state that a retained generation may still name; deleted
+    /// once none does.
+    #[serde(default)]
+    retired: Vec<String>,
 }
 
 /// What an add changed.
@@ -204,13 +255,11 @@ struct Lock(#[allow(dead_code)] File);
 
 impl Repo {
     /// Create a repository in `dir` (created if missing) and publish its empty indexes.
-    /// On an existing repository this changes the settings and republishes what is there.
+    /// On an existing repository this changes the settings and republishes what is there,
+    /// under the same lock every writer takes.
     pub fn init(dir: &Path, opts: InitOptions, reporter: &dyn Reporter) -> Result<Repo> {
-        validate_word("suite", &opts.suite)?;
         let component = opts.component.unwrap_or_else(|| "main".into());
-        validate_word("component", &component)?;
         let codename = opts.codename.unwrap_or_else(|| opts.suite.clone());
-        validate_word("codename", &codename)?;
         let mut architectures: Vec<String> = Vec::new();
         for a in &opts.architectures {
             let a = a.trim().to_owned();
@@ -224,9 +273,6 @@ impl Repo {
         }
         if architectures.is_empty() {
             bail!("a repository needs at least one architecture; pass e.g. --arch amd64");
-        }
-        if let Some(key) = &opts.sign_key {
-            gpg::check_secret_key(key)?;
         }
         let origin = opts.origin.unwrap_or_else(|| "py2deb".into());
         let config = RepoConfig {
@@ -243,6 +289,10 @@ impl Repo {
             sign_key: opts.sign_key,
             keep: opts.keep,
         };
+        validate_config(&config)?;
+        if let Some(key) = &config.sign_key {
+            gpg::check_secret_key(key)?;
+        }
         fs::create_dir_all(dir.join(STATE_DIR))
             .with_context(|| format!("cannot create repository directory {}", dir.display()))?;
         let repo = Repo {
@@ -252,52 +302,46 @@ impl Repo {
         let _lock = repo.lock(reporter)?;
         let previous = read_json::<RepoConfig>(&repo.state_path(CONFIG_FILE))?;
         if let Some(prev) = &previous {
+            repo.clean_stale(prev, reporter);
             if prev.suite != repo.config.suite {
                 // The old suite's indexes would linger with stale content; remove them so
                 // clients pointed at the old name fail loudly instead of silently freezing.
-                let old = repo.root.join("dists").join(&prev.suite);
-                if old.exists() {
-                    fs::remove_dir_all(&old)
-                        .with_context(|| format!("cannot remove old suite {}", old.display()))?;
-                }
+                publish::remove_suite(&repo.root, &prev.suite)?;
             }
             reporter.info(&format!("updating settings of {}", dir.display()));
         }
-        write_json_atomic(&repo.state_path(CONFIG_FILE), &repo.config)?;
+        repo.clean_stale(&repo.config, reporter);
         let state = repo.load_state()?;
-        if previous.is_none() {
-            write_json_atomic(&repo.state_path(PACKAGES_FILE), &state)?;
-        }
         if let Some(key) = &repo.config.sign_key {
             publish_key(&repo.root, key)?;
         }
+        let _guard = PublishGuard::new();
         publish::publish(&repo.root, &repo.config, &state.packages, true, reporter)?;
-        repo.clear_dirty()?;
+        write_json_atomic(&repo.state_path(CONFIG_FILE), &repo.config)?;
+        if previous.is_none() {
+            write_json_atomic(&repo.state_path(PACKAGES_FILE), &state)?;
+        }
         Ok(repo)
     }
 
-    /// Open an existing repository.
+    /// Open an existing repository for reading. Writers read the configuration again
+    /// under the lock ([`Repo::add`] and the others do), so a concurrent `repo init` is
+    /// never half-seen.
     pub fn open(dir: &Path) -> Result<Repo> {
-        let path = dir.join(STATE_DIR).join(CONFIG_FILE);
-        let config = read_json::<RepoConfig>(&path)?.ok_or_else(|| {
-            anyhow::anyhow!(
-                "{} is not a py2deb repository (no {}); create one with `py2deb repo init {} --suite stable`",
-                dir.display(),
-                path.display(),
-                dir.display()
-            )
-        })?;
-        if config.format > FORMAT {
-            bail!(
-                "{} was written by a newer py2deb (state format {}); upgrade py2deb",
-                dir.display(),
-                config.format
-            );
-        }
+        let config = read_config(dir)?;
         Ok(Repo {
             root: dir.to_owned(),
             config,
         })
+    }
+
+    /// Take the writer lock, then read the configuration as it is now and remove what
+    /// killed writers left behind.
+    fn begin_write(&self, reporter: &dyn Reporter) -> Result<(Lock, RepoConfig)> {
+        let lock = self.lock(reporter)?;
+        let config = read_config(&self.root)?;
+        self.clean_stale(&config, reporter);
+        Ok((lock, config))
     }
 
     pub fn root(&self) -> &Path {
@@ -324,15 +368,33 @@ impl Repo {
         keep: Option<usize>,
         reporter: &dyn Reporter,
     ) -> Result<AddOutcome> {
-        let _lock = self.lock(reporter)?;
-        self.add_locked(debs, keep, reporter)
+        let (_lock, config) = self.begin_write(reporter)?;
+        self.add_locked(&config, debs, keep, reporter)
     }
 
     fn add_locked(
         &self,
+        config: &RepoConfig,
         debs: &[Incoming],
         keep: Option<usize>,
         reporter: &dyn Reporter,
+    ) -> Result<AddOutcome> {
+        // Pool files this add created, removed again if it fails.
+        let mut copied: Vec<String> = Vec::new();
+        let result = self.add_to_pool_and_commit(config, debs, keep, reporter, &mut copied);
+        if result.is_err() {
+            self.forget_copies(config, &copied);
+        }
+        result
+    }
+
+    fn add_to_pool_and_commit(
+        &self,
+        config: &RepoConfig,
+        debs: &[Incoming],
+        keep: Option<usize>,
+        reporter: &dyn Reporter,
+        copied: &mut Vec<String>,
     ) -> Result<AddOutcome> {
         let mut state = self.load_state()?;
         let mut outcome = AddOutcome::default();
@@ -344,20 +406,20 @@ impl Repo {
                 info.version.clone(),
                 info.architecture.clone(),
             );
-            if info.architecture != "all" && !self.config.architectures.contains(&info.architecture)
-            {
+            if info.architecture != "all" && !config.architectures.contains(&info.architecture) {
                 bail!(
                     "{} is for architecture {}, but the repository serves only {}; add it with `py2deb repo init {} --suite {} --arch {},{}`",
                     deb.path.display(),
                     info.architecture,
-                    self.config.architectures.join(","),
+                    config.architectures.join(","),
                     self.root.display(),
-                    self.config.suite,
-                    self.config.architectures.join(","),
+                    config.suite,
+                    config.architectures.join(","),
                     info.architecture
                 );
             }
-            let filename = self.pool_path(&info);
+            let filename = pool_path(config, &info);
+            check_pool_path(&filename)?;
             if let Some(existing) = state.packages.iter_mut().find(|e| {
                 (e.package == info.package
                     && e.architecture == info.architecture
@@ -392,7 +454,16 @@ impl Repo {
                     info.version
                 );
             }
-            copy_into_pool(&deb.path, &self.root.join(&filename), &info.sha256)?;
+            if let Some(pos) = state.retired.iter().position(|r| *r == filename) {
+                // Back in use; a retained generation may still name the old file under the
+                // same name, but the state is the authority from now on.
+                state.retired.remove(pos);
+            }
+            let dest = self.root.join(&filename);
+            if !dest.exists() {
+                copied.push(filename.clone());
+            }
+            copy_into_pool(&deb.path, &dest, &info.sha256)?;
             reporter.info(&format!("added {} {} ({})", id.0, id.1, id.2));
             state.packages.push(Entry {
                 package: info.package,
@@ -403,22 +474,20 @@ impl Repo {
                 size: info.size,
                 md5: info.md5,
                 sha256: info.sha256,
-                control: String::from_utf8(info.control)
-                    .expect("parse_paragraph already checked UTF-8"),
+                control: String::from_utf8(info.control).expect("render_paragraph writes UTF-8"),
                 record: deb.record.clone(),
             });
             outcome.added.push(id);
             changed = true;
         }
+        failpoint("add:after-pool");
         let mut removed = Vec::new();
-        if let Some(n) = keep.or(self.config.keep) {
+        if let Some(n) = keep.or(config.keep) {
             removed = prune(&mut state.packages, n.max(1));
             changed |= !removed.is_empty();
         }
-        // A previous run that recorded its state but died before publishing left the
-        // marker: publish now even if this add itself is a no-op, so a retry repairs it.
-        if changed || self.state_path(DIRTY_FILE).exists() {
-            self.commit(&state, &removed, reporter)?;
+        if changed {
+            self.commit(config, state, &removed, reporter)?;
         }
         outcome.pruned = removed
             .iter()
@@ -434,7 +503,7 @@ impl Repo {
             Some((n, v)) => (n.trim(), Some(v.trim())),
             None => (spec.trim(), None),
         };
-        let _lock = self.lock(reporter)?;
+        let (_lock, config) = self.begin_write(reporter)?;
         let mut state = self.load_state()?;
         let (removed, kept): (Vec<Entry>, Vec<Entry>) = state.packages.into_iter().partition(|e| {
             e.package == name && version.is_none_or(|v| same_version(&e.version, v))
@@ -453,27 +522,17 @@ impl Repo {
                 e.package, e.version, e.architecture
             ));
         }
-        self.commit(&state, &removed, reporter)?;
+        self.commit(&config, state, &removed, reporter)?;
         Ok(removed)
     }
 
     /// Rewrite all indexes and `Release` from the recorded state (after a settings change,
     /// or to refresh the `Date`).
     pub fn republish(&self, reporter: &dyn Reporter) -> Result<()> {
-        let _lock = self.lock(reporter)?;
+        let (_lock, config) = self.begin_write(reporter)?;
         let state = self.load_state()?;
-        publish::publish(&self.root, &self.config, &state.packages, true, reporter)?;
-        self.clear_dirty()
-    }
-
-    fn clear_dirty(&self) -> Result<()> {
-        let dirty = self.state_path(DIRTY_FILE);
-        match fs::remove_file(&dirty) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                Err(e).with_context(|| format!("cannot remove {}", dirty.display()))
-            }
-            _ => Ok(()),
-        }
+        let _guard = PublishGuard::new();
+        publish::publish(&self.root, &config, &state.packages, true, reporter)
     }
 
     /// For every package py2deb built into this repository from an index, ask `check`
@@ -487,7 +546,7 @@ impl Repo {
         reporter: &dyn Reporter,
         check: &mut dyn FnMut(&BuildRecord, bool) -> Result<Option<NewBuild>>,
     ) -> Result<UpdateOutcome> {
-        let _lock = self.lock(reporter)?;
+        let (_lock, config) = self.begin_write(reporter)?;
         let state = self.load_state()?;
         // One check per distinct build: the newest published version of each recorded
         // build stands for all of its older versions.
@@ -528,7 +587,7 @@ impl Repo {
             incoming.extend(found.debs);
         }
         if !dry_run && !incoming.is_empty() {
-            outcome.add = self.add_locked(&incoming, keep, reporter)?;
+            outcome.add = self.add_locked(&config, &incoming, keep, reporter)?;
         }
         Ok(outcome)
     }
@@ -604,25 +663,6 @@ impl Repo {
         }
     }
 
-    /// Pool location: `pool/<component>/<prefix>/<source>/<pkg>_<version>_<arch>.deb`,
-    /// with the epoch dropped from the file name as Debian does (`:` upsets some servers).
-    fn pool_path(&self, info: &debfile::DebInfo) -> String {
-        let src = &info.source;
-        let prefix = if src.starts_with("lib") && src.len() > 3 {
-            &src[..4]
-        } else {
-            &src[..src.chars().next().map_or(0, char::len_utf8)]
-        };
-        let version = info
-            .version
-            .split_once(':')
-            .map_or(info.version.as_str(), |(_, v)| v);
-        format!(
-            "pool/{}/{prefix}/{src}/{}_{version}_{}.deb",
-            self.config.component, info.package, info.architecture
-        )
-    }
-
     fn state_path(&self, name: &str) -> PathBuf {
         self.root.join(STATE_DIR).join(name)
     }
@@ -631,19 +671,41 @@ impl Repo {
         Ok(read_json::<State>(&self.state_path(PACKAGES_FILE))?.unwrap_or_default())
     }
 
-    /// Record the new state, publish it, then delete pool files nothing refers to any more
-    /// (only now: until the new indexes are out, clients may still fetch them).
-    fn commit(&self, state: &State, removed: &[Entry], reporter: &dyn Reporter) -> Result<()> {
-        let dirty = self.state_path(DIRTY_FILE);
-        write_atomic(&dirty, b"")?;
-        write_json_atomic(&self.state_path(PACKAGES_FILE), state)?;
-        publish::publish(&self.root, &self.config, &state.packages, false, reporter)?;
-        self.clear_dirty()?;
+    /// Publish `state` as a new generation, then record it, then delete pool files that
+    /// neither the state nor any generation a client may still hold refers to. A signal
+    /// arriving meanwhile takes effect once this is done.
+    fn commit(
+        &self,
+        config: &RepoConfig,
+        mut state: State,
+        removed: &[Entry],
+        reporter: &dyn Reporter,
+    ) -> Result<()> {
+        let _guard = PublishGuard::new();
+        publish::publish(&self.root, config, &state.packages, false, reporter)?;
         for e in removed {
-            if state.packages.iter().any(|k| k.filename == e.filename) {
+            if !state.retired.contains(&e.filename) {
+                state.retired.push(e.filename.clone());
+            }
+        }
+        let in_use: BTreeSet<&str> = state.packages.iter().map(|e| e.filename.as_str()).collect();
+        state.retired.retain(|f| !in_use.contains(f.as_str()));
+        let still_named = if state.retired.is_empty() {
+            BTreeSet::new()
+        } else {
+            publish::retained_pool_files(&self.root, &config.suite)
+        };
+        let (keep, gone): (Vec<String>, Vec<String>) = std::mem::take(&mut state.retired)
+            .into_iter()
+            .partition(|f| still_named.contains(f));
+        state.retired = keep;
+        write_json_atomic(&self.state_path(PACKAGES_FILE), &state)?;
+        failpoint("commit:after-state");
+        for f in gone {
+            if check_pool_path(&f).is_err() {
                 continue;
             }
-            let path = self.root.join(&e.filename);
+            let path = self.root.join(&f);
             if let Err(err) = fs::remove_file(&path) {
                 if err.kind() != std::io::ErrorKind::NotFound {
                     reporter.warn(&format!("could not delete {}: {err}", path.display()));
@@ -651,6 +713,35 @@ impl Repo {
             }
         }
         Ok(())
+    }
+
+    /// After a failed add, delete the pool files it created, unless a published generation
+    /// names them after all (the failure came after the switch).
+    fn forget_copies(&self, config: &RepoConfig, copied: &[String]) {
+        if copied.is_empty() {
+            return;
+        }
+        let named = publish::retained_pool_files(&self.root, &config.suite);
+        for f in copied.iter().filter(|f| !named.contains(*f)) {
+            let _ = fs::remove_file(self.root.join(f));
+        }
+    }
+
+    /// Remove temporary files and half-written generations of writers that were killed.
+    /// Only called under the lock, when no other writer can own them.
+    fn clean_stale(&self, config: &RepoConfig, reporter: &dyn Reporter) {
+        for path in check::stale_files(&self.root, config) {
+            let res = if path.is_dir() && !path.is_symlink() {
+                fs::remove_dir_all(&path)
+            } else {
+                fs::remove_file(&path)
+            };
+            match res {
+                Ok(()) => reporter.info(&format!("removed leftover {}", path.display())),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => reporter.warn(&format!("could not remove {}: {e}", path.display())),
+            }
+        }
     }
 
     /// Take the writer lock, telling the user when another writer holds it.
@@ -700,6 +791,79 @@ fn flock(file: &File, blocking: bool) -> std::io::Result<bool> {
 fn publish_key(root: &Path, key: &str) -> Result<()> {
     write_atomic(&root.join(KEY_FILE), &gpg::export_key(key, false)?)?;
     write_atomic(&root.join(KEY_FILE_ARMORED), &gpg::export_key(key, true)?)?;
+    Ok(())
+}
+
+/// Pool location: `pool/<component>/<prefix>/<source>/<pkg>_<version>_<arch>.deb`, with
+/// the epoch dropped from the file name as Debian does (`:` upsets some servers). Every
+/// part was checked by `debfile::inspect` (Policy §5.6), so none can hold `/` or `..`.
+fn pool_path(config: &RepoConfig, info: &debfile::DebInfo) -> String {
+    let src = &info.source;
+    let prefix = if src.starts_with("lib") && src.len() > 3 {
+        &src[..4]
+    } else {
+        &src[..1]
+    };
+    let version = info
+        .version
+        .split_once(':')
+        .map_or(info.version.as_str(), |(_, v)| v);
+    format!(
+        "pool/{}/{prefix}/{src}/{}_{version}_{}.deb",
+        config.component, info.package, info.architecture
+    )
+}
+
+/// Read and check `config.json`.
+fn read_config(dir: &Path) -> Result<RepoConfig> {
+    let path = dir.join(STATE_DIR).join(CONFIG_FILE);
+    let config = read_json::<RepoConfig>(&path)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} is not a py2deb repository (no {}); create one with `py2deb repo init {} --suite stable`",
+            dir.display(),
+            path.display(),
+            dir.display()
+        )
+    })?;
+    if config.format > FORMAT {
+        bail!(
+            "{} was written by a newer py2deb (state format {}); upgrade py2deb",
+            dir.display(),
+            config.format
+        );
+    }
+    validate_config(&config).with_context(|| format!("in {}", path.display()))?;
+    Ok(config)
+}
+
+/// Every value that goes into `Release` or a path.
+fn validate_config(c: &RepoConfig) -> Result<()> {
+    validate_word("suite", &c.suite)?;
+    validate_word("codename", &c.codename)?;
+    validate_word("component", &c.component)?;
+    for a in &c.architectures {
+        validate_word("architecture", a)?;
+    }
+    validate_text("origin", &c.origin)?;
+    validate_text("label", &c.label)?;
+    validate_text("description", &c.description)?;
+    Ok(())
+}
+
+/// A free-text `Release` field: one line of printable text, so it cannot add a field.
+fn validate_text(what: &str, value: &str) -> Result<()> {
+    if let Some(c) = value
+        .chars()
+        .find(|&c| c.is_control() || debfile::forbidden_char(c))
+    {
+        bail!(
+            "invalid {what} {value:?}: contains U+{:04X}; use one line of printable text",
+            c as u32
+        );
+    }
+    if value.trim().is_empty() || value.trim() != value || value.len() > 512 {
+        bail!("invalid {what} {value:?}: use one line of text (1-512 bytes) without leading or trailing spaces");
+    }
     Ok(())
 }
 

@@ -1,47 +1,108 @@
-//! Writing the client-visible indexes: `Packages` (plain, gzip, xz) per architecture and the
-//! `Release`/`InRelease`/`Release.gpg` files, following the Debian repository format
-//! (<https://wiki.debian.org/DebianRepository/Format>).
+//! Writing the client-visible indexes: `Packages` (plain, gzip, xz) per architecture, their
+//! by-hash copies, and `Release`/`InRelease`/`Release.gpg`, following the Debian repository
+//! format (<https://wiki.debian.org/DebianRepository/Format>, "indices acquisition via
+//! hashsums" for `by-hash`).
 //!
-//! Order matters for clients fetching while we publish: indexes are renamed into place
-//! before `Release`, and `InRelease` (which apt prefers) is replaced last.
+//! Every publish writes a complete new *generation* of the suite directory,
+//! `dists/.generations/<suite>/<N>/`, and then switches the symlink `dists/<suite>` to it
+//! with one rename(2). A client therefore sees either the old or the new suite as a whole,
+//! whatever kills the writer: `Release`, `Release.gpg`, `InRelease` and the `Packages`
+//! files of one generation always agree. Each generation also carries, under
+//! `<comp>/binary-<arch>/by-hash/SHA256/`, the indexes of the previous generations still
+//! retained, so a client that fetched an older `InRelease` just before a switch still finds
+//! the files it names (`Acquire-By-Hash: yes`). Plain `Packages` names are hard links to
+//! the by-hash files, so the two can never disagree.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 
-use super::{gpg, sort_entries, write_temp, Entry, RepoConfig};
+use super::guard::failpoint;
+use super::{gpg, set_readable, sort_entries, Entry, RepoConfig};
+use crate::debfile;
 use crate::report::Reporter;
 
+/// Directory under `dists/` holding every suite's generations.
+pub(super) const GENERATIONS: &str = ".generations";
+/// Previous generations always kept (besides the current one)…
+const KEEP_GENERATIONS: usize = 10;
+/// …and older ones kept while they were replaced less than this long ago…
+const KEEP_RECENT: Duration = Duration::from_secs(15 * 60);
+/// …up to this many in all.
+const KEEP_GENERATIONS_MAX: usize = 100;
+
 /// One index file as listed in `Release`.
-struct Indexed {
+#[derive(Debug, Clone)]
+pub(super) struct Indexed {
     /// Path relative to `dists/<suite>/`.
-    name: String,
-    size: usize,
-    md5: String,
-    sha256: String,
+    pub name: String,
+    pub size: u64,
+    pub md5: String,
+    pub sha256: String,
 }
 
 impl Indexed {
     fn of(name: String, bytes: &[u8]) -> Self {
         Indexed {
             name,
-            size: bytes.len(),
+            size: bytes.len() as u64,
             md5: hex::encode(Md5::digest(bytes)),
             sha256: hex::encode(Sha256::digest(bytes)),
         }
     }
+
+    /// Where the by-hash copy of this index lives, relative to `dists/<suite>/`.
+    pub fn by_hash(&self) -> String {
+        by_hash_path(&self.name, &self.sha256)
+    }
+}
+
+pub(super) fn by_hash_path(name: &str, sha256: &str) -> String {
+    let dir = name.rsplit_once('/').map_or("", |(d, _)| d);
+    format!("{dir}/by-hash/SHA256/{sha256}")
+}
+
+/// One `Packages` stanza: the package's control fields, re-parsed with dpkg's rules and
+/// written back field by field, then the fields the archive adds. The stored paragraph is
+/// checked again here so a state file written before the checks existed cannot smuggle a
+/// second stanza or an index field into a signed index.
+pub(super) fn stanza(e: &Entry) -> Result<String> {
+    let fields = debfile::parse_paragraph(e.control.as_bytes()).map_err(|why| {
+        anyhow::anyhow!(
+            "the recorded control paragraph of {} {} ({}) {why}; remove it with `py2deb repo remove DIR {}={}` and add a fixed package",
+            e.package, e.version, e.architecture, e.package, e.version
+        )
+    })?;
+    if let Some((k, _)) = fields.iter().find(|(k, _)| {
+        debfile::INDEX_ONLY_FIELDS
+            .iter()
+            .any(|f| f.eq_ignore_ascii_case(k))
+    }) {
+        bail!(
+            "the recorded control paragraph of {} {} carries the index field `{k}`; remove it with `py2deb repo remove DIR {}={}`",
+            e.package, e.version, e.package, e.version
+        );
+    }
+    e.validate()?;
+    let mut out = debfile::render_paragraph(&fields);
+    let _ = write!(
+        out,
+        "Filename: {}\nSize: {}\nMD5sum: {}\nSHA256: {}\n",
+        e.filename, e.size, e.md5, e.sha256
+    );
+    Ok(out)
 }
 
 /// The `Packages` text for one architecture: every entry of that architecture and every
-/// `Architecture: all` entry, control paragraph first (verbatim), then the fields the
-/// archive adds.
-pub(super) fn packages_text(entries: &[Entry], arch: &str) -> String {
+/// `Architecture: all` entry.
+pub(super) fn packages_text(entries: &[Entry], arch: &str) -> Result<String> {
     let mut sorted: Vec<Entry> = entries
         .iter()
         .filter(|e| e.architecture == arch || e.architecture == "all")
@@ -50,14 +111,10 @@ pub(super) fn packages_text(entries: &[Entry], arch: &str) -> String {
     sort_entries(&mut sorted);
     let mut out = String::new();
     for e in &sorted {
-        out.push_str(&e.control);
-        let _ = write!(
-            out,
-            "Filename: {}\nSize: {}\nMD5sum: {}\nSHA256: {}\n\n",
-            e.filename, e.size, e.md5, e.sha256
-        );
+        out.push_str(&stanza(e)?);
+        out.push('\n');
     }
-    out
+    Ok(out)
 }
 
 fn gzip(bytes: &[u8]) -> Result<Vec<u8>> {
@@ -93,6 +150,7 @@ fn release_text(config: &RepoConfig, files: &[Indexed]) -> Result<String> {
     let _ = writeln!(r, "Architectures: {}", config.architectures.join(" "));
     let _ = writeln!(r, "Components: {}", config.component);
     let _ = writeln!(r, "Description: {}", config.description);
+    r.push_str("Acquire-By-Hash: yes\n");
     r.push_str("MD5Sum:\n");
     for f in files {
         let _ = writeln!(r, " {} {:>16} {}", f.md5, f.size, f.name);
@@ -104,14 +162,10 @@ fn release_text(config: &RepoConfig, files: &[Indexed]) -> Result<String> {
     Ok(r)
 }
 
-/// Index entries of the currently published `Release`, by file name, so unchanged indexes
-/// need neither recompressing nor rehashing.
-fn previous_release(dist: &Path) -> HashMap<String, Indexed> {
-    let Ok(text) = fs::read_to_string(dist.join("Release")) else {
-        return HashMap::new();
-    };
+/// The index entries a `Release` text lists (with both hashes), by file name.
+pub(super) fn release_files(text: &str) -> Vec<Indexed> {
     let mut md5: HashMap<&str, &str> = HashMap::new();
-    let mut out = HashMap::new();
+    let mut out = Vec::new();
     let mut section = "";
     for line in text.lines() {
         if !line.starts_with(' ') {
@@ -127,16 +181,13 @@ fn previous_release(dist: &Path) -> HashMap<String, Indexed> {
                 md5.insert(name, hash);
             }
             "SHA256" => {
-                if let (Some(m), Ok(size)) = (md5.get(name), size.parse()) {
-                    out.insert(
-                        name.to_owned(),
-                        Indexed {
-                            name: name.to_owned(),
-                            size,
-                            md5: (*m).to_owned(),
-                            sha256: hash.to_owned(),
-                        },
-                    );
+                if let Ok(size) = size.parse() {
+                    out.push(Indexed {
+                        name: name.to_owned(),
+                        size,
+                        md5: md5.get(name).map(|m| (*m).to_owned()).unwrap_or_default(),
+                        sha256: hash.to_owned(),
+                    });
                 }
             }
             _ => {}
@@ -145,43 +196,193 @@ fn previous_release(dist: &Path) -> HashMap<String, Indexed> {
     out
 }
 
-/// When the published `Packages` already holds exactly `text` and the previous `Release`
-/// describes all three forms at their current sizes, reuse that description.
-fn unchanged(
-    dist: &Path,
-    base: &str,
-    text: &str,
-    previous: &mut HashMap<String, Indexed>,
-) -> Option<Vec<Indexed>> {
-    if fs::read(dist.join(base)).ok()?.as_slice() != text.as_bytes() {
-        return None;
-    }
-    let mut found = Vec::new();
-    for suffix in SUFFIXES {
-        let name = format!("{base}{suffix}");
-        let size = fs::metadata(dist.join(&name)).ok()?.len();
-        let entry = previous.get(&name)?;
-        if entry.size as u64 != size {
-            return None;
-        }
-        found.push(name);
-    }
-    Some(
-        found
-            .into_iter()
-            .map(|n| previous.remove(&n).expect("checked above"))
-            .collect(),
-    )
+/// Where a suite's generations live.
+pub(super) fn generations_dir(root: &Path, suite: &str) -> PathBuf {
+    root.join("dists").join(GENERATIONS).join(suite)
 }
 
-/// One form of an index (plain, .gz, .xz) with its description; `name` holds the suffix.
-type Compressed = (Vec<u8>, Indexed);
+/// The generation `dists/<suite>` points at, if it is one of ours.
+pub(super) fn current_generation(root: &Path, suite: &str) -> Option<u64> {
+    let link = fs::read_link(root.join("dists").join(suite)).ok()?;
+    let name = link.file_name()?.to_str()?;
+    let expected = Path::new(GENERATIONS).join(suite).join(name);
+    if link != expected {
+        return None;
+    }
+    name.parse().ok()
+}
 
-const SUFFIXES: [&str; 3] = ["", ".gz", ".xz"];
+fn generation_name(n: u64) -> String {
+    format!("{n:08}")
+}
 
-/// Publish indexes and `Release` for `entries`. Pool files must already be in place.
-/// Without `force`, an architecture whose `Packages` content did not change is left as
-/// published (adding one `amd64` package does not rewrite `binary-arm64`).
+/// Every generation directory of a suite, ascending (half-written ones included).
+pub(super) fn generations(root: &Path, suite: &str) -> Vec<u64> {
+    let mut out: Vec<u64> = fs::read_dir(generations_dir(root, suite))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|d| d.file_name().to_str()?.parse().ok())
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The generations clients may still be reading, newest (the current one) first.
+pub(super) fn retained(root: &Path, suite: &str) -> Vec<u64> {
+    let Some(current) = current_generation(root, suite) else {
+        return Vec::new();
+    };
+    let dir = generations_dir(root, suite);
+    let all: Vec<u64> = generations(root, suite)
+        .into_iter()
+        .filter(|&n| n <= current)
+        .rev()
+        .collect();
+    let now = SystemTime::now();
+    let mut keep = Vec::new();
+    for (i, &n) in all.iter().enumerate() {
+        if i == 0 || i <= KEEP_GENERATIONS {
+            keep.push(n);
+            continue;
+        }
+        if keep.len() >= KEEP_GENERATIONS_MAX {
+            break;
+        }
+        // A generation stopped being current when its successor was made.
+        let replaced = fs::metadata(dir.join(generation_name(all[i - 1])))
+            .and_then(|m| m.modified())
+            .ok();
+        match replaced.and_then(|t| now.duration_since(t).ok()) {
+            Some(age) if age < KEEP_RECENT => keep.push(n),
+            _ => break,
+        }
+    }
+    keep
+}
+
+/// The `Release` of generation `n`, if readable.
+fn generation_release(root: &Path, suite: &str, n: u64) -> Option<String> {
+    fs::read_to_string(
+        generations_dir(root, suite)
+            .join(generation_name(n))
+            .join("Release"),
+    )
+    .ok()
+}
+
+/// Pool files named by the `Packages` indexes of every retained generation: those may still
+/// be fetched by clients holding those generations' indexes.
+pub(super) fn retained_pool_files(root: &Path, suite: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for n in retained(root, suite) {
+        let gen = generations_dir(root, suite).join(generation_name(n));
+        let Some(release) = generation_release(root, suite, n) else {
+            continue;
+        };
+        for f in release_files(&release) {
+            if !f.name.ends_with("/Packages") {
+                continue;
+            }
+            let Ok(text) = fs::read_to_string(gen.join(&f.name)) else {
+                continue;
+            };
+            for line in text.lines() {
+                if let Some(name) = line.strip_prefix("Filename: ") {
+                    out.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Hard-link `from` to `to` (copying where links are not possible).
+fn link_or_copy(from: &Path, to: &Path) -> Result<()> {
+    if let Some(dir) = to.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    if fs::hard_link(from, to).is_err() {
+        fs::copy(from, to)
+            .with_context(|| format!("cannot copy {} to {}", from.display(), to.display()))?;
+        set_readable(to)?;
+    }
+    Ok(())
+}
+
+/// Write a new file (0644) and flush it to disk.
+fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut f =
+        fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    set_readable(path)
+}
+
+/// Point `dists/<suite>` at generation `n` with one atomic rename. A suite directory left
+/// by an older py2deb is exchanged for the link atomically too, then removed.
+fn switch(root: &Path, suite: &str, n: u64) -> Result<()> {
+    let dists = root.join("dists");
+    let target = Path::new(GENERATIONS).join(suite).join(generation_name(n));
+    let tmp = dists.join(format!(".new-{suite}-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(&target, &tmp)
+        .with_context(|| format!("cannot create {}", tmp.display()))?;
+    let link = dists.join(suite);
+    let is_dir = fs::symlink_metadata(&link)
+        .map(|m| m.is_dir())
+        .unwrap_or(false);
+    if is_dir {
+        exchange(&tmp, &link)
+            .with_context(|| format!("cannot replace {} by a link", link.display()))?;
+        // `tmp` is now the old directory.
+        fs::remove_dir_all(&tmp)
+            .with_context(|| format!("cannot remove the old {}", tmp.display()))?;
+    } else {
+        fs::rename(&tmp, &link).with_context(|| format!("cannot switch {}", link.display()))?;
+    }
+    // Make the switch durable before anything that relies on it (pruning, the state file).
+    if let Ok(d) = fs::File::open(&dists) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Atomically exchange two paths (renameat2 RENAME_EXCHANGE); where the kernel or file
+/// system cannot, fall back to two renames (a short window without the suite).
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let ca = CString::new(a.as_os_str().as_bytes())?;
+    let cb = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both pointers are valid NUL-terminated strings for the duration of the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let aside = b.with_file_name(format!(".old-{}", std::process::id()));
+    fs::rename(b, &aside)?;
+    fs::rename(a, b)?;
+    fs::rename(&aside, a)?;
+    Ok(())
+}
+
+/// Publish indexes and `Release` for `entries` as a new generation and switch to it. Pool
+/// files must already be in place. Without `force`, an architecture whose `Packages`
+/// content did not change reuses the current generation's files (adding one `amd64`
+/// package does not recompress `binary-arm64`).
 pub(super) fn publish(
     root: &Path,
     config: &RepoConfig,
@@ -189,22 +390,48 @@ pub(super) fn publish(
     force: bool,
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    let dist = root.join("dists").join(&config.suite);
-    let mut previous = if force {
-        HashMap::new()
+    let suite = &config.suite;
+    let gens = generations_dir(root, suite);
+    let current = current_generation(root, suite);
+    let n = generations(root, suite).last().copied().unwrap_or(0) + 1;
+    let gen = gens.join(generation_name(n));
+    let current_dir = current.map(|c| gens.join(generation_name(c)));
+    let previous: Vec<Indexed> = if force {
+        Vec::new()
     } else {
-        previous_release(&dist)
+        current
+            .and_then(|c| generation_release(root, suite, c))
+            .map(|r| release_files(&r))
+            .unwrap_or_default()
     };
-    let mut listed = Vec::new();
-    // Stage everything first: if compression or signing fails, nothing visible changed.
-    let mut staged = Vec::new();
+    if gen.exists() {
+        fs::remove_dir_all(&gen).with_context(|| format!("cannot remove {}", gen.display()))?;
+    }
+    let mut listed: Vec<Indexed> = Vec::new();
     // Architectures often share one index (only `all` packages): compress and hash once.
     let mut built: Vec<(String, Vec<Compressed>)> = Vec::new();
     for arch in &config.architectures {
         let base = format!("{}/binary-{arch}/Packages", config.component);
-        let text = packages_text(entries, arch);
-        if let Some(same) = unchanged(&dist, &base, &text, &mut previous) {
-            listed.extend(same);
+        let text = packages_text(entries, arch)?;
+        let reused = current_dir
+            .as_ref()
+            .filter(|dir| fs::read(dir.join(&base)).ok().as_deref() == Some(text.as_bytes()))
+            .and_then(|dir| {
+                let forms: Vec<Indexed> = SUFFIXES
+                    .iter()
+                    .filter_map(|s| {
+                        let name = format!("{base}{s}");
+                        previous.iter().find(|p| p.name == name).cloned()
+                    })
+                    .collect();
+                (forms.len() == SUFFIXES.len()).then_some((dir, forms))
+            });
+        if let Some((dir, forms)) = reused {
+            for f in forms {
+                link_or_copy(&dir.join(f.by_hash()), &gen.join(f.by_hash()))?;
+                link_or_copy(&gen.join(f.by_hash()), &gen.join(&f.name))?;
+                listed.push(f);
+            }
             continue;
         }
         if !built.iter().any(|(t, _)| *t == text) {
@@ -221,56 +448,97 @@ pub(super) fn publish(
         }
         let (_, forms) = built.iter().find(|(t, _)| *t == text).expect("just built");
         for (bytes, ix) in forms {
-            let name = format!("{base}{}", ix.name);
-            listed.push(Indexed {
-                name: name.clone(),
-                size: ix.size,
-                md5: ix.md5.clone(),
-                sha256: ix.sha256.clone(),
-            });
-            staged.push((dist.join(&name), write_temp(&dist.join(&name), bytes)?));
+            let f = Indexed {
+                name: format!("{base}{}", ix.name),
+                ..ix.clone()
+            };
+            write_new(&gen.join(f.by_hash()), bytes)?;
+            link_or_copy(&gen.join(f.by_hash()), &gen.join(&f.name))?;
+            listed.push(f);
         }
     }
-    let release = release_text(config, &listed)?;
-    let release_path = dist.join("Release");
-    staged.push((
-        release_path.clone(),
-        write_temp(&release_path, release.as_bytes())?,
-    ));
-    let inrelease_path = dist.join("InRelease");
-    let detached_path = dist.join("Release.gpg");
-    let mut inrelease = None;
-    if let Some(key) = &config.sign_key {
-        staged.push((
-            detached_path.clone(),
-            write_temp(&detached_path, &gpg::sign(key, release.as_bytes(), false)?)?,
-        ));
-        inrelease = Some(write_temp(
-            &inrelease_path,
-            &gpg::sign(key, release.as_bytes(), true)?,
-        )?);
-    } else {
-        // A signature left over from when the repository was signed would no longer match.
-        for stale in [&inrelease_path, &detached_path] {
-            if stale.exists() {
-                fs::remove_file(stale)
-                    .with_context(|| format!("cannot remove stale {}", stale.display()))?;
+    failpoint("publish:after-packages");
+    // Indexes of the generations clients may still hold, under their hashes.
+    for old in retained(root, suite) {
+        let old_dir = gens.join(generation_name(old));
+        let Some(release) = generation_release(root, suite, old) else {
+            continue;
+        };
+        for f in release_files(&release) {
+            let rel = f.by_hash();
+            let to = gen.join(&rel);
+            // Only for index directories this generation still has.
+            let index_dir = gen.join(f.name.rsplit_once('/').map_or("", |(d, _)| d));
+            if to.exists() || !index_dir.is_dir() {
+                continue;
+            }
+            let from = old_dir.join(&rel);
+            if from.exists() {
+                link_or_copy(&from, &to)?;
             }
         }
     }
-    for (path, tmp) in staged {
-        tmp.persist(&path)
-            .with_context(|| format!("cannot replace {}", path.display()))?;
+    failpoint("publish:after-by-hash");
+    let release = release_text(config, &listed)?;
+    // Sign before writing anything that names this generation's signatures, so a signing
+    // failure leaves no half-signed generation behind.
+    let signatures = match &config.sign_key {
+        Some(key) => Some((
+            gpg::sign(key, release.as_bytes(), false)?,
+            gpg::sign(key, release.as_bytes(), true)?,
+        )),
+        None => None,
+    };
+    write_new(&gen.join("Release"), release.as_bytes())?;
+    failpoint("publish:after-release");
+    if let Some((detached, clear)) = signatures {
+        write_new(&gen.join("Release.gpg"), &detached)?;
+        failpoint("publish:after-release-gpg");
+        write_new(&gen.join("InRelease"), &clear)?;
+        failpoint("publish:after-inrelease");
     }
-    if let Some(tmp) = inrelease {
-        tmp.persist(&inrelease_path)
-            .with_context(|| format!("cannot replace {}", inrelease_path.display()))?;
+    if let Ok(d) = fs::File::open(&gen) {
+        let _ = d.sync_all();
+    }
+    switch(root, suite, n)?;
+    failpoint("publish:after-switch");
+    // Generations no client can still be reading (and half-written ones from killed runs).
+    let keep = retained(root, suite);
+    for old in generations(root, suite) {
+        if !keep.contains(&old) {
+            let dir = gens.join(generation_name(old));
+            if let Err(e) = fs::remove_dir_all(&dir) {
+                reporter.warn(&format!("could not remove {}: {e}", dir.display()));
+            }
+        }
     }
     reporter.info(&format!(
         "published {} ({} package files)",
-        dist.display(),
+        root.join("dists").join(suite).display(),
         entries.len()
     ));
+    Ok(())
+}
+
+const SUFFIXES: [&str; 3] = ["", ".gz", ".xz"];
+
+/// One form of an index (plain, .gz, .xz) with its description; `name` holds the suffix.
+type Compressed = (Vec<u8>, Indexed);
+
+/// Remove a suite entirely (its link or old-style directory, and its generations).
+pub(super) fn remove_suite(root: &Path, suite: &str) -> Result<()> {
+    let link = root.join("dists").join(suite);
+    match fs::symlink_metadata(&link) {
+        Ok(m) if m.is_dir() => fs::remove_dir_all(&link),
+        Ok(_) => fs::remove_file(&link),
+        Err(_) => Ok(()),
+    }
+    .with_context(|| format!("cannot remove old suite {}", link.display()))?;
+    let gens = generations_dir(root, suite);
+    if gens.exists() {
+        fs::remove_dir_all(&gens)
+            .with_context(|| format!("cannot remove old suite {}", gens.display()))?;
+    }
     Ok(())
 }
 
@@ -285,17 +553,42 @@ mod tests {
             version: "1".into(),
             architecture: a.into(),
             source: p.into(),
-            filename: format!("pool/main/{p}.deb"),
+            filename: format!("pool/main/{}/{p}/{p}_1_{a}.deb", &p[..1]),
             size: 1,
-            md5: "m".into(),
-            sha256: "s".into(),
+            md5: "0".repeat(32),
+            sha256: "1".repeat(64),
             control: format!("Package: {p}\nVersion: 1\nArchitecture: {a}\n"),
             record: None,
         };
-        let e = vec![mk("b", "amd64"), mk("a", "all"), mk("c", "arm64")];
-        let t = packages_text(&e, "amd64");
-        assert!(t.starts_with("Package: a\n"));
-        assert!(t.contains("Package: b\n") && !t.contains("Package: c\n"));
-        assert!(t.contains("Filename: pool/main/a.deb\nSize: 1\nMD5sum: m\nSHA256: s\n\n"));
+        let e = vec![mk("bb", "amd64"), mk("aa", "all"), mk("cc", "arm64")];
+        let t = packages_text(&e, "amd64").unwrap();
+        assert!(t.starts_with("Package: aa\n"));
+        assert!(t.contains("Package: bb\n") && !t.contains("Package: cc\n"));
+        assert!(t.contains(&format!(
+            "Filename: pool/main/a/aa/aa_1_all.deb\nSize: 1\nMD5sum: {}\nSHA256: {}\n\n",
+            "0".repeat(32),
+            "1".repeat(64)
+        )));
+    }
+
+    #[test]
+    fn recorded_paragraph_cannot_inject_a_stanza() {
+        let e = Entry {
+            package: "aa".into(),
+            version: "1".into(),
+            architecture: "all".into(),
+            source: "aa".into(),
+            filename: "pool/main/a/aa/aa_1_all.deb".into(),
+            size: 1,
+            md5: "m".into(),
+            sha256: "s".into(),
+            control: "Package: aa\nDescription: x\n \nPackage: evil\n".into(),
+            record: None,
+        };
+        let err = packages_text(&[e], "amd64").unwrap_err().to_string();
+        assert!(
+            err.contains("blank continuation") && err.contains("repo remove"),
+            "{err}"
+        );
     }
 }

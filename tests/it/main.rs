@@ -2,9 +2,12 @@
 
 mod build;
 mod closure;
+mod control_props;
 mod index;
 mod mapping;
 mod repo;
+mod repo_hostile;
+mod repo_kill;
 mod sdist;
 mod source;
 mod support;

@@ -12,7 +12,7 @@ use py2deb::debfile;
 use py2deb::repo::{BuildRecord, Incoming, InitOptions, NewBuild, Repo};
 use py2deb::report::{Recorder, Silent};
 
-fn have(tool: &str) -> bool {
+pub(crate) fn have(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")
         .arg(format!("command -v {tool}"))
@@ -21,7 +21,7 @@ fn have(tool: &str) -> bool {
         .unwrap_or(false)
 }
 
-fn ok(out: Output, what: &str) -> String {
+pub(crate) fn ok(out: Output, what: &str) -> String {
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -110,6 +110,22 @@ fn assert_release_consistent(repo: &Path) {
     assert_eq!(n, 6, "two architectures × three Packages files");
 }
 
+/// Make every generation of the suite look an hour old, so that only the count-based
+/// retention keeps them.
+pub(crate) fn age_generations(root: &Path) {
+    let gens = root.join("dists/.generations/stable");
+    for d in fs::read_dir(&gens).unwrap().flatten() {
+        ok(
+            Command::new("touch")
+                .args(["-h", "-d", "1 hour ago"])
+                .arg(d.path())
+                .output()
+                .unwrap(),
+            "touch",
+        );
+    }
+}
+
 #[test]
 fn debfile_reads_every_control_compression() {
     let tmp = tempfile::tempdir().unwrap();
@@ -182,12 +198,26 @@ fn init_add_list_remove_keep() {
         .collect();
     assert_eq!(listed, ["alpha=1.0-1", "alpha=1.10-1", "libbeta=2:3.0"]);
 
-    // keep 2: adding 1.2 drops the oldest, 1.0, and its pool file.
+    // keep 2: adding 1.2 drops the oldest, 1.0. Its pool file stays while clients may
+    // still hold an index naming it (a retained generation), and goes once none does.
     let o = repo
         .add(&[Incoming::foreign(&a3)], Some(2), &Silent)
         .unwrap();
     assert_eq!(o.pruned, [("alpha".into(), "1.0-1".into(), "all".into())]);
-    assert!(!root.join("pool/main/a/alpha/alpha_1.0-1_all.deb").exists());
+    let old_pool = root.join("pool/main/a/alpha/alpha_1.0-1_all.deb");
+    assert!(old_pool.exists(), "deleted while a retained index names it");
+    assert!(!packages(&root, "amd64").contains("alpha_1.0-1_all.deb"));
+    age_generations(&root);
+    for i in 0..12 {
+        let filler = make_deb(tmp.path(), "filler", &format!("{i}"), "all", "xz");
+        repo.add(&[Incoming::foreign(&filler)], None, &Silent)
+            .unwrap();
+    }
+    repo.remove("filler", &Silent).unwrap();
+    assert!(
+        !old_pool.exists(),
+        "kept after every generation naming it expired"
+    );
 
     // Removing one version, then a whole package.
     let gone = repo.remove("alpha=1.2-1", &Silent).unwrap();
@@ -455,13 +485,13 @@ fn update_rebuilds_recorded_packages() {
 }
 
 /// A throw-away gpg home with one signing key; the agent is stopped on drop.
-struct GpgHome {
-    dir: tempfile::TempDir,
-    fingerprint: String,
+pub(crate) struct GpgHome {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) fingerprint: String,
 }
 
 impl GpgHome {
-    fn new() -> GpgHome {
+    pub(crate) fn new() -> GpgHome {
         let dir = tempfile::Builder::new().prefix("g").tempdir().unwrap();
         let gpg = |args: &[&str]| {
             Command::new("gpg")
@@ -857,6 +887,17 @@ fn cli_subcommands() {
     );
     let out = cli(&["update", dir, "--dry-run"]).unwrap();
     assert_eq!(out, "everything is up to date\n");
+    let out = cli(&["check", dir]).unwrap();
+    assert!(out.ends_with("is consistent\n"), "{out}");
+    let pool = root.join("pool/main/c/clitool/clitool_0.1_all.deb");
+    let good = fs::read(&pool).unwrap();
+    fs::write(&pool, b"tampered").unwrap();
+    let err = cli(&["check", dir]).unwrap_err().to_string();
+    assert!(
+        err.contains("not consistent: 1 problem") && err.contains("--repair"),
+        "{err}"
+    );
+    fs::write(&pool, good).unwrap();
     let err = cli(&["export-key", dir]).unwrap_err().to_string();
     assert!(
         err.contains("unsigned") && err.contains("--sign-key"),
@@ -874,7 +915,7 @@ fn cli_subcommands() {
 }
 
 #[test]
-fn failed_publish_keeps_last_release_and_retry_repairs() {
+fn failed_add_is_not_recorded_and_retry_publishes() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("repo");
     let repo = init(&root, None);
@@ -883,22 +924,33 @@ fn failed_publish_keeps_last_release_and_retry_repairs() {
     let release = fs::read(root.join("dists/stable/Release")).unwrap();
     let amd64 = packages(&root, "amd64");
 
-    // Make publishing fail halfway: the arm64 index directory cannot be created.
-    let arm = root.join("dists/stable/main/binary-arm64");
-    fs::remove_dir_all(&arm).unwrap();
-    fs::write(&arm, "in the way").unwrap();
+    // Make the add fail: the package's pool directory cannot be created.
+    let blocker = root.join("pool/main/s/second");
+    fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    fs::write(&blocker, "in the way").unwrap();
     let two = make_deb(tmp.path(), "second", "1", "all", "xz");
     assert!(repo.add(&[Incoming::foreign(&two)], None, &Silent).is_err());
     assert_eq!(
         fs::read(root.join("dists/stable/Release")).unwrap(),
         release
     );
-    assert_eq!(packages(&root, "amd64"), amd64, "no index was half-updated");
+    assert_eq!(packages(&root, "amd64"), amd64, "no index was updated");
+    assert_eq!(
+        repo.list().unwrap().len(),
+        1,
+        "the failed add is not listed"
+    );
 
-    // Retrying the same add after the fix publishes, although the package is recorded.
-    fs::remove_file(&arm).unwrap();
+    // An unrelated write does not publish the failed package.
+    let three = make_deb(tmp.path(), "third", "1", "all", "xz");
+    repo.add(&[Incoming::foreign(&three)], None, &Silent)
+        .unwrap();
+    assert!(!packages(&root, "amd64").contains("Package: second"));
+
+    // Retrying after the fix adds it.
+    fs::remove_file(&blocker).unwrap();
     let o = repo.add(&[Incoming::foreign(&two)], None, &Silent).unwrap();
-    assert_eq!(o.unchanged.len(), 1);
-    assert_eq!(stanzas(&packages(&root, "arm64")).len(), 2);
+    assert_eq!(o.added.len(), 1);
+    assert_eq!(stanzas(&packages(&root, "arm64")).len(), 3);
     assert_release_consistent(&root);
 }
