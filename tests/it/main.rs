@@ -2,6 +2,7 @@
 
 mod build;
 mod closure;
+mod hostile_index;
 mod index;
 mod mapping;
 mod repo;

@@ -23,7 +23,11 @@ fn bookworm() -> Target {
 /// The marker conformance table, kept in the repository (see tests/data/README.md).
 fn conformance_file() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/markers.tsv");
-    assert!(p.exists(), "marker conformance table missing: {}", p.display());
+    assert!(
+        p.exists(),
+        "marker conformance table missing: {}",
+        p.display()
+    );
     p
 }
 
