@@ -222,6 +222,15 @@ struct TargetArgs {
     /// in /var/lib/apt/lists) instead of the mirror.
     #[arg(long, value_name = "DIR")]
     apt_lists: Option<PathBuf>,
+    /// Verify the mirror's InRelease with this keyring instead of the vendor's archive
+    /// keys py2deb carries (e.g. /usr/share/keyrings/ubuntu-archive-keyring.gpg).
+    #[arg(long, value_name = "FILE")]
+    archive_keyring: Option<PathBuf>,
+    /// Use the mirror's package lists even when their signature cannot be verified (no
+    /// key, no gpgv, unsigned or badly signed). Anyone on the network path can then
+    /// choose which packages py2deb believes the target has.
+    #[arg(long)]
+    allow_unverified_archive: bool,
 }
 
 impl TargetArgs {
@@ -231,6 +240,8 @@ impl TargetArgs {
             mirror: self.mirror.clone(),
             components: self.component.clone(),
             offline: self.offline,
+            keyring: self.archive_keyring.clone(),
+            allow_unverified: self.allow_unverified_archive,
             ..ArchiveOptions::default()
         };
         let host = match &self.apt_lists {
@@ -381,6 +392,7 @@ impl BuildArgs {
         let (target, mut archive, host_archive) = self.target.resolve()?;
         // Replacing a package needs to know who depends on it.
         archive.with_depends = self.conflicts == ConflictMode::Replace;
+        archive.http = self.net.options();
         let maintainer = match &self.maintainer {
             Some(m) => check_maintainer(m)?,
             None => {

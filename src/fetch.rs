@@ -738,13 +738,37 @@ fn valid_sha256(h: &str) -> bool {
     h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// A download being written to a temporary file in the cache, hashed as it goes.
-struct FileSink {
+/// A download being written to a temporary file, hashed as it goes; persisted (renamed
+/// into place) once verified, deleted when dropped.
+pub struct HashedFile {
     file: tempfile::NamedTempFile,
     hasher: Sha256,
 }
 
-impl Sink for FileSink {
+impl HashedFile {
+    /// A new empty temporary file in `dir` (the directory it will be persisted in).
+    pub fn new_in(dir: &Path) -> Result<HashedFile> {
+        let file = tempfile::Builder::new()
+            .prefix(".download-")
+            .tempfile_in(dir)
+            .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        Ok(HashedFile {
+            file,
+            hasher: Sha256::new(),
+        })
+    }
+
+    /// Flush to disk; the temporary file and the lowercase hex sha256 of what was written.
+    pub fn finish(self) -> Result<(tempfile::NamedTempFile, String)> {
+        self.file
+            .as_file()
+            .sync_all()
+            .with_context(|| format!("writing {}", self.file.path().display()))?;
+        Ok((self.file, hex::encode(self.hasher.finalize())))
+    }
+}
+
+impl Sink for HashedFile {
     fn restart(&mut self) -> std::io::Result<()> {
         let f = self.file.as_file_mut();
         f.set_len(0)?;
@@ -762,7 +786,7 @@ impl Sink for FileSink {
 }
 
 /// Turn a failed write of `path` into [`FetchError::DiskFull`] when the disk is full.
-fn disk_full(err: anyhow::Error, url: &str, path: &Path) -> anyhow::Error {
+pub fn disk_full(err: anyhow::Error, url: &str, path: &Path) -> anyhow::Error {
     let full = err
         .chain()
         .any(|c| c.downcast_ref::<std::io::Error>().is_some_and(is_disk_full));
@@ -845,24 +869,15 @@ pub fn fetch(
         .map_err(|e| disk_full(e, &shown, dir))?;
 
     reporter.info(&format!("downloading {filename}"));
-    let file_in = tempfile::Builder::new()
-        .prefix(".download-")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))
-        .map_err(|e| disk_full(e, &shown, dir))?;
-    let tmp_path = file_in.path().to_owned();
-    let mut sink = FileSink {
-        file: file_in,
-        hasher: Sha256::new(),
-    };
+    let mut sink = HashedFile::new_in(dir).map_err(|e| disk_full(e, &shown, dir))?;
+    let tmp_path = sink.file.path().to_owned();
     http.download(file.url.as_str(), None, filename, reporter, &mut sink)
-        .and_then(|_| Ok(sink.file.as_file().sync_all()?))
         .map_err(|e| disk_full(e, &shown, &tmp_path))?;
-    let got = hex::encode(sink.hasher.finalize());
+    let (tmp, got) = sink.finish().map_err(|e| disk_full(e, &shown, &tmp_path))?;
     if let Some(want) = &expected {
         if &got != want {
             // Dropping the temporary file deletes the download.
-            drop(sink.file);
+            drop(tmp);
             bail!(
                 "sha256 mismatch for {filename} from {shown}: the index says {want}, the download is {got}. The download was \
                  deleted; the file may have been tampered with or corrupted in transit (a proxy?). Try again, or report it \
@@ -871,8 +886,7 @@ pub fn fetch(
         }
     }
     // Rename within one directory: readers see either no file or the whole file.
-    sink.file
-        .persist(&dest)
+    tmp.persist(&dest)
         .with_context(|| format!("storing {} in the cache", dest.display()))?;
     Ok(dest)
 }
