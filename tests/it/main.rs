@@ -4,6 +4,7 @@ mod build;
 mod closure;
 mod hostile_index;
 mod index;
+mod index_props;
 mod mapping;
 mod repo;
 mod sdist;
