@@ -542,7 +542,7 @@ fn map(args: &MapArgs, reporter: &Terminal) -> Result<()> {
     } else {
         for r in &rows {
             let status = serde_json::to_value(r.status)?;
-            println!(
+            let line = format!(
                 "{:<30} {:<15} {:<28} {}",
                 r.requirement,
                 status.as_str().unwrap_or(""),
@@ -555,8 +555,9 @@ fn map(args: &MapArgs, reporter: &Terminal) -> Result<()> {
                     .map(|a| format!("(target has {a})"))
                     .unwrap_or_default()
             );
+            println!("{}", escape_untrusted(&line));
             if let Some(n) = &r.note {
-                println!("    {n}");
+                println!("    {}", escape_untrusted(n));
             }
         }
     }

@@ -242,6 +242,15 @@ fn pins_exactly(spec: &VersionSpecifiers, version: &Version) -> bool {
     })
 }
 
+/// Whether the requirement itself asks for a pre-release (`>=2.0b1`, `==1.0.dev0`);
+/// `!=2.0b1` excludes one rather than asking for it.
+fn names_prerelease(spec: &VersionSpecifiers) -> bool {
+    spec.iter().any(|s| {
+        !matches!(s.operator(), Operator::NotEqual | Operator::NotEqualStar)
+            && s.version().any_prerelease()
+    })
+}
+
 /// Version of a source distribution file name (`name-1.0.tar.gz`), for the listing.
 fn sdist_version(filename: &str, normalized: &str) -> Option<Version> {
     let stem = [".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"]
@@ -275,6 +284,10 @@ pub fn select(
     // (version, priority, file, wheel) for every file that fits, pre-releases included.
     let mut fits = Vec::new();
     let mut other_versions = Vec::new();
+    let allow_pre = pre || names_prerelease(spec);
+    // Final releases that exist only as sdists: one newer than the chosen pre-release
+    // wheel must win (the caller then builds it from source).
+    let mut final_sdists: Vec<Version> = Vec::new();
     for file in files {
         let refuse = |version: Option<Version>, reason: String, refused: &mut Vec<Refusal>| {
             refused.push(Refusal {
@@ -285,6 +298,14 @@ pub fn select(
         };
         if !file.filename.ends_with(".whl") {
             if let Some(v) = sdist_version(&file.filename, &normalized) {
+                let usable = file.yanked.is_none() || pins_exactly(spec, &v);
+                let python_ok = file
+                    .requires_python
+                    .as_ref()
+                    .is_none_or(|rp| rp.contains(&python));
+                if spec.contains(&v) && usable && python_ok && !v.any_prerelease() {
+                    final_sdists.push(v.clone());
+                }
                 if spec.contains(&v) {
                     refuse(
                         Some(v),
@@ -347,14 +368,9 @@ pub fn select(
         }
     }
 
-    // pip's rule: pre-releases only with --pre, when the specifier names one, or when
-    // nothing else fits.
-    // `!=2.0b1` excludes a pre-release rather than asking for one.
-    let names_pre = spec.iter().any(|s| {
-        !matches!(s.operator(), Operator::NotEqual | Operator::NotEqualStar)
-            && s.version().any_prerelease()
-    });
-    let allow_pre = pre || names_pre || fits.iter().all(|f| f.0.any_prerelease());
+    // PEP 440: pre-releases and dev releases only with --pre or when the specifier names
+    // one; unlike pip, not merely because nothing else fits (a final release may exist
+    // as an sdist only).
     if !allow_pre {
         fits.retain(|f| {
             if f.0.any_prerelease() {
@@ -370,10 +386,24 @@ pub fn select(
         });
     }
 
-    if let Some((version, _, file, wheel)) = fits
+    let best = fits
         .into_iter()
-        .max_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)))
-    {
+        .max_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    if let Some((version, _, file, _)) = &best {
+        if let Some(newer) = final_sdists
+            .iter()
+            .filter(|v| *v > version)
+            .max()
+            .filter(|_| version.any_prerelease())
+        {
+            bail!(
+                "the newest wheel of `{name}` is the pre-release {version} ({}), but the final release {newer} exists \
+                 as a source distribution: it is built from that instead",
+                file.filename
+            );
+        }
+    }
+    if let Some((version, _, file, wheel)) = best {
         if let Some(reason) = &file.yanked {
             reporter.warn(&format!(
                 "{} is yanked{}; using it because it is pinned exactly",
@@ -432,11 +462,7 @@ pub fn select_sdist(
                 .is_none_or(|rp| rp.contains(&python))
         })
         .collect();
-    let names_pre = spec.iter().any(|s| {
-        !matches!(s.operator(), Operator::NotEqual | Operator::NotEqualStar)
-            && s.version().any_prerelease()
-    });
-    if !(pre || names_pre || fits.iter().all(|f| f.0.any_prerelease())) {
+    if !(pre || names_prerelease(spec)) {
         fits.retain(|f| !f.0.any_prerelease());
     }
     // Prefer .tar.gz over .zip for the same version (the standard sdist format).
@@ -1065,14 +1091,67 @@ mod tests {
                 .to_string(),
             "1.0"
         );
-        // Only pre-releases exist: take them.
+        // Only pre-releases exist: still not without --pre (PEP 440).
+        let e = pick(vec![file("foo-2.0b1-py3-none-any.whl")], "", false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pre-release") && e.contains("--pre"), "{e}");
+        let e = pick(vec![file("foo-2.0.dev0-py3-none-any.whl")], ">1", false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--pre"), "{e}");
         assert_eq!(
-            pick(vec![file("foo-2.0b1-py3-none-any.whl")], "", false)
-                .unwrap()
-                .version
-                .to_string(),
-            "2.0b1"
+            pick(
+                vec![file("foo-2.0.dev0-py3-none-any.whl")],
+                "==2.0.dev0",
+                false
+            )
+            .unwrap()
+            .version
+            .to_string(),
+            "2.0.dev0"
         );
+    }
+
+    #[test]
+    fn final_sdist_beats_prerelease_wheel() {
+        let t = Target::named("bookworm", "amd64").unwrap();
+        // pyhive: 0.7.0 only as an sdist, 0.7.0.dev0 as a wheel.
+        let files = || {
+            vec![
+                file("PyHive-0.7.0.dev0-py3-none-any.whl"),
+                file("PyHive-0.7.0.tar.gz"),
+                file("PyHive-0.6.5.tar.gz"),
+            ]
+        };
+        let any = VersionSpecifiers::from_str("").unwrap();
+        for pre in [false, true] {
+            let e = select("pyhive", &any, &t, pre, files(), &Recorder::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("0.7.0") && !e.contains("panicked"), "{e}");
+            let (v, f) = select_sdist("pyhive", &any, &t, pre, files()).unwrap();
+            assert_eq!(
+                (v.to_string().as_str(), f.filename.as_str()),
+                ("0.7.0", "PyHive-0.7.0.tar.gz")
+            );
+        }
+        // A pre-release wheel newer than every final sdist is fine with --pre.
+        let newer = vec![
+            file("PyHive-0.8.0b1-py3-none-any.whl"),
+            file("PyHive-0.7.0.tar.gz"),
+        ];
+        let c = select(
+            "pyhive",
+            &any,
+            &t,
+            true,
+            newer.clone(),
+            &Recorder::default(),
+        )
+        .unwrap();
+        assert_eq!(c.version.to_string(), "0.8.0b1");
+        assert!(select("pyhive", &any, &t, false, newer, &Recorder::default()).is_err());
     }
 
     #[test]
