@@ -1,4 +1,9 @@
 //! A loopback package index (PEP 503 HTML / PEP 691 JSON) on `127.0.0.1:0`, std only.
+//!
+//! Hostile answers for one path: `.route("/simple/foo/", Canned::Raw{..} | Redirect(loc) |
+//! Silent(d) | Trickle{total, every} | Huge{content_type, len, fill, declare})` — exact
+//! bytes, a redirect anywhere (`file:///…`), no answer, a byte at a time, or a page of any
+//! size generated while it is sent.
 
 use super::wheels::sha256_hex;
 use std::collections::BTreeMap;
