@@ -2,16 +2,22 @@
 //! (InRelease, `Packages`, `Contents`; Debian repository format,
 //! <https://wiki.debian.org/DebianRepository/Format>).
 //!
-//! `host` reads what apt already downloaded into `/var/lib/apt/lists`. Named targets
-//! download `dists/<suite>/InRelease` and the indexes it lists from the mirror, check each
-//! against InRelease's SHA256 list, and cache them under
-//! `<cache>/archive/<vendor>/<suite>/`. Parsed `Packages` are also cached in a compact TSV
-//! so that warm loads skip decompressing tens of megabytes.
+//! `host` reads what apt already downloaded (and verified) into `/var/lib/apt/lists`.
+//! Named targets download `dists/<suite>/InRelease` from the mirror, verify its OpenPGP
+//! signature with gpgv against the vendor's archive keys (carried in `data/keyrings/`, or
+//! `--archive-keyring`), and read only the text gpgv reports as signed; every index it
+//! lists is checked against its SHA256 there. Files are cached under
+//! `<cache>/archive/<vendor>/<suite>/`, and a cached InRelease is verified again on every
+//! load. Parsed `Packages` are also cached in a compact TSV so that warm loads skip
+//! decompressing tens of megabytes. Without a usable key the load fails, unless the user
+//! passes `--allow-unverified-archive`.
 
+use crate::fetch::{Http, HttpOptions, HttpStatusError};
 use crate::report::Reporter;
 use crate::target::Target;
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fs;
 use std::hash::{BuildHasher, Hasher};
@@ -22,6 +28,13 @@ use std::time::{Duration, SystemTime};
 
 /// Bump when the compact cache layout changes so old caches are ignored, not misread.
 const CACHE_FORMAT: &str = "py2deb-packages-v2";
+
+/// Debian's archive signing keys (bullseye to trixie), from the debian-archive-keyring
+/// package; see `data/keyrings/README.md`.
+const DEBIAN_KEYRING: &[u8] = include_bytes!("../data/keyrings/debian-archive-keyring.gpg");
+
+/// Largest decompressed index accepted (Debian's biggest `Packages` is under 100 MB).
+const MAX_INDEX_BYTES: u64 = 1 << 30;
 
 /// How a target's indexes are found and refreshed.
 #[derive(Debug, Clone)]
@@ -38,9 +51,14 @@ pub struct ArchiveOptions {
     pub with_depends: bool,
     /// Where apt keeps its lists for the `host` target.
     pub lists_dir: PathBuf,
-    /// Check InRelease signatures with gpgv and the vendor keyring (off only for
-    /// unsigned local test repositories).
-    pub check_signatures: bool,
+    /// Use a mirror whose InRelease cannot be verified (no key, no gpgv, no or a bad
+    /// signature), with a warning (`--allow-unverified-archive`). Off by default.
+    pub allow_unverified: bool,
+    /// The keyring (binary `.gpg` or armored) to verify InRelease with
+    /// (`--archive-keyring`), instead of the vendor's keys py2deb carries.
+    pub keyring: Option<PathBuf>,
+    /// Timeouts and size caps for talking to the mirror.
+    pub http: HttpOptions,
     /// Cache root; [`cache_root`] when `None`.
     pub cache_dir: Option<PathBuf>,
 }
@@ -54,7 +72,9 @@ impl Default for ArchiveOptions {
             max_age: Duration::from_secs(24 * 3600),
             with_depends: false,
             lists_dir: PathBuf::from("/var/lib/apt/lists"),
-            check_signatures: true,
+            allow_unverified: false,
+            keyring: None,
+            http: HttpOptions::default(),
             cache_dir: None,
         }
     }
@@ -457,18 +477,27 @@ fn is_packages_list(file: &str, arch: &str) -> bool {
 
 /// Decompress an index by its magic bytes: plain, gzip, xz, lz4 (frame) or zstd — the
 /// compressions apt and Debian mirrors use.
+/// At most [`MAX_INDEX_BYTES`] of output, so a compression bomb cannot exhaust memory.
 pub fn decompress(raw: &[u8]) -> Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(raw.len() * 4);
-    if raw.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::MultiGzDecoder::new(raw).read_to_end(&mut out)?;
+    decompress_at_most(raw, MAX_INDEX_BYTES)
+}
+
+fn decompress_at_most(raw: &[u8], limit: u64) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(1 << 28));
+    let reader: Box<dyn Read + '_> = if raw.starts_with(&[0x1f, 0x8b]) {
+        Box::new(flate2::read::MultiGzDecoder::new(raw))
     } else if raw.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
-        liblzma::read::XzDecoder::new(raw).read_to_end(&mut out)?;
+        Box::new(liblzma::read::XzDecoder::new(raw))
     } else if raw.starts_with(&[0x04, 0x22, 0x4d, 0x18]) {
-        lz4_flex::frame::FrameDecoder::new(raw).read_to_end(&mut out)?;
+        Box::new(lz4_flex::frame::FrameDecoder::new(raw))
     } else if raw.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        out = zstd::stream::decode_all(raw)?;
+        Box::new(zstd::stream::Decoder::new(raw)?)
     } else {
-        out = raw.to_vec();
+        Box::new(raw)
+    };
+    reader.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        bail!("the index decompresses to more than {limit} bytes; refusing it (a corrupt or hostile file?)");
     }
     Ok(out)
 }
@@ -558,14 +587,18 @@ pub struct Release {
 }
 
 impl Release {
-    /// Parse an InRelease (clearsigned) or Release file.
+    /// Parse the signed part of a clearsigned InRelease by the armor rules (RFC 9580
+    /// §7), or a plain Release file. Used only for a release the user allowed to be
+    /// unverified; a verified one is parsed from what gpgv output ([`Release::parse_plain`]).
     pub fn parse(text: &str) -> Release {
+        Release::parse_plain(&cleartext(text))
+    }
+
+    /// Parse the fields of a Release file's text, as it is.
+    pub fn parse_plain(text: &str) -> Release {
         let mut r = Release::default();
         let mut in_sha = false;
         for line in text.lines() {
-            if line.starts_with("-----BEGIN PGP SIGNATURE") {
-                break;
-            }
             if !line.starts_with(' ') {
                 in_sha = line.trim_end() == "SHA256:";
                 continue;
@@ -584,6 +617,48 @@ impl Release {
     }
 }
 
+/// The signed text of a clearsigned message (`-----BEGIN PGP SIGNED MESSAGE-----`, armor
+/// headers, a blank line, dash-escaped text up to `-----BEGIN PGP SIGNATURE-----`); the
+/// whole text when it is not clearsigned. Anything before or after is not part of it.
+pub fn cleartext(text: &str) -> String {
+    let mut lines = text.lines();
+    if !lines.any(|l| l.trim_end() == "-----BEGIN PGP SIGNED MESSAGE-----") {
+        return text.to_owned();
+    }
+    // Armor headers (`Hash: SHA256`) end at the first empty line.
+    for l in lines.by_ref() {
+        if l.trim_end().is_empty() {
+            break;
+        }
+    }
+    let mut out = String::new();
+    for l in lines {
+        if l.trim_end() == "-----BEGIN PGP SIGNATURE-----" {
+            break;
+        }
+        out.push_str(l.strip_prefix("- ").unwrap_or(l));
+        out.push('\n');
+    }
+    out
+}
+
+/// The keys an InRelease is checked against.
+enum Keyring {
+    /// A file given by the user or installed on the system.
+    File(PathBuf),
+    /// Keys py2deb carries, written out for gpgv.
+    Carried(tempfile::NamedTempFile),
+}
+
+impl Keyring {
+    fn path(&self) -> &Path {
+        match self {
+            Keyring::File(p) => p,
+            Keyring::Carried(f) => f.path(),
+        }
+    }
+}
+
 /// A named target's mirror, with the cache in front of it.
 pub(crate) struct Repo<'a> {
     pub target: &'a Target,
@@ -591,6 +666,8 @@ pub(crate) struct Repo<'a> {
     opts: &'a ArchiveOptions,
     reporter: &'a dyn Reporter,
     cache: PathBuf,
+    http: OnceCell<Http>,
+    keyring: OnceCell<Option<Keyring>>,
 }
 
 impl<'a> Repo<'a> {
@@ -607,7 +684,17 @@ impl<'a> Repo<'a> {
             opts,
             reporter,
             cache: opts.cache(),
+            http: OnceCell::new(),
+            keyring: OnceCell::new(),
         }
+    }
+
+    fn http(&self) -> Result<&Http> {
+        if let Some(h) = self.http.get() {
+            return Ok(h);
+        }
+        let h = Http::with_options(self.opts.http.clone())?;
+        Ok(self.http.get_or_init(|| h))
     }
 
     /// The release itself plus its stable-update suites (sid/unstable has none).
@@ -642,12 +729,13 @@ impl<'a> Repo<'a> {
             .join(suite)
     }
 
-    /// The suite's InRelease, refreshed when older than `max_age` (conditional request),
-    /// or `None` when the mirror has no such suite (e.g. no `-updates` yet).
+    /// The suite's InRelease, verified, refreshed when older than `max_age` (conditional
+    /// request), or `None` when the mirror has no such suite (e.g. no `-updates` yet).
     pub fn release(&self, suite: &str) -> Result<Option<Release>> {
         let dir = self.dir(suite);
         let path = dir.join("InRelease");
         let missing_marker = dir.join("InRelease.absent");
+        let url = format!("{}/dists/{suite}/InRelease", self.base);
         let age = |p: &Path| {
             fs::metadata(p)
                 .and_then(|m| m.modified())
@@ -655,119 +743,211 @@ impl<'a> Repo<'a> {
                 .and_then(|t| t.elapsed().ok())
         };
         let fresh = |p: &Path| age(p).is_some_and(|a| a < self.opts.max_age);
-        if self.opts.offline || fresh(&path) || fresh(&missing_marker) {
-            if path.exists() {
-                return Ok(Some(Release::parse(&fs::read_to_string(&path)?)));
+        // A cached InRelease is verified again every time: the cache is only a copy.
+        let cached = match fs::read(&path) {
+            Ok(raw) => match self.verify(&raw, &url) {
+                Ok(r) => Some(r),
+                Err(e) if self.opts.offline => {
+                    return Err(e.context(format!(
+                        "the cached {} no longer verifies; run once without --offline to download it again",
+                        path.display()
+                    )))
+                }
+                Err(e) => {
+                    self.reporter.warn(&format!(
+                        "the cached {} does not verify ({e:#}); downloading it again",
+                        path.display()
+                    ));
+                    None
+                }
+            },
+            Err(_) => None,
+        };
+        if self.opts.offline || (cached.is_some() && fresh(&path)) || fresh(&missing_marker) {
+            if let Some(r) = cached {
+                return Ok(Some(r));
             }
             if missing_marker.exists() || suite != self.target.name {
                 return Ok(None);
             }
-            bail!(
-                "no cached index for {} in {}: run once without --offline to download it",
-                self.target.name,
-                dir.display()
-            );
+            if self.opts.offline {
+                bail!(
+                    "no cached index for {} in {}: run once without --offline to download it",
+                    self.target.name,
+                    dir.display()
+                );
+            }
         }
-        let url = format!("{}/dists/{suite}/InRelease", self.base);
         let validators = fs::read_to_string(dir.join("InRelease.validators")).unwrap_or_default();
         let mut lines = validators.lines();
         let (etag, modified) = (lines.next().unwrap_or(""), lines.next().unwrap_or(""));
-        let client = client()?;
-        let mut req = client.get(&url);
-        if path.exists() {
+        let mut headers = Vec::new();
+        if cached.is_some() {
             if !etag.is_empty() {
-                req = req.header(reqwest::header::IF_NONE_MATCH, etag);
+                headers.push(("If-None-Match", etag));
             }
             if !modified.is_empty() {
-                req = req.header(reqwest::header::IF_MODIFIED_SINCE, modified);
+                headers.push(("If-Modified-Since", modified));
             }
         }
-        let resp = match req.send() {
-            Ok(r) => r,
-            Err(e) if path.exists() => {
-                self.reporter
-                    .warn(&format!("{url}: {e}; using the cached index"));
-                return Ok(Some(Release::parse(&fs::read_to_string(&path)?)));
-            }
+        let page = match self.http()?.get_page(&url, &headers) {
+            Ok(p) => p,
             Err(e) => {
-                return Err(anyhow!(
-                    "downloading {url}: {e}; check the network or --mirror"
-                ))
+                let status = e.downcast_ref::<HttpStatusError>().map(|s| s.status);
+                if status == Some(404) && suite != self.target.name {
+                    write_atomic(&missing_marker, b"")?;
+                    return Ok(None);
+                }
+                if let Some(r) = cached {
+                    self.reporter
+                        .warn(&format!("{e:#}; using the cached (verified) {url}"));
+                    return Ok(Some(r));
+                }
+                if let Some(status) = status {
+                    bail!("downloading {url}: HTTP {status}; check --mirror and the target name");
+                }
+                return Err(e.context(format!("downloading {url}; check the network or --mirror")));
             }
         };
-        let status = resp.status();
-        if status == reqwest::StatusCode::NOT_MODIFIED && path.exists() {
-            touch(&path);
-            return Ok(Some(Release::parse(&fs::read_to_string(&path)?)));
+        if page.status == 304 {
+            if let Some(r) = cached {
+                touch(&path);
+                return Ok(Some(r));
+            }
+            bail!("{url}: the mirror answered 304 Not Modified to an unconditional request; use another --mirror");
         }
-        if status == reqwest::StatusCode::NOT_FOUND && suite != self.target.name {
-            write_atomic(&missing_marker, b"")?;
-            return Ok(None);
-        }
-        if !status.is_success() {
-            bail!("downloading {url}: HTTP {status}; check --mirror and the target name");
-        }
-        let header = |h| {
-            resp.headers()
-                .get(h)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_owned()
-        };
+        let release = self.verify(&page.body, &url)?;
         let (etag, modified) = (
-            header(reqwest::header::ETAG),
-            header(reqwest::header::LAST_MODIFIED),
+            page.header(reqwest::header::ETAG).to_owned(),
+            page.header(reqwest::header::LAST_MODIFIED).to_owned(),
         );
-        let body = resp.bytes().with_context(|| format!("downloading {url}"))?;
-        let tmp_dir = tempfile::tempdir()?;
-        let tmp = tmp_dir.path().join("InRelease");
-        fs::write(&tmp, &body)?;
-        self.check_signature(&tmp, &url)?;
-        write_atomic(&path, &body)?;
+        write_atomic(&path, &page.body)?;
         write_atomic(
             &dir.join("InRelease.validators"),
             format!("{etag}\n{modified}\n").as_bytes(),
         )?;
         let _ = fs::remove_file(&missing_marker);
-        Ok(Some(Release::parse(&String::from_utf8_lossy(&body))))
+        Ok(Some(release))
     }
 
-    /// Verify the clearsigned InRelease with the vendor's keyring when gpgv and the keyring
-    /// are installed; otherwise say that only the hashes protect the indexes.
-    fn check_signature(&self, file: &Path, url: &str) -> Result<()> {
-        if !self.opts.check_signatures {
-            return Ok(());
+    /// The keys to check this target's InRelease with: `--archive-keyring`, else the keys
+    /// py2deb carries for the vendor, else the vendor's keyring package when installed.
+    fn keyring(&self) -> Result<Option<&Keyring>> {
+        if let Some(k) = self.keyring.get() {
+            return Ok(k.as_ref());
         }
-        let keyring = match self.target.vendor.as_str() {
-            "ubuntu" => "/usr/share/keyrings/ubuntu-archive-keyring.gpg",
-            _ => "/usr/share/keyrings/debian-archive-keyring.gpg",
-        };
-        if !Path::new(keyring).exists() {
-            self.reporter.warn(&format!(
-                "{url}: signature not checked ({keyring} is missing; install the {}-archive-keyring package)",
+        let k = if let Some(p) = &self.opts.keyring {
+            if !p.is_file() {
+                bail!(
+                    "--archive-keyring {}: no such file. Give the keyring (.gpg) of the mirror's signing keys",
+                    p.display()
+                );
+            }
+            Some(Keyring::File(p.clone()))
+        } else if self.target.vendor == "debian" {
+            let mut f = tempfile::Builder::new()
+                .prefix("py2deb-keyring-")
+                .suffix(".gpg")
+                .tempfile()
+                .context("writing the Debian archive keyring to a temporary file")?;
+            f.write_all(DEBIAN_KEYRING)?;
+            f.flush()?;
+            Some(Keyring::Carried(f))
+        } else {
+            let system = PathBuf::from(format!(
+                "/usr/share/keyrings/{}-archive-keyring.gpg",
                 self.target.vendor
             ));
-            return Ok(());
-        }
-        match Command::new("gpgv").arg("--keyring").arg(keyring).arg(file).output() {
-            Ok(out) if out.status.success() => Ok(()),
-            Ok(out) => bail!(
-                "{url}: the signature does not verify against {keyring}:\n{}\nuse another --mirror or update the keyring",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            Err(_) => {
-                self.reporter.warn(&format!("{url}: signature not checked (gpgv is not installed: `apt install gpgv`)"));
-                Ok(())
+            system.is_file().then_some(Keyring::File(system))
+        };
+        Ok(self.keyring.get_or_init(|| k).as_ref())
+    }
+
+    /// Verify a clearsigned InRelease and parse only what the signature covers: the text
+    /// gpgv writes out after checking it. Whatever else the file holds (text before or
+    /// after the signed block) is never read. Failure is an error unless the user allowed
+    /// unverified archives; then it is a warning and the armor's signed part is parsed.
+    fn verify(&self, signed: &[u8], url: &str) -> Result<Release> {
+        match self.verified_text(signed, url) {
+            Ok(text) => Ok(Release::parse_plain(&text)),
+            Err(e) if self.opts.allow_unverified => {
+                self.reporter.warn(&format!(
+                    "{e:#}; using it UNVERIFIED because of --allow-unverified-archive"
+                ));
+                Ok(Release::parse(&String::from_utf8_lossy(signed)))
             }
+            Err(e) => Err(e),
         }
+    }
+
+    fn verified_text(&self, signed: &[u8], url: &str) -> Result<String> {
+        let vendor = &self.target.vendor;
+        let Some(keyring) = self.keyring()? else {
+            bail!(
+                "{url}: cannot check the signature: py2deb carries no archive keys for `{vendor}` and \
+                 /usr/share/keyrings/{vendor}-archive-keyring.gpg is not installed. Install the {vendor} keyring \
+                 package ({vendor}-keyring), pass its keyring with --archive-keyring FILE, or accept an \
+                 unverified archive with --allow-unverified-archive"
+            );
+        };
+        let tmp = tempfile::tempdir().context("creating a temporary directory for gpgv")?;
+        let input = tmp.path().join("InRelease");
+        let output = tmp.path().join("Release");
+        fs::write(&input, signed)?;
+        let run = Command::new("gpgv")
+            .env("GNUPGHOME", tmp.path())
+            .arg("--homedir")
+            .arg(tmp.path())
+            .args(["--status-fd", "1", "--output"])
+            .arg(&output)
+            .arg("--keyring")
+            .arg(keyring.path())
+            .arg(&input)
+            .output();
+        let out = match run {
+            Ok(out) => out,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+                "{url}: cannot check the signature: gpgv is not installed. Install it (`apt install gpgv`), or \
+                 accept an unverified archive with --allow-unverified-archive"
+            ),
+            Err(e) => bail!("{url}: running gpgv: {e}"),
+        };
+        let status = String::from_utf8_lossy(&out.stdout);
+        let has = |tag: &str| {
+            status.lines().any(|l| {
+                l.strip_prefix("[GNUPG:] ")
+                    .is_some_and(|r| r.starts_with(tag))
+            })
+        };
+        // As apt: at least one good signature by a key in the keyring (GOODSIG is not
+        // given for expired or revoked keys), and no bad one. Signatures by keys the
+        // keyring lacks (a new release key) are ignored.
+        let good = has("GOODSIG ") && has("VALIDSIG ") && !has("BADSIG ");
+        if !good {
+            let why = String::from_utf8_lossy(&out.stderr);
+            bail!(
+                "{url}: the signature does not verify against {}:\n{}\nUse another --mirror, or give the right keys with \
+                 --archive-keyring",
+                match keyring {
+                    Keyring::File(p) => p.display().to_string(),
+                    Keyring::Carried(_) => format!("the {vendor} archive keys py2deb carries"),
+                },
+                why.trim()
+            );
+        }
+        let text =
+            fs::read(&output).with_context(|| format!("{url}: reading what gpgv verified"))?;
+        String::from_utf8(text).map_err(|_| {
+            anyhow!("{url}: the signed text is not UTF-8, so it is not a Release file")
+        })
     }
 
     /// A file listed in the suite's InRelease, from the cache when its hash still matches,
     /// else downloaded and checked against `sha256`.
     pub fn fetch_verified(&self, suite: &str, path: &str, sha256: &str) -> Result<PathBuf> {
         let local = self.dir(suite).join(path.replace('/', "_"));
-        if let Ok(data) = fs::read(&local) {
-            if hex::encode(Sha256::digest(&data)) == sha256 {
+        if let Ok(got) = crate::fetch::sha256_file(&local) {
+            if got == sha256 {
                 return Ok(local);
             }
         }
@@ -779,43 +959,23 @@ impl<'a> Repo<'a> {
         }
         let url = format!("{}/dists/{suite}/{path}", self.base);
         self.reporter.info(&format!("downloading {url}"));
-        let mut resp = client()?
-            .get(&url)
-            .send()
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| anyhow!("downloading {url}: {e}; check the network or --mirror"))?;
-        let progress = self.reporter.progress(&url, resp.content_length());
-        let mut data = Vec::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = resp
-                .read(&mut buf)
-                .with_context(|| format!("downloading {url}"))?;
-            if n == 0 {
-                break;
-            }
-            data.extend_from_slice(&buf[..n]);
-            progress.inc(n as u64);
-        }
-        progress.finish();
-        let got = hex::encode(Sha256::digest(&data));
+        let dir = local.parent().context("cache path has no parent")?;
+        fs::create_dir_all(dir)
+            .with_context(|| format!("creating cache directory {}", dir.display()))?;
+        let mut sink = crate::fetch::HashedFile::new_in(dir)?;
+        self.http()?
+            .download(&url, None, &url, self.reporter, &mut sink)
+            .with_context(|| format!("check the network or --mirror ({url})"))?;
+        let (tmp, got) = sink.finish()?;
         if got != sha256 {
             bail!(
                 "{url}: SHA256 {got} does not match {sha256} from InRelease; the mirror may be syncing, retry later or use another --mirror"
             );
         }
-        write_atomic(&local, &data)?;
+        tmp.persist(&local)
+            .map_err(|e| anyhow!("writing {}: {}", local.display(), e.error))?;
         Ok(local)
     }
-}
-
-fn client() -> Result<reqwest::blocking::Client> {
-    reqwest::blocking::Client::builder()
-        .user_agent(concat!("py2deb/", env!("CARGO_PKG_VERSION")))
-        .timeout(Duration::from_secs(600))
-        .connect_timeout(Duration::from_secs(20))
-        .build()
-        .context("setting up the HTTP client")
 }
 
 fn touch(path: &Path) {
@@ -827,6 +987,38 @@ fn touch(path: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hostile_text_outside_the_armor_is_not_release_text() {
+        let forged = " 00 1 main/binary-amd64/Packages.xz";
+        let text = format!(
+            "SHA256:\n{forged}\n-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nSHA256:\n ab 12 main/binary-amd64/Packages.gz\n- -dash escaped\n-----BEGIN PGP SIGNATURE-----\nxx\n-----END PGP SIGNATURE-----\nSHA256:\n{forged}\n"
+        );
+        let clear = cleartext(&text);
+        assert_eq!(
+            clear,
+            "SHA256:\n ab 12 main/binary-amd64/Packages.gz\n-dash escaped\n"
+        );
+        let r = Release::parse(&text);
+        assert_eq!(r.sha256.len(), 1);
+        assert!(r.sha256.contains_key("main/binary-amd64/Packages.gz"));
+    }
+
+    #[test]
+    fn hostile_compression_bomb_is_capped() {
+        let zeros = vec![0u8; 1 << 20];
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(&zeros).unwrap();
+        let gz = gz.finish().unwrap();
+        for bomb in [zstd::encode_all(&zeros[..], 19).unwrap(), gz] {
+            assert!(bomb.len() < 20_000);
+            let e = decompress_at_most(&bomb, 64 * 1024)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("more than 65536 bytes"), "{e}");
+            assert_eq!(decompress_at_most(&bomb, 1 << 20).unwrap().len(), 1 << 20);
+        }
+    }
 
     #[test]
     fn parses_release_hashes() {

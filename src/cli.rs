@@ -6,7 +6,7 @@ use crate::deb::Compression;
 use crate::fetch::Cache;
 use crate::index::IndexConfig;
 use crate::pipeline::{self, BuildConfig, Built, Spec};
-use crate::report::{Progress, Reporter};
+use crate::report::{escape_untrusted, Progress, Reporter};
 use crate::resolve::{ConflictMode, DepsMode};
 use crate::target::Target;
 use crate::wheel::Limits;
@@ -90,6 +90,8 @@ struct BuildArgs {
     #[arg(long)]
     pre: bool,
     #[command(flatten)]
+    net: NetArgs,
+    #[command(flatten)]
     target: TargetArgs,
     /// Requirements the target lacks: build them too (`missing`) or only depend on them.
     #[arg(long, value_name = "missing|none", default_value = "missing")]
@@ -139,6 +141,67 @@ struct BuildArgs {
     keep: Option<usize>,
 }
 
+/// Limits for talking to package indexes and archive mirrors.
+#[derive(Debug, Args)]
+struct NetArgs {
+    /// Give up connecting, or waiting for an answer or more data, after this many seconds
+    /// (as pip's option; retries and all stop within 2 minutes, or 2 × SECONDS if longer).
+    #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = parse_seconds)]
+    timeout: std::time::Duration,
+    /// Refuse downloads larger than this (bytes, or with K, M, G suffix, powers of 1024).
+    #[arg(long, value_name = "SIZE", default_value = "8G", value_parser = parse_size)]
+    max_download_size: u64,
+}
+
+impl NetArgs {
+    fn options(&self) -> crate::fetch::HttpOptions {
+        crate::fetch::HttpOptions {
+            max_download_bytes: self.max_download_size,
+            ..crate::fetch::HttpOptions::with_timeout(self.timeout)
+        }
+    }
+}
+
+/// `--timeout`: positive seconds, fractions allowed (`0.5`).
+fn parse_seconds(s: &str) -> Result<std::time::Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number of seconds (e.g. 15 or 2.5)"))?;
+    if !(v.is_finite() && v > 0.0 && v <= 86_400.0) {
+        return Err(format!(
+            "`{s}`: give a number of seconds above 0 and at most 86400"
+        ));
+    }
+    Ok(std::time::Duration::from_secs_f64(v))
+}
+
+/// `--max-download-size`: `500000`, `512K`, `300M`, `8G` (binary multiples).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let (digits, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let m: u64 = match c.to_ascii_uppercase() {
+                'K' => 1 << 10,
+                'M' => 1 << 20,
+                'G' => 1 << 30,
+                'T' => 1 << 40,
+                _ => return Err(format!("`{s}`: the size suffix must be K, M, G or T")),
+            };
+            (&t[..i], m)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = digits
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 8G, 500M or a number of bytes)"))?;
+    match n.checked_mul(mult) {
+        Some(v) if v > 0 => Ok(v),
+        _ => Err(format!("`{s}`: give a size above 0 and below 16 EiB")),
+    }
+}
+
 /// Which distribution release, and where its package lists come from.
 #[derive(Debug, Args)]
 struct TargetArgs {
@@ -162,6 +225,15 @@ struct TargetArgs {
     /// in /var/lib/apt/lists) instead of the mirror.
     #[arg(long, value_name = "DIR")]
     apt_lists: Option<PathBuf>,
+    /// Verify the mirror's InRelease with this keyring instead of the vendor's archive
+    /// keys py2deb carries (e.g. /usr/share/keyrings/ubuntu-archive-keyring.gpg).
+    #[arg(long, value_name = "FILE")]
+    archive_keyring: Option<PathBuf>,
+    /// Use the mirror's package lists even when their signature cannot be verified (no
+    /// key, no gpgv, unsigned or badly signed). Anyone on the network path can then
+    /// choose which packages py2deb believes the target has.
+    #[arg(long)]
+    allow_unverified_archive: bool,
 }
 
 impl TargetArgs {
@@ -171,6 +243,8 @@ impl TargetArgs {
             mirror: self.mirror.clone(),
             components: self.component.clone(),
             offline: self.offline,
+            keyring: self.archive_keyring.clone(),
+            allow_unverified: self.allow_unverified_archive,
             ..ArchiveOptions::default()
         };
         let host = match &self.apt_lists {
@@ -199,7 +273,9 @@ struct MapArgs {
     json: bool,
 }
 
-/// Terminal reporter: messages on stderr, progress bars when stderr is a terminal.
+/// Terminal reporter: messages on stderr, progress bars when stderr is a terminal. Every
+/// message passes [`escape_untrusted`] here, so text from indexes, wheels and servers can
+/// never drive the terminal, whichever module produced the message.
 struct Terminal {
     level: i8,
     bars: bool,
@@ -218,12 +294,12 @@ impl Progress for Bar {
 impl Reporter for Terminal {
     fn info(&self, msg: &str) {
         if self.level > 0 {
-            eprintln!("{msg}");
+            eprintln!("{}", escape_untrusted(msg));
         }
     }
     fn warn(&self, msg: &str) {
         if self.level >= 0 {
-            eprintln!("warning: {msg}");
+            eprintln!("{}", warning_line(msg));
         }
     }
     fn progress(&self, label: &str, total: Option<u64>) -> Box<dyn Progress> {
@@ -238,13 +314,22 @@ impl Reporter for Terminal {
             ) {
                 b.set_style(style.progress_chars("=> "));
             }
-            b.set_message(label.to_owned());
+            b.set_message(escape_untrusted(label));
             b
         } else {
             indicatif::ProgressBar::hidden()
         };
         Box::new(Bar(bar))
     }
+}
+
+/// The lines the terminal reporter and `main` print, escaped.
+fn warning_line(msg: &str) -> String {
+    format!("warning: {}", escape_untrusted(msg))
+}
+
+fn error_line(e: &anyhow::Error) -> String {
+    format!("error: {}", escape_untrusted(&format!("{e:#}")))
 }
 
 /// `DEBFULLNAME <DEBEMAIL>`, as dch composes it; DEBEMAIL may hold both.
@@ -279,8 +364,15 @@ fn parse_url(s: &str, what: &str) -> Result<url::Url> {
     if !s.ends_with('/') {
         s.push('/');
     }
-    url::Url::parse(&s)
-        .with_context(|| format!("{what} `{s}` is not a URL (e.g. https://pypi.org/simple/)"))
+    let u = url::Url::parse(&s)
+        .with_context(|| format!("{what} `{s}` is not a URL (e.g. https://pypi.org/simple/)"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        bail!(
+            "{what} `{}` must be an http(s) URL; for a local directory of wheels use --find-links DIR",
+            crate::fetch::redact(&s)
+        );
+    }
+    Ok(u)
 }
 
 fn source_date_epoch() -> Result<Option<u64>> {
@@ -301,10 +393,10 @@ impl BuildArgs {
             .map(|s| s.parse())
             .collect::<Result<Vec<Spec>>>()?;
         let (target, mut archive, host_archive) = self.target.resolve()?;
-        // Replacing a package needs to know who depends on it.
         // Replacing a package, and keeping private copies consistent with the distribution
         // packages an application still imports, need to know who depends on what.
         archive.with_depends = self.conflicts != ConflictMode::Fail;
+        archive.http = self.net.options();
         let maintainer = match &self.maintainer {
             Some(m) => check_maintainer(m)?,
             None => {
@@ -353,6 +445,7 @@ impl BuildArgs {
             find_links: self.find_links.clone(),
             no_index: self.no_index,
             pre: self.pre,
+            http: self.net.options(),
         };
         let cfg = BuildConfig {
             index,
@@ -384,7 +477,7 @@ fn print_built(built: &[Built], json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         for b in built {
-            println!(
+            let line = format!(
                 "{} {} ({}) from {} {} -> {}",
                 b.package,
                 b.version,
@@ -393,8 +486,12 @@ fn print_built(built: &[Built], json: bool) -> Result<()> {
                 b.project_version,
                 b.path.display()
             );
+            println!("{}", escape_untrusted(&line));
             if let Some(r) = &b.replaces {
-                println!("    installing it replaces the distribution's {r}");
+                println!(
+                    "    installing it replaces the distribution's {}",
+                    escape_untrusted(r)
+                );
             }
         }
     }
@@ -455,7 +552,7 @@ fn map(args: &MapArgs, reporter: &Terminal) -> Result<()> {
     } else {
         for r in &rows {
             let status = serde_json::to_value(r.status)?;
-            println!(
+            let line = format!(
                 "{:<30} {:<15} {:<28} {}",
                 r.requirement,
                 status.as_str().unwrap_or(""),
@@ -468,8 +565,9 @@ fn map(args: &MapArgs, reporter: &Terminal) -> Result<()> {
                     .map(|a| format!("(target has {a})"))
                     .unwrap_or_default()
             );
+            println!("{}", escape_untrusted(&line));
             if let Some(n) = &r.note {
-                println!("    {n}");
+                println!("    {}", escape_untrusted(n));
             }
         }
     }
@@ -526,7 +624,7 @@ pub fn main() -> i32 {
     match run(opts) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("{}", error_line(&e));
             1
         }
     }
@@ -558,6 +656,64 @@ mod tests {
         assert!(check_maintainer("Jane Doe <jane@example.org>").is_ok());
         assert!(check_maintainer("Jane Doe").is_err());
         assert!(check_maintainer("Jane\nDepends: x <a@b>").is_err());
+    }
+
+    #[test]
+    fn hostile_escapes_in_messages_reach_the_terminal_escaped() {
+        let yanked = "yanked (\x1b]0;pwned\x07\x1b[2J\u{202e}txt.exe)";
+        let w = warning_line(yanked);
+        assert!(
+            w.starts_with("warning: yanked") && !w.contains('\x1b') && !w.contains('\u{202e}'),
+            "{w}"
+        );
+        assert!(w.contains("\\u{1b}]0;pwned"), "{w}");
+        let e = anyhow::anyhow!("bad file \u{9b}31mred").context("while reading \x1b[1Aup");
+        let line = error_line(&e);
+        assert!(!line.chars().any(|c| c.is_control()), "{line}");
+        assert!(
+            line.contains("\\u{9b}31mred") && line.contains("\\u{1b}[1Aup"),
+            "{line}"
+        );
+    }
+
+    #[test]
+    fn timeout_and_size_options_parse() {
+        let o = Opts::try_parse_from([
+            "py2deb",
+            "x",
+            "--timeout",
+            "0.5",
+            "--max-download-size",
+            "300M",
+        ])
+        .unwrap();
+        assert_eq!(o.build.net.timeout, std::time::Duration::from_millis(500));
+        assert_eq!(o.build.net.max_download_size, 300 << 20);
+        let d = Opts::try_parse_from(["py2deb", "x"]).unwrap();
+        assert_eq!(d.build.net.options(), crate::fetch::HttpOptions::default());
+        for bad in ["0", "-1", "nan", "soon"] {
+            let e = Opts::try_parse_from(["py2deb", "x", "--timeout", bad])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(bad), "{e}");
+        }
+        for bad in ["0", "5X", "99999999999999T", "big"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert_eq!(parse_size("1234"), Ok(1234));
+    }
+
+    #[test]
+    fn index_urls_must_be_http() {
+        let e = parse_url("file:///srv/simple", "--index-url")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("file:///srv/simple") && e.contains("--find-links"),
+            "{e}"
+        );
+        assert!(parse_url("https://pypi.org/simple", "--index-url").is_ok());
     }
 
     #[test]

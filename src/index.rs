@@ -1,8 +1,12 @@
 //! Package indexes: the Simple API (PEP 691 JSON, PEP 503 HTML fallback, PEP 700 upload
 //! times), `--find-links` directories, and choosing the file to build (PEP 592 yanking,
 //! Requires-Python, `--pre`, PEP 425 tag preference), with pip's semantics.
+//!
+//! Index pages are untrusted: a page may only point at http(s) URLs (a `file:` link or
+//! `<base href>` would make py2deb read local files), upload times are clamped to the
+//! present, and the parsers never panic on any input (property-tested).
 
-use crate::fetch::{redact, Http, HttpStatusError};
+use crate::fetch::{redact, Http, HttpOptions, HttpStatusError};
 use crate::report::Reporter;
 use crate::tags::{Compat, WheelFilename};
 use crate::target::Target;
@@ -28,6 +32,8 @@ pub struct IndexConfig {
     pub find_links: Vec<PathBuf>,
     pub no_index: bool,
     pub pre: bool,
+    /// Timeouts and size caps for talking to the indexes (`--timeout`, ...).
+    pub http: HttpOptions,
 }
 
 impl Default for IndexConfig {
@@ -39,6 +45,7 @@ impl Default for IndexConfig {
             find_links: Vec::new(),
             no_index: false,
             pre: false,
+            http: HttpOptions::default(),
         }
     }
 }
@@ -47,8 +54,11 @@ impl Default for IndexConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DistFile {
     pub filename: String,
-    /// `http(s)://` or `file://`.
+    /// `http(s)://`, or `file://` for a file found locally.
     pub url: Url,
+    /// Found in a `--find-links` directory the user named, not listed by an index: the
+    /// only kind of file that may be read from the local file system.
+    pub local: bool,
     /// Lowercase hex sha256 from the index, if it gave one.
     pub sha256: Option<String>,
     pub requires_python: Option<VersionSpecifiers>,
@@ -146,7 +156,7 @@ impl<'a> Index<'a> {
     /// One project page, or `None` when the index does not know the project (404).
     fn index_page(&self, index: &Url, normalized: &str) -> Result<Option<Vec<DistFile>>> {
         let page = project_url(index, normalized)?;
-        let resp = match self.http.get(page.as_str(), &[("Accept", ACCEPT)]) {
+        let resp = match self.http.get_page(page.as_str(), &[("Accept", ACCEPT)]) {
             Ok(r) => r,
             Err(e)
                 if e.downcast_ref::<HttpStatusError>()
@@ -157,23 +167,27 @@ impl<'a> Index<'a> {
             Err(e) => return Err(e.context(format!("reading the index page of `{normalized}`"))),
         };
         // Relative links resolve against where we ended up after any redirect.
-        let base = resp.url().clone();
-        let content_type = resp
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let body = resp
-            .text()
-            .with_context(|| format!("reading {}", redact(page.as_str())))?;
-        let mut files = if content_type.contains("json") {
-            parse_json(&body, &base).with_context(|| {
-                format!("parsing the PEP 691 JSON page {}", redact(page.as_str()))
-            })?
-        } else {
-            parse_html(&body, &base)
-        };
+        let content_type = resp.header(reqwest::header::CONTENT_TYPE).to_owned();
+        let parsed = parse_page(&resp.body, &content_type, &resp.url)
+            .with_context(|| format!("parsing the index page {}", redact(page.as_str())))?;
+        if let Some(first) = parsed.refused.first() {
+            let mut example = redact(first);
+            if example.len() > 200 {
+                let cut = (0..=200)
+                    .rev()
+                    .find(|&i| example.is_char_boundary(i))
+                    .unwrap_or(0);
+                example.truncate(cut);
+                example.push('…');
+            }
+            self.reporter.warn(&format!(
+                "ignored {} link(s) on {} that are not http(s) URLs (such as `{example}`): a package index may only \
+                 link http(s) files; local files come only from --find-links",
+                parsed.refused.len(),
+                redact(page.as_str())
+            ));
+        }
+        let mut files = parsed.files;
         // Links to the index's own host get its credentials back, as pip does: a private
         // index usually serves files from the same host with absolute URLs.
         if !index.username().is_empty() {
@@ -228,6 +242,15 @@ fn pins_exactly(spec: &VersionSpecifiers, version: &Version) -> bool {
     })
 }
 
+/// Whether the requirement itself asks for a pre-release (`>=2.0b1`, `==1.0.dev0`);
+/// `!=2.0b1` excludes one rather than asking for it.
+fn names_prerelease(spec: &VersionSpecifiers) -> bool {
+    spec.iter().any(|s| {
+        !matches!(s.operator(), Operator::NotEqual | Operator::NotEqualStar)
+            && s.version().any_prerelease()
+    })
+}
+
 /// Version of a source distribution file name (`name-1.0.tar.gz`), for the listing.
 fn sdist_version(filename: &str, normalized: &str) -> Option<Version> {
     let stem = [".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"]
@@ -261,6 +284,10 @@ pub fn select(
     // (version, priority, file, wheel) for every file that fits, pre-releases included.
     let mut fits = Vec::new();
     let mut other_versions = Vec::new();
+    let allow_pre = pre || names_prerelease(spec);
+    // Final releases that exist only as sdists: one newer than the chosen pre-release
+    // wheel must win (the caller then builds it from source).
+    let mut final_sdists: Vec<Version> = Vec::new();
     for file in files {
         let refuse = |version: Option<Version>, reason: String, refused: &mut Vec<Refusal>| {
             refused.push(Refusal {
@@ -271,6 +298,14 @@ pub fn select(
         };
         if !file.filename.ends_with(".whl") {
             if let Some(v) = sdist_version(&file.filename, &normalized) {
+                let usable = file.yanked.is_none() || pins_exactly(spec, &v);
+                let python_ok = file
+                    .requires_python
+                    .as_ref()
+                    .is_none_or(|rp| rp.contains(&python));
+                if spec.contains(&v) && usable && python_ok && !v.any_prerelease() {
+                    final_sdists.push(v.clone());
+                }
                 if spec.contains(&v) {
                     refuse(
                         Some(v),
@@ -333,14 +368,9 @@ pub fn select(
         }
     }
 
-    // pip's rule: pre-releases only with --pre, when the specifier names one, or when
-    // nothing else fits.
-    // `!=2.0b1` excludes a pre-release rather than asking for one.
-    let names_pre = spec.iter().any(|s| {
-        !matches!(s.operator(), Operator::NotEqual | Operator::NotEqualStar)
-            && s.version().any_prerelease()
-    });
-    let allow_pre = pre || names_pre || fits.iter().all(|f| f.0.any_prerelease());
+    // PEP 440: pre-releases and dev releases only with --pre or when the specifier names
+    // one; unlike pip, not merely because nothing else fits (a final release may exist
+    // as an sdist only).
     if !allow_pre {
         fits.retain(|f| {
             if f.0.any_prerelease() {
@@ -356,10 +386,24 @@ pub fn select(
         });
     }
 
-    if let Some((version, _, file, wheel)) = fits
+    let best = fits
         .into_iter()
-        .max_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)))
-    {
+        .max_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+    if let Some((version, _, file, _)) = &best {
+        if let Some(newer) = final_sdists
+            .iter()
+            .filter(|v| *v > version)
+            .max()
+            .filter(|_| version.any_prerelease())
+        {
+            bail!(
+                "the newest wheel of `{name}` is the pre-release {version} ({}), but the final release {newer} exists \
+                 as a source distribution: it is built from that instead",
+                file.filename
+            );
+        }
+    }
+    if let Some((version, _, file, wheel)) = best {
         if let Some(reason) = &file.yanked {
             reporter.warn(&format!(
                 "{} is yanked{}; using it because it is pinned exactly",
@@ -418,11 +462,7 @@ pub fn select_sdist(
                 .is_none_or(|rp| rp.contains(&python))
         })
         .collect();
-    let names_pre = spec.iter().any(|s| {
-        !matches!(s.operator(), Operator::NotEqual | Operator::NotEqualStar)
-            && s.version().any_prerelease()
-    });
-    if !(pre || names_pre || fits.iter().all(|f| f.0.any_prerelease())) {
+    if !(pre || names_prerelease(spec)) {
         fits.retain(|f| !f.0.any_prerelease());
     }
     // Prefer .tar.gz over .zip for the same version (the standard sdist format).
@@ -567,23 +607,57 @@ struct JsonFile {
     upload_time: Option<String>,
 }
 
-fn parse_json(body: &str, base: &Url) -> Result<Vec<DistFile>> {
-    let page: JsonPage = serde_json::from_str(body)?;
-    let mut out = Vec::new();
+/// What a project page offers, and the links it had that may not be followed.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedPage {
+    pub files: Vec<DistFile>,
+    /// Links (or `<base href>`s) that are not http(s), as written on the page.
+    pub refused: Vec<String>,
+}
+
+/// Parse a Simple API project page fetched from `base`: PEP 691 JSON when the content
+/// type says JSON, else PEP 503 HTML. Only http(s) links are kept, whatever the page
+/// says; an error only for a JSON page that is not the PEP 691 shape.
+pub fn parse_page(body: &[u8], content_type: &str, base: &Url) -> Result<ParsedPage> {
+    let text = String::from_utf8_lossy(body);
+    if content_type.to_ascii_lowercase().contains("json") {
+        parse_json(&text, base)
+    } else {
+        Ok(parse_html(&text, base))
+    }
+}
+
+/// Only http(s) links may come from a remote page.
+fn remote_link(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+}
+
+fn parse_json(body: &str, base: &Url) -> Result<ParsedPage> {
+    let page: JsonPage = serde_json::from_str(body).map_err(|e| {
+        anyhow::anyhow!(
+            "it is not a PEP 691 JSON project page ({e}); check --index-url, or report the broken page to the index"
+        )
+    })?;
+    let mut out = ParsedPage::default();
     for f in page.files {
         let Ok(url) = base.join(&f.url) else { continue };
+        if !remote_link(&url) {
+            out.refused.push(f.url);
+            continue;
+        }
         let yanked = match f.yanked {
             Some(serde_json::Value::Bool(true)) => Some(String::new()),
             Some(serde_json::Value::String(s)) => Some(s),
             _ => None,
         };
-        out.push(DistFile {
+        out.files.push(DistFile {
             filename: f.filename,
             url,
             sha256: f.hashes.get("sha256").map(|h| h.to_ascii_lowercase()),
             requires_python: parse_requires_python(f.requires_python.as_deref()),
             yanked,
             upload_time: f.upload_time.as_deref().and_then(parse_upload_time),
+            local: false,
         });
     }
     Ok(out)
@@ -598,11 +672,17 @@ fn parse_requires_python(s: Option<&str>) -> Option<VersionSpecifiers> {
     VersionSpecifiers::from_str(s).ok()
 }
 
-/// PEP 700 `upload-time`: ISO 8601 in UTC (`2024-01-02T03:04:05.123456Z`).
+/// PEP 700 `upload-time`: ISO 8601 in UTC (`2024-01-02T03:04:05.123456Z`). It becomes
+/// the packages' timestamps when SOURCE_DATE_EPOCH is unset, so a time in the future (the
+/// year 9999) is clamped to now and one before 1970 to 1970.
 fn parse_upload_time(s: &str) -> Option<i64> {
-    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .ok()
-        .map(|t| t.unix_timestamp())
+    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+        .ok()?
+        .unix_timestamp();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    Some(t.clamp(0, now))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -610,10 +690,10 @@ fn parse_upload_time(s: &str) -> Option<i64> {
 
 /// The anchors of a simple-index page. Not a general HTML parser: PEP 503 pages are flat
 /// lists of `<a>` elements, and anything else on the page is skipped.
-fn parse_html(body: &str, page: &Url) -> Vec<DistFile> {
+fn parse_html(body: &str, page: &Url) -> ParsedPage {
     let lower = body.to_ascii_lowercase();
     let mut base = page.clone();
-    let mut out = Vec::new();
+    let mut out = ParsedPage::default();
     let mut pos = 0;
     while let Some(off) = lower[pos..].find('<') {
         let start = pos + off + 1;
@@ -628,8 +708,10 @@ fn parse_html(body: &str, page: &Url) -> Vec<DistFile> {
         match tag_name.as_str() {
             "base" => {
                 if let Some(href) = attrs.iter().find(|(k, _)| k == "href") {
-                    if let Ok(u) = page.join(&href.1) {
-                        base = u;
+                    match page.join(&href.1) {
+                        Ok(u) if remote_link(&u) => base = u,
+                        Ok(_) => out.refused.push(href.1.clone()),
+                        Err(_) => {}
                     }
                 }
             }
@@ -639,6 +721,10 @@ fn parse_html(body: &str, page: &Url) -> Vec<DistFile> {
                 let Ok(mut url) = base.join(&href) else {
                     continue;
                 };
+                if !remote_link(&url) {
+                    out.refused.push(href);
+                    continue;
+                }
                 let sha256 = url
                     .fragment()
                     .and_then(|f| f.strip_prefix("sha256="))
@@ -652,18 +738,21 @@ fn parse_html(body: &str, page: &Url) -> Vec<DistFile> {
                     .and_then(|mut s| s.next_back().map(str::to_owned))
                     .map(|s| percent_decode(&s))
                     .filter(|s| !s.is_empty());
-                let text_end = lower[end..].find("</a").map_or(end, |i| end + i);
+                // The text runs to the next tag (normally `</a>`); searching for `</a` itself
+                // would rescan the rest of the page for every unclosed anchor.
+                let text_end = lower[end..].find('<').map_or(end, |i| end + i);
                 let text = unescape(body[end..text_end].trim());
                 let Some(filename) = from_url.or((!text.is_empty()).then_some(text)) else {
                     continue;
                 };
-                out.push(DistFile {
+                out.files.push(DistFile {
                     filename,
                     url,
                     sha256,
                     requires_python: parse_requires_python(get("data-requires-python").as_deref()),
                     yanked: get("data-yanked"),
                     upload_time: None,
+                    local: false,
                 });
             }
             _ => {}
@@ -728,7 +817,9 @@ fn unescape(s: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let decoded = rest.find(';').filter(|&semi| semi <= 10).and_then(|semi| {
+        // Look for the `;` only nearby: a page of `&&&&…` must not be rescanned per `&`.
+        let near = rest.as_bytes().iter().take(11).position(|&b| b == b';');
+        let decoded = near.and_then(|semi| {
             let entity = &rest[1..semi];
             let c = match entity {
                 "lt" => Some('<'),
@@ -821,6 +912,7 @@ fn find_links(path: &Path, normalized: &str) -> Result<Vec<DistFile>> {
             requires_python: None,
             yanked: None,
             upload_time: None,
+            local: true,
         });
     }
     Ok(out)
@@ -855,7 +947,7 @@ mod tests {
 <A HREF='https://cdn/foo-0.9.tar.gz#md5=123' data-yanked>foo-0.9.tar.gz</A>
 <a href="foo-0.8-py3-none-any.whl" data-yanked="broken &amp; bad">foo-0.8-py3-none-any.whl</a>
 </body></html>"#;
-        let files = parse_html(html, &page);
+        let files = parse_html(html, &page).files;
         assert_eq!(files.len(), 3);
         assert_eq!(files[0].filename, "foo-1.0-py3-none-any.whl");
         assert_eq!(
@@ -885,7 +977,7 @@ mod tests {
   "requires-python":">=3.8","yanked":false,"upload-time":"2024-01-02T03:04:05.123456Z","core-metadata":{"sha256":"x"}},
  {"filename":"foo-0.9-py3-none-any.whl","url":"https://cdn/foo-0.9-py3-none-any.whl","hashes":{},"yanked":"oops"},
  {"filename":"foo-0.8-py3-none-any.whl","url":"x","hashes":{},"yanked":true,"requires-python":"not a spec"}]}"#;
-        let files = parse_json(json, &page).unwrap();
+        let files = parse_json(json, &page).unwrap().files;
         assert_eq!(
             files[0].url.as_str(),
             "https://h/files/foo-1.0-py3-none-any.whl"
@@ -914,6 +1006,7 @@ mod tests {
             requires_python: None,
             yanked: None,
             upload_time: None,
+            local: false,
         }
     }
 
@@ -998,14 +1091,67 @@ mod tests {
                 .to_string(),
             "1.0"
         );
-        // Only pre-releases exist: take them.
+        // Only pre-releases exist: still not without --pre (PEP 440).
+        let e = pick(vec![file("foo-2.0b1-py3-none-any.whl")], "", false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pre-release") && e.contains("--pre"), "{e}");
+        let e = pick(vec![file("foo-2.0.dev0-py3-none-any.whl")], ">1", false)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--pre"), "{e}");
         assert_eq!(
-            pick(vec![file("foo-2.0b1-py3-none-any.whl")], "", false)
-                .unwrap()
-                .version
-                .to_string(),
-            "2.0b1"
+            pick(
+                vec![file("foo-2.0.dev0-py3-none-any.whl")],
+                "==2.0.dev0",
+                false
+            )
+            .unwrap()
+            .version
+            .to_string(),
+            "2.0.dev0"
         );
+    }
+
+    #[test]
+    fn final_sdist_beats_prerelease_wheel() {
+        let t = Target::named("bookworm", "amd64").unwrap();
+        // pyhive: 0.7.0 only as an sdist, 0.7.0.dev0 as a wheel.
+        let files = || {
+            vec![
+                file("PyHive-0.7.0.dev0-py3-none-any.whl"),
+                file("PyHive-0.7.0.tar.gz"),
+                file("PyHive-0.6.5.tar.gz"),
+            ]
+        };
+        let any = VersionSpecifiers::from_str("").unwrap();
+        for pre in [false, true] {
+            let e = select("pyhive", &any, &t, pre, files(), &Recorder::default())
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("0.7.0") && !e.contains("panicked"), "{e}");
+            let (v, f) = select_sdist("pyhive", &any, &t, pre, files()).unwrap();
+            assert_eq!(
+                (v.to_string().as_str(), f.filename.as_str()),
+                ("0.7.0", "PyHive-0.7.0.tar.gz")
+            );
+        }
+        // A pre-release wheel newer than every final sdist is fine with --pre.
+        let newer = vec![
+            file("PyHive-0.8.0b1-py3-none-any.whl"),
+            file("PyHive-0.7.0.tar.gz"),
+        ];
+        let c = select(
+            "pyhive",
+            &any,
+            &t,
+            true,
+            newer.clone(),
+            &Recorder::default(),
+        )
+        .unwrap();
+        assert_eq!(c.version.to_string(), "0.8.0b1");
+        assert!(select("pyhive", &any, &t, false, newer, &Recorder::default()).is_err());
     }
 
     #[test]

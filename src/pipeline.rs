@@ -373,7 +373,7 @@ fn add_extras(extras: &mut Vec<ExtraName>, learned: Option<&BTreeSet<ExtraName>>
 pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Result<Vec<Built>> {
     check_output_dir(&cfg.output_dir)?;
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
-    let http = Http::new()?;
+    let http = Http::with_options(cfg.index.http.clone())?;
     let cache = Cache::new(&cfg.cache_dir);
     let index = Index {
         config: cfg.index.clone(),
@@ -1003,7 +1003,7 @@ impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
             Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
             _ => pep440_rs::VersionSpecifiers::empty(),
         };
-        let http = Http::new()?;
+        let http = Http::with_options(cfg.index.http.clone())?;
         let index = Index {
             config: cfg.index.clone(),
             http: &http,

@@ -233,14 +233,11 @@ fn prereleases_need_pre_or_a_prerelease_specifier() {
             .to_string(),
         "2.1b1"
     );
-    // Only a pre-release matches: pip takes it.
-    assert_eq!(
-        select(config(&server.url()), "foo-bar", ">2.0")
-            .unwrap()
-            .version
-            .to_string(),
-        "2.1b1"
-    );
+    // Only a pre-release matches: still refused without --pre (PEP 440), and said so.
+    let e = select(config(&server.url()), "foo-bar", ">2.0")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("2.1b1") && e.contains("--pre"), "{e}");
 }
 
 #[test]
@@ -656,4 +653,42 @@ fn fixtures_produce_readable_wheels_and_raw_zips() {
         .file("../evil", "x")
         .to_bytes();
     assert_eq!(bytes.windows(5).filter(|w| w == b"../ev").count(), 2);
+}
+
+#[test]
+fn pyhive_final_sdist_beats_a_prerelease_wheel() {
+    // PyHive 0.7.0 exists only as an sdist, 0.7.0.dev0 has a wheel: 0.7.0 must win.
+    let dir = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    server.add_path(
+        "PyHive",
+        &WheelBuilder::new("PyHive", "0.7.0.dev0").write(dir.path()),
+    );
+    server.add(
+        "PyHive",
+        Dist::new("PyHive-0.7.0.tar.gz", b"sdist".to_vec()),
+    );
+    server.add("PyHive", Dist::new("PyHive-0.6.5.tar.gz", b"old".to_vec()));
+    for pre in [false, true] {
+        let http = http();
+        let rec = Recorder::default();
+        let index = Index {
+            config: IndexConfig {
+                pre,
+                ..config(&server.url())
+            },
+            http: &http,
+            reporter: &rec,
+        };
+        let e = index
+            .select_wheel("pyhive", &spec(""), &bookworm())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("0.7.0"), "{e}");
+        let (v, f) = index
+            .select_sdist("pyhive", &spec(""), &bookworm())
+            .unwrap();
+        assert_eq!(v.to_string(), "0.7.0", "pre={pre}");
+        assert_eq!(f.filename, "PyHive-0.7.0.tar.gz");
+    }
 }

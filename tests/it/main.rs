@@ -3,7 +3,9 @@
 mod build;
 mod closure;
 mod control_props;
+mod hostile_index;
 mod index;
+mod index_props;
 mod mapping;
 mod repo;
 mod repo_hostile;

@@ -400,8 +400,102 @@ fn map_rows_serialize_with_the_documented_fields() {
 fn options(cache: &Path) -> ArchiveOptions {
     ArchiveOptions {
         cache_dir: Some(cache.to_path_buf()),
-        check_signatures: false,
         ..Default::default()
+    }
+}
+
+/// A throwaway OpenPGP signing key in its own GNUPGHOME, standing in for an archive's key.
+struct Signer {
+    home: tempfile::TempDir,
+    /// The public key as a binary keyring, for `--archive-keyring`.
+    keyring: PathBuf,
+}
+
+fn gpg_available() -> bool {
+    ["gpg", "gpgv"].iter().all(|t| {
+        std::process::Command::new(t)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+impl Signer {
+    /// `None` (after [`crate::support::prerequisite`]) when gpg or gpgv is missing.
+    fn new() -> Option<Signer> {
+        if !crate::support::prerequisite(gpg_available(), "gpg and gpgv (archive signatures)") {
+            return None;
+        }
+        let home = tempfile::tempdir().unwrap();
+        let s = Signer {
+            keyring: home.path().join("archive-keyring.gpg"),
+            home,
+        };
+        s.gpg(&[
+            "--passphrase",
+            "",
+            "--quick-generate-key",
+            "py2deb test archive <archive@example.invalid>",
+            "ed25519",
+            "sign",
+            "never",
+        ]);
+        let out = s.keyring.to_str().unwrap().to_owned();
+        s.gpg(&["--output", &out, "--export"]);
+        Some(s)
+    }
+
+    fn gpg(&self, args: &[&str]) -> Vec<u8> {
+        let out = std::process::Command::new("gpg")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--batch", "--quiet", "--pinentry-mode", "loopback"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// `text` clearsigned, as an InRelease.
+    fn clearsign(&self, text: &[u8]) -> Vec<u8> {
+        let input = self.home.path().join("Release");
+        std::fs::write(&input, text).unwrap();
+        let output = self.home.path().join("InRelease");
+        let _ = std::fs::remove_file(&output);
+        self.gpg(&[
+            "--passphrase",
+            "",
+            "--digest-algo",
+            "SHA256",
+            "--output",
+            output.to_str().unwrap(),
+            "--clearsign",
+            input.to_str().unwrap(),
+        ]);
+        std::fs::read(output).unwrap()
+    }
+
+    fn options(&self, cache: &Path) -> ArchiveOptions {
+        ArchiveOptions {
+            keyring: Some(self.keyring.clone()),
+            ..options(cache)
+        }
+    }
+}
+
+impl Drop for Signer {
+    fn drop(&mut self) {
+        // gpg started an agent for this home; stop it with the home.
+        let _ = std::process::Command::new("gpgconf")
+            .arg("--homedir")
+            .arg(self.home.path())
+            .args(["--kill", "gpg-agent"])
+            .output();
     }
 }
 
@@ -545,10 +639,11 @@ fn named_target_downloads_verifies_and_caches() {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     gz.write_all(CONTENTS.as_bytes()).unwrap();
     let contents = gz.finish().unwrap();
-    let release = release_for(&[
+    let Some(signer) = Signer::new() else { return };
+    let release = signer.clearsign(&release_for(&[
         ("main/binary-amd64/Packages.xz", &packages),
         ("main/Contents-all.gz", &contents),
-    ]);
+    ]));
     let mirror = serve(vec![
         ("dists/bookworm/InRelease", release),
         ("dists/bookworm/main/binary-amd64/Packages.xz", packages),
@@ -557,7 +652,7 @@ fn named_target_downloads_verifies_and_caches() {
     let cache = tempfile::tempdir().unwrap();
     let mut opts = ArchiveOptions {
         mirror: Some(mirror.url.clone()),
-        ..options(cache.path())
+        ..signer.options(cache.path())
     };
     let rec = Recorder::default();
 
@@ -608,7 +703,11 @@ fn named_target_downloads_verifies_and_caches() {
 
 #[test]
 fn hash_mismatch_is_refused() {
-    let release = release_for(&[("main/binary-amd64/Packages.gz", b"something else")]);
+    let Some(signer) = Signer::new() else { return };
+    let release = signer.clearsign(&release_for(&[(
+        "main/binary-amd64/Packages.gz",
+        b"something else",
+    )]));
     let mirror = serve(vec![
         ("dists/bookworm/InRelease", release),
         (
@@ -619,7 +718,7 @@ fn hash_mismatch_is_refused() {
     let cache = tempfile::tempdir().unwrap();
     let opts = ArchiveOptions {
         mirror: Some(mirror.url.clone()),
-        ..options(cache.path())
+        ..signer.options(cache.path())
     };
     let e = Archive::load_remote(&bookworm(), &opts, &Recorder::default())
         .unwrap_err()
@@ -646,6 +745,273 @@ fn offline_without_cache_says_what_to_do() {
     let m = DistMap::load(&bookworm(), &opts, &rec);
     assert_eq!(m.origin, MapOrigin::Snapshot);
     assert!(rec.warnings.lock().unwrap()[0].contains("snapshot"));
+}
+
+// ---------------------------------------------------------------- archive signatures
+
+fn xz(text: &str) -> Vec<u8> {
+    let mut xz = liblzma::write::XzEncoder::new(Vec::new(), 1);
+    xz.write_all(text.as_bytes()).unwrap();
+    xz.finish().unwrap()
+}
+
+fn gz(text: &str) -> Vec<u8> {
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    gz.finish().unwrap()
+}
+
+const EVIL: &str = "Package: python3-evil\nVersion: 99-1\nArchitecture: all\n\n";
+
+#[test]
+fn hostile_inrelease_text_outside_the_signature_is_ignored() {
+    let Some(signer) = Signer::new() else { return };
+    let real = gz(PACKAGES);
+    let evil = xz(EVIL);
+    // The signed part lists only Packages.gz. Text added before and after the signed
+    // block lists a Packages.xz, which the loader would prefer if it read that text.
+    let signed = signer.clearsign(&release_for(&[("main/binary-amd64/Packages.gz", &real)]));
+    let forged =
+        String::from_utf8(release_for(&[("main/binary-amd64/Packages.xz", &evil)])).unwrap();
+    let mut tampered = forged.clone().into_bytes();
+    tampered.extend_from_slice(&signed);
+    tampered.extend_from_slice(forged.as_bytes());
+    let mirror = serve(vec![
+        ("dists/bookworm/InRelease", tampered),
+        ("dists/bookworm/main/binary-amd64/Packages.gz", real),
+        ("dists/bookworm/main/binary-amd64/Packages.xz", evil),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = ArchiveOptions {
+        mirror: Some(mirror.url.clone()),
+        ..signer.options(cache.path())
+    };
+    let a = Archive::load_remote(&bookworm(), &opts, &Recorder::default()).unwrap();
+    assert!(a.contains("python3-bs4"));
+    assert!(!a.contains("python3-evil"));
+    assert_eq!(a.sources.len(), 1);
+    assert!(a.sources[0].ends_with("Packages.gz"), "{:?}", a.sources);
+
+    // Changing the signed text itself breaks the signature.
+    let text = String::from_utf8(signer.clearsign(&release_for(&[(
+        "main/binary-amd64/Packages.gz",
+        &gz(PACKAGES),
+    )])))
+    .unwrap();
+    let broken = text.replacen("Origin: Test", "Origin: Evil", 1);
+    assert_ne!(broken, text);
+    let mirror = serve(vec![("dists/bookworm/InRelease", broken.into_bytes())]);
+    let cache = tempfile::tempdir().unwrap();
+    let e = format!(
+        "{:#}",
+        Archive::load_remote(
+            &bookworm(),
+            &ArchiveOptions {
+                mirror: Some(mirror.url.clone()),
+                ..signer.options(cache.path())
+            },
+            &Recorder::default()
+        )
+        .unwrap_err()
+    );
+    assert!(
+        e.contains("does not verify") && e.contains("--archive-keyring"),
+        "{e}"
+    );
+}
+
+#[test]
+fn hostile_unsigned_or_wrongly_signed_mirror_fails_without_the_flag() {
+    let Some(signer) = Signer::new() else { return };
+    let Some(stranger) = Signer::new() else {
+        return;
+    };
+    let packages = gz(PACKAGES);
+    let unsigned = release_for(&[("main/binary-amd64/Packages.gz", &packages)]);
+    let by_stranger = stranger.clearsign(&unsigned);
+    for (what, inrelease) in [("unsigned", unsigned.clone()), ("other key", by_stranger)] {
+        let mirror = serve(vec![
+            ("dists/bookworm/InRelease", inrelease),
+            (
+                "dists/bookworm/main/binary-amd64/Packages.gz",
+                packages.clone(),
+            ),
+        ]);
+        let cache = tempfile::tempdir().unwrap();
+        let opts = ArchiveOptions {
+            mirror: Some(mirror.url.clone()),
+            ..signer.options(cache.path())
+        };
+        let e = format!(
+            "{:#}",
+            Archive::load_remote(&bookworm(), &opts, &Recorder::default()).unwrap_err()
+        );
+        assert!(
+            e.contains("does not verify") && e.contains(&mirror.url) && e.contains("InRelease"),
+            "{what}: {e}"
+        );
+        // The explicit flag lets it through, loudly.
+        let rec = Recorder::default();
+        let allowed = ArchiveOptions {
+            allow_unverified: true,
+            ..opts.clone()
+        };
+        let a = Archive::load_remote(&bookworm(), &allowed, &rec).unwrap();
+        assert!(a.contains("python3-bs4"), "{what}");
+        let w = rec.warnings.lock().unwrap().join("\n");
+        assert!(
+            w.contains("UNVERIFIED") && w.contains("--allow-unverified-archive"),
+            "{what}: {w}"
+        );
+    }
+}
+
+#[test]
+fn hostile_missing_keyring_fails_and_names_the_fixes() {
+    let Some(signer) = Signer::new() else { return };
+    let packages = gz(PACKAGES);
+    let mirror = serve(vec![(
+        "dists/noble/InRelease",
+        signer.clearsign(&release_for(&[(
+            "main/binary-amd64/Packages.gz",
+            &packages,
+        )])),
+    )]);
+    let cache = tempfile::tempdir().unwrap();
+    // py2deb carries no Ubuntu keys (see data/keyrings/README.md): without the system
+    // keyring or --archive-keyring this must fail, not warn.
+    let noble = Target::named("noble", "amd64").unwrap();
+    let opts = ArchiveOptions {
+        mirror: Some(mirror.url.clone()),
+        ..options(cache.path())
+    };
+    let e = format!(
+        "{:#}",
+        Archive::load_remote(&noble, &opts, &Recorder::default()).unwrap_err()
+    );
+    assert!(
+        e.contains("--archive-keyring") && e.contains("--allow-unverified-archive"),
+        "{e}"
+    );
+    // A keyring path that does not exist is named.
+    let e = format!(
+        "{:#}",
+        Archive::load_remote(
+            &noble,
+            &ArchiveOptions {
+                keyring: Some(cache.path().join("nope.gpg")),
+                ..opts.clone()
+            },
+            &Recorder::default()
+        )
+        .unwrap_err()
+    );
+    assert!(e.contains("nope.gpg") && e.contains("no such file"), "{e}");
+}
+
+#[test]
+fn debian_targets_verify_with_the_keys_py2deb_carries() {
+    let Some(signer) = Signer::new() else { return };
+    let keyring =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("data/keyrings/debian-archive-keyring.gpg");
+    let shown = signer.gpg(&["--with-colons", "--show-keys", keyring.to_str().unwrap()]);
+    let shown = String::from_utf8_lossy(&shown);
+    for fingerprint in [
+        // Debian Archive Automatic Signing Keys for 12/bookworm and 13/trixie.
+        "4CB50190207B4758A3F73A796ED0E7B82643E131",
+        "B8E5F13176D2A7A75220028078DBA3BC47EF2265",
+    ] {
+        assert!(
+            shown.contains(fingerprint),
+            "{fingerprint} missing from {}",
+            keyring.display()
+        );
+    }
+    // Without --archive-keyring a Debian target checks against Debian's keys: a mirror
+    // signed by anyone else fails (it is not "signature not checked").
+    let packages = gz(PACKAGES);
+    let mirror = serve(vec![(
+        "dists/bookworm/InRelease",
+        signer.clearsign(&release_for(&[(
+            "main/binary-amd64/Packages.gz",
+            &packages,
+        )])),
+    )]);
+    let cache = tempfile::tempdir().unwrap();
+    let e = format!(
+        "{:#}",
+        Archive::load_remote(
+            &bookworm(),
+            &ArchiveOptions {
+                mirror: Some(mirror.url.clone()),
+                ..options(cache.path())
+            },
+            &Recorder::default()
+        )
+        .unwrap_err()
+    );
+    assert!(
+        e.contains("does not verify against the debian archive keys py2deb carries"),
+        "{e}"
+    );
+}
+
+#[test]
+fn hostile_unverified_cache_is_verified_again() {
+    let Some(signer) = Signer::new() else { return };
+    let packages = gz(PACKAGES);
+    let release = release_for(&[("main/binary-amd64/Packages.gz", &packages)]);
+    let mirror = serve(vec![
+        ("dists/bookworm/InRelease", signer.clearsign(&release)),
+        (
+            "dists/bookworm/main/binary-amd64/Packages.gz",
+            packages.clone(),
+        ),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = ArchiveOptions {
+        mirror: Some(mirror.url.clone()),
+        ..signer.options(cache.path())
+    };
+    Archive::load_remote(&bookworm(), &opts, &Recorder::default()).unwrap();
+    let cached = cache.path().join("archive/debian/bookworm/InRelease");
+    assert!(cached.exists());
+
+    // Someone replaces the cached copy (or an earlier --allow-unverified-archive run left
+    // an unsigned one): it is not trusted on the next load, fresh or not.
+    let evil = xz(EVIL);
+    std::fs::write(
+        &cached,
+        release_for(&[("main/binary-amd64/Packages.xz", &evil)]),
+    )
+    .unwrap();
+    let offline = ArchiveOptions {
+        offline: true,
+        ..opts.clone()
+    };
+    let e = format!(
+        "{:#}",
+        Archive::load_remote(&bookworm(), &offline, &Recorder::default()).unwrap_err()
+    );
+    assert!(
+        e.contains("no longer verifies") && e.contains("without --offline"),
+        "{e}"
+    );
+
+    // Online, the bad copy is replaced by a verified download, with a warning.
+    let before = mirror.hits.load(Ordering::SeqCst);
+    let rec = Recorder::default();
+    let a = Archive::load_remote(&bookworm(), &opts, &rec).unwrap();
+    assert!(a.contains("python3-bs4") && !a.contains("python3-evil"));
+    assert!(mirror.hits.load(Ordering::SeqCst) > before);
+    let w = rec.warnings.lock().unwrap().join("\n");
+    assert!(
+        w.contains("does not verify") && w.contains("downloading it again"),
+        "{w}"
+    );
+    assert!(std::fs::read_to_string(&cached)
+        .unwrap()
+        .contains("BEGIN PGP SIGNATURE"));
 }
 
 /// Map with the real PEP 440 → Debian translation.

@@ -1,4 +1,9 @@
 //! A loopback package index (PEP 503 HTML / PEP 691 JSON) on `127.0.0.1:0`, std only.
+//!
+//! Hostile answers for one path: `.route("/simple/foo/", Canned::Raw{..} | Redirect(loc) |
+//! Silent(d) | Trickle{total, every} | Huge{content_type, len, fill, declare})` — exact
+//! bytes, a redirect anywhere (`file:///…`), no answer, a byte at a time, or a page of any
+//! size generated while it is sent.
 
 use super::wheels::sha256_hex;
 use std::collections::BTreeMap;
@@ -85,6 +90,33 @@ impl Dist {
     }
 }
 
+/// A canned answer for one path, for attacking the client ([`IndexServer::route`]).
+#[derive(Debug, Clone)]
+pub enum Canned {
+    /// Exactly this status, content type, extra header lines (`Name: value`) and body.
+    Raw {
+        status: u16,
+        content_type: String,
+        headers: Vec<String>,
+        body: Vec<u8>,
+    },
+    /// `302 Found` with this `Location`.
+    Redirect(String),
+    /// Read the request, then say nothing for this long (an index that never answers).
+    Silent(Duration),
+    /// Send the head (with a Content-Length of `total`), then one byte of `total` per
+    /// `every` (a trickling download).
+    Trickle { total: usize, every: Duration },
+    /// A 200 page of `len` bytes of `fill`, generated while sending (no Content-Length
+    /// when `declare` is false): a huge index page.
+    Huge {
+        content_type: String,
+        len: u64,
+        fill: u8,
+        declare: bool,
+    },
+}
+
 /// A request the server saw.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -111,6 +143,8 @@ struct State {
     /// Expected `Authorization` header value, when auth is required.
     auth: Option<String>,
     requests: Vec<Request>,
+    /// Path → canned answer, checked first.
+    routes: BTreeMap<String, Canned>,
 }
 
 /// The running server. Dropping it stops it.
@@ -222,6 +256,16 @@ impl IndexServer {
         self.state.lock().unwrap().auth = Some(format!("Basic {token}"));
     }
 
+    /// Answer requests for exactly `path` (e.g. `/simple/foo/`) with `answer`.
+    pub fn route(&self, path: &str, answer: Canned) -> &Self {
+        self.state
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.into(), answer);
+        self
+    }
+
     /// Every request so far, in order.
     pub fn requests(&self) -> Vec<Request> {
         self.state.lock().unwrap().requests.clone()
@@ -315,9 +359,16 @@ fn serve(conn: TcpStream, mode: Mode, state: &Mutex<State>, base: &str) -> std::
         headers,
     };
 
-    let (status, content_type, body) = {
+    let canned = {
         let mut st = state.lock().unwrap();
         st.requests.push(req.clone());
+        st.routes.get(&path).cloned()
+    };
+    if let Some(c) = canned {
+        return serve_canned(conn, c);
+    }
+    let (status, content_type, body) = {
+        let mut st = state.lock().unwrap();
         respond(&mut st, mode, &req, base)
     };
     let reason = match status {
@@ -447,4 +498,70 @@ fn respond(st: &mut State, mode: Mode, req: &Request, base: &str) -> (u16, &'sta
         html.push_str("</body>\n</html>\n");
         (200, "text/html; charset=utf-8", html.into_bytes())
     }
+}
+
+fn serve_canned(mut out: TcpStream, c: Canned) -> std::io::Result<()> {
+    match c {
+        Canned::Raw {
+            status,
+            content_type,
+            headers,
+            body,
+        } => {
+            let mut head = format!(
+                "HTTP/1.1 {status} Status\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for h in headers {
+                head.push_str(&h);
+                head.push_str("\r\n");
+            }
+            head.push_str("\r\n");
+            out.write_all(head.as_bytes())?;
+            out.write_all(&body)?;
+        }
+        Canned::Redirect(location) => {
+            let head = format!(
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            out.write_all(head.as_bytes())?;
+        }
+        Canned::Silent(d) => std::thread::sleep(d),
+        Canned::Trickle { total, every } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {total}\r\nConnection: close\r\n\r\n"
+            );
+            out.write_all(head.as_bytes())?;
+            for _ in 0..total {
+                out.write_all(b"x")?;
+                out.flush()?;
+                std::thread::sleep(every);
+            }
+        }
+        Canned::Huge {
+            content_type,
+            len,
+            fill,
+            declare,
+        } => {
+            let length = if declare {
+                format!("Content-Length: {len}\r\n")
+            } else {
+                String::new()
+            };
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\n{length}Connection: close\r\n\r\n"
+            );
+            out.write_all(head.as_bytes())?;
+            let chunk = vec![fill; 64 * 1024];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                // The client hangs up once it has seen enough: stop quietly.
+                out.write_all(&chunk[..n])?;
+                left -= n as u64;
+            }
+        }
+    }
+    out.flush()
 }
