@@ -45,7 +45,7 @@ pub struct Opts {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Build .deb files for projects, requirements or local wheels (the default command).
-    Build(BuildArgs),
+    Build(Box<BuildArgs>),
     /// Print the Debian version py2deb uses for each PEP 440 version, one per line.
     Version {
         /// PEP 440 versions, e.g. `1.0rc1` `2!1.0.post3`.
