@@ -9,11 +9,13 @@
 # 3. cargo build --release      (the binary the end-to-end suite drives),
 #    cargo test --test it network_ -- --ignored   (integration tests that need PyPI),
 # 4. tests/e2e/run.sh           (real PyPI + Debian archive + lintian + apt in a chroot),
-# 5. tests/e2e/repo.sh          (`py2deb repo`: a signed apt repository used from a chroot).
+# 5. tests/e2e/repo.sh          (`py2deb repo`: a signed apt repository used from a chroot),
+# 6. tests/e2e/sample.sh        (a fixed-seed random sample of PyPI's 5,000 most downloaded
+#                                projects: built, installed with apt, imported).
 #
 # Every phase runs even if an earlier one failed, so one run shows everything that is
 # broken; the exit status is non-zero if any phase failed. The last line printed is the
-# summary of both end-to-end suites together, `N passed, N failed, N skipped`, with every
+# summary of the end-to-end suites together, `N passed, N failed, N skipped`, with every
 # failed phase counted as a failure.
 #
 # Environment: E2E_ARGS (names of corpus rows, to run the e2e suite on a subset), plus
@@ -33,6 +35,7 @@ APT_PKGS=(lintian debootstrap dpkg-dev apt-utils python3 python3-venv python3-se
 # Hard ceiling for the end-to-end suite so a hang is reported instead of killing CI.
 E2E_TIMEOUT=${E2E_TIMEOUT:-2700}
 E2E_REPO_TIMEOUT=${E2E_REPO_TIMEOUT:-1800}
+E2E_SAMPLE_TIMEOUT=${E2E_SAMPLE_TIMEOUT:-2700}
 
 declare -a PHASE_NAMES=() PHASE_SECS=() PHASE_RESULTS=()
 FAILED_PHASES=0
@@ -85,7 +88,8 @@ phase "cargo tests needing PyPI (--ignored)" cargo test --test it network_ -- --
 
 E2E_LOG=$(mktemp)
 E2E_REPO_LOG=$(mktemp)
-trap 'rm -f "$E2E_LOG" "$E2E_REPO_LOG"' EXIT
+E2E_SAMPLE_LOG=$(mktemp)
+trap 'rm -f "$E2E_LOG" "$E2E_REPO_LOG" "$E2E_SAMPLE_LOG"' EXIT
 run_e2e() {
     # shellcheck disable=SC2086 # E2E_ARGS is a list of corpus row names
     PY2DEB=$ROOT/target/release/py2deb timeout -k 30 "$E2E_TIMEOUT" \
@@ -100,6 +104,13 @@ run_e2e_repo() {
     return "${PIPESTATUS[0]}"
 }
 phase "e2e repo (tests/e2e/repo.sh)" run_e2e_repo
+
+run_e2e_sample() {
+    PY2DEB=$ROOT/target/release/py2deb timeout -k 30 "$E2E_SAMPLE_TIMEOUT" \
+        "$ROOT/tests/e2e/sample.sh" 2>&1 | tee "$E2E_SAMPLE_LOG"
+    return "${PIPESTATUS[0]}"
+}
+phase "e2e sample (tests/e2e/sample.sh)" run_e2e_sample
 
 printf '\nTimings:\n'
 for i in "${!PHASE_NAMES[@]}"; do
@@ -122,6 +133,7 @@ for i in "${!PHASE_NAMES[@]}"; do
     case ${PHASE_NAMES[i]} in
     "e2e suite"*) log=$E2E_LOG ;;
     "e2e repo"*) log=$E2E_REPO_LOG ;;
+    "e2e sample"*) log=$E2E_SAMPLE_LOG ;;
     *) continue ;;
     esac
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1 || true)

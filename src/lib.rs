@@ -18,6 +18,7 @@ pub mod index;
 pub mod mapping;
 pub mod markers;
 pub mod metadata;
+pub mod overrides;
 pub mod pipeline;
 pub mod relation;
 pub mod repo;

@@ -969,7 +969,7 @@ impl Rebuilder<'_> {
             cfg.deps = resolve::DepsMode::from_str(d, true).map_err(anyhow::Error::msg)?;
         }
         if let Some(c) = record.options.get("conflicts") {
-            cfg.conflicts = resolve::ConflictMode::from_str(c, true).map_err(anyhow::Error::msg)?;
+            cfg.conflicts = c.parse::<resolve::ConflictMode>().map_err(anyhow::Error::msg)?;
         }
         if let Some(dir) = record.options.get("apt-lists") {
             cfg.archive.lists_dir = PathBuf::from(dir);

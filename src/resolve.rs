@@ -44,6 +44,19 @@ pub enum ConflictMode {
     Fail,
 }
 
+impl std::str::FromStr for ConflictMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "auto" => ConflictMode::Auto,
+            "bundle" => ConflictMode::Bundle,
+            "replace" => ConflictMode::Replace,
+            "fail" => ConflictMode::Fail,
+            _ => return Err(format!("`{s}` is not one of auto, bundle, replace, fail")),
+        })
+    }
+}
+
 /// The target's package universe, loaded once per run.
 pub struct TargetIndex {
     pub archive: Archive,
