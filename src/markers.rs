@@ -78,6 +78,46 @@ pub fn parse_requirement(text: &str) -> Result<Requirement> {
     })
 }
 
+/// Parse a `Requires-Dist` requirement from a distribution's metadata, refusing markers
+/// that cannot be evaluated.
+///
+/// pep508_rs drops an expression it cannot type (`python_version == "banana"`, a marker
+/// compared with a marker, `~=` on a string) with a warning, which leaves the rest of the
+/// marker, or nothing, so the requirement would count as applying everywhere. Such a
+/// marker is an error here, naming the requirement and the expression's problem.
+pub fn parse_metadata_requirement(text: &str) -> Result<Requirement> {
+    let text = text.trim();
+    let mut problems: Vec<String> = Vec::new();
+    let mut collect = |kind: pep508_rs::MarkerWarningKind, message: String| {
+        if kind != pep508_rs::MarkerWarningKind::DeprecatedMarkerName {
+            problems.push(message.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+    };
+    let fixed;
+    let input = match text.split_once(';') {
+        Some((head, marker)) if marker.contains("===") => {
+            fixed = format!("{head};{}", marker.replace("===", "=="));
+            fixed.as_str()
+        }
+        _ => text,
+    };
+    let parsed = Requirement::parse_reporter(input, std::path::Path::new("/"), &mut collect)
+        .map_err(|e| {
+            anyhow!(
+                "metadata field Requires-Dist: {text:?} must be a PEP 508 requirement \
+                 (name [extras] (version) ; markers): {e}"
+            )
+        })?;
+    if let Some(problem) = problems.first() {
+        anyhow::bail!(
+            "metadata field Requires-Dist: {text:?} has a marker that cannot be evaluated \
+             ({problem}); a marker must compare a marker variable with a valid value, such \
+             as `python_version >= \"3.8\"`"
+        );
+    }
+    Ok(parsed)
+}
+
 /// Parse an extra name (`socks` in `requests[socks]`).
 pub fn parse_extra(text: &str) -> Result<ExtraName> {
     ExtraName::from_str(text.trim()).map_err(|e| anyhow!("invalid extra `{text}`: {e}"))
@@ -251,4 +291,33 @@ fn python_bound(expr: &MarkerExpression) -> Option<(Op, String)> {
         _ => return None,
     };
     Some((op, specifier.version().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_marker_with_invalid_version_is_an_error() {
+        for bad in [
+            "tomli; python_version == \"banana\"",
+            "tomli; python_version >= \"3.8\" and python_full_version < \"x.y\"",
+            "tomli; os_name == sys_platform",
+            "tomli; platform_system ~= \"Linux\"",
+            "tomli; \"a\" == \"b\"",
+        ] {
+            let e = parse_metadata_requirement(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
+            assert!(e.contains("cannot be evaluated"), "{bad}: {e}");
+        }
+        for good in [
+            "tomli>=1.1; python_version < \"3.11\"",
+            "colorama; sys_platform == \"win32\"",
+            "pytest; extra == \"test\"",
+            "x; python_version === \"3.11\"",
+            "y",
+        ] {
+            parse_metadata_requirement(good).unwrap();
+        }
+    }
 }

@@ -2,6 +2,7 @@
 
 mod build;
 mod closure;
+mod hostile_build;
 mod index;
 mod mapping;
 mod repo;

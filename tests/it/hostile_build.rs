@@ -1,0 +1,378 @@
+//! Hostile wheels and interrupted runs against `py2deb build`: metadata that would inject
+//! control-file syntax, file and program names that would be shell or roff, zip archives
+//! that lie about their entries, and runs that fail or die half-way.
+
+use crate::support::{RawEntry, RawZip, WheelBuilder};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const MAINTAINER: &str = "Test Maintainer <test@example.org>";
+
+fn py2deb() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_py2deb"));
+    c.env_remove("PIP_INDEX_URL")
+        .env_remove("PIP_EXTRA_INDEX_URL")
+        .env("SOURCE_DATE_EPOCH", "1700000000");
+    c
+}
+
+/// A stand-in for bookworm's apt lists, so that no mirror is asked.
+fn apt_lists() -> &'static str {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(
+            d.path()
+                .join("deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"),
+            "Package: python3\nVersion: 3.11.2-1+b1\nArchitecture: amd64\n\n",
+        )
+        .unwrap();
+        d
+    });
+    dir.path().to_str().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `py2deb build WHEEL... --no-index -o out` for bookworm.
+fn build_cmd(wheels: &[&Path], out: &Path) -> Command {
+    let mut c = py2deb();
+    c.arg("build")
+        .args(wheels)
+        .args([
+            "--no-index",
+            "--target",
+            "bookworm",
+            "--apt-lists",
+            apt_lists(),
+            "--arch",
+            "amd64",
+            "-q",
+            "-o",
+        ])
+        .arg(out)
+        .args(["--maintainer", MAINTAINER]);
+    c
+}
+
+fn build(wheels: &[&Path], out: &Path) -> Output {
+    build_cmd(wheels, out).output().unwrap()
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    if !dir.exists() {
+        return Vec::new();
+    }
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The run failed with one `error:` naming `needle`, and left nothing in `out`.
+fn assert_refused(o: &Output, out: &Path, needle: &str) -> String {
+    let err = text(&o.stderr);
+    assert!(
+        !o.status.success(),
+        "expected a failure, got success: {}",
+        text(&o.stdout)
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.contains(needle), "error should name `{needle}`:\n{err}");
+    assert!(
+        entries(out).is_empty(),
+        "output left after failure: {:?}",
+        entries(out)
+    );
+    err
+}
+
+fn deb_in(dir: &Path) -> PathBuf {
+    let debs: Vec<PathBuf> = entries(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".deb"))
+        .map(|n| dir.join(n))
+        .collect();
+    assert_eq!(debs.len(), 1, "{debs:?}");
+    debs[0].clone()
+}
+
+fn dpkg_deb_available() -> bool {
+    crate::support::prerequisite(
+        Command::new("dpkg-deb").arg("--version").output().is_ok(),
+        "dpkg-deb (apt install dpkg)",
+    )
+}
+
+/// Unpack the data and control members of a `.deb` with dpkg-deb.
+fn unpack(deb: &Path, into: &Path) -> (PathBuf, PathBuf) {
+    let data = into.join("data");
+    let control = into.join("control");
+    std::fs::create_dir_all(&data).unwrap();
+    for (flag, dir) in [("-x", &data), ("-e", &control)] {
+        let o = Command::new("dpkg-deb")
+            .arg(flag)
+            .arg(deb)
+            .arg(dir)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "dpkg-deb {flag}: {}", text(&o.stderr));
+    }
+    (data, control)
+}
+
+fn gunzip(path: &Path) -> String {
+    use std::io::Read;
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+// ---------------------------------------------------------------------------------------
+// Metadata that would reach a control file, man page, copyright or changelog.
+
+#[test]
+fn hostile_metadata_nel_line_break_in_home_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for (line, field, what) in [
+        (
+            "Home-page: http://x y\u{85}Depends: evil",
+            "Home-page",
+            "NEL",
+        ),
+        (
+            "Summary: nice\u{2028}Depends: evil",
+            "Summary",
+            "line separator",
+        ),
+        ("Author: \u{202e}evil", "Author", "bidirectional"),
+        ("Author: x\u{2066}y", "Author", "bidirectional"),
+        ("Maintainer-email: a\u{9b}31m@b.c", "Maintainer-email", "C1"),
+        (
+            "License: MIT\u{2029}Depends: evil",
+            "License",
+            "paragraph separator",
+        ),
+    ] {
+        let wheel = WheelBuilder::new("meta-evil", "1.0")
+            .metadata(line)
+            .write(&tmp.path().join("w"));
+        let o = build(&[&wheel], &out);
+        let err = assert_refused(&o, &out, field);
+        assert!(err.contains(what), "{line:?}: {err}");
+    }
+    // The long description (the message body) is checked too.
+    let wheel = WheelBuilder::new("meta-evil", "1.0")
+        .description("Intro.\n\nText\u{85}Depends: evil\n")
+        .write(&tmp.path().join("w"));
+    let o = build(&[&wheel], &out);
+    assert_refused(&o, &out, "Description");
+}
+
+#[test]
+fn hostile_marker_invalid_version_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let wheel = WheelBuilder::new("marker-evil", "1.0")
+        .metadata("Requires-Dist: tomli; python_version == \"banana\"")
+        .write(tmp.path());
+    let o = build(&[&wheel], &out);
+    let err = assert_refused(&o, &out, "tomli; python_version == \\\"banana\\\"");
+    assert!(err.contains("Requires-Dist"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Names that would be shell or roff.
+
+#[test]
+fn hostile_module_name_shell_substitution() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    for name in [
+        "demo_pkg/$(touch${IFS}PWNED).py",
+        "demo_pkg/`touch PWNED`.py",
+        "demo_pkg/a;touch PWNED.py",
+        "demo_pkg/a\u{85}b.py",
+        "demo_pkg/a\u{202e}yp.txt",
+    ] {
+        let wheel = WheelBuilder::new("demo_pkg", "1.0")
+            .file("demo_pkg/__init__.py", "")
+            .file(name, "x = 1\n")
+            .write(&tmp.path().join("w"));
+        let o = build(&[&wheel], &out);
+        let err = assert_refused(&o, &out, "installed file names may not contain");
+        assert!(err.contains("demo_pkg/"), "{name:?}: {err}");
+    }
+}
+
+#[test]
+fn hostile_script_names_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let long = "a".repeat(300);
+    for (script, needle) in [
+        ("-rf", "must start with a letter or digit"),
+        ("it's", "contains '\\''"),
+        ("\"quoted\"", "contains '\"'"),
+        (long.as_str(), "300 characters"),
+        ("a$(id)", "contains '$'"),
+    ] {
+        let wheel = WheelBuilder::new("demo_pkg", "1.0")
+            .file("demo_pkg/__init__.py", "def main(): pass\n")
+            .entry_points(&format!("[console_scripts]\n{script} = demo_pkg:main\n"))
+            .write(&tmp.path().join("w"));
+        let o = build(&[&wheel], &out);
+        let err = assert_refused(&o, &out, needle);
+        assert!(err.contains("entry_points.txt"), "{script}: {err}");
+    }
+    // A wheel script (`.data/scripts/NAME`) is held to the same rule.
+    let wheel = WheelBuilder::new("demo_pkg", "1.0")
+        .file_mode("demo_pkg-1.0.data/scripts/-rf", "#!python\n", 0o755)
+        .write(&tmp.path().join("w"));
+    let o = build(&[&wheel], &out);
+    assert_refused(&o, &out, "cannot be a program in /usr/bin");
+}
+
+#[test]
+fn hostile_roff_in_homepage_and_summary_is_escaped() {
+    if !dpkg_deb_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let wheel = WheelBuilder::new("roffdemo", "1.0")
+        .file("roffdemo/__init__.py", "def main(): pass\n")
+        .metadata("Summary: .so /etc/shadow \\fBbold\\fR")
+        .metadata("Home-page: https://my-site.example.org/a-b")
+        .description("'br\n\n.SH INJECTED\n")
+        .entry_points("[console_scripts]\nroff-demo = roffdemo:main\n")
+        .write(tmp.path());
+    let o = build(&[&wheel], &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (data, _) = unpack(&deb_in(&out), &tmp.path().join("x"));
+    let page = gunzip(&data.join("usr/share/man/man1/roff-demo.1.gz"));
+    assert!(
+        page.contains("https://my\\-site.example.org/a\\-b"),
+        "{page}"
+    );
+    assert!(page.contains("\\efBbold\\efR"), "{page}");
+    for line in page.lines() {
+        // Only the template's own requests start a line with `.` or `'`.
+        if let Some(request) = line.strip_prefix('.') {
+            let name = request.split_whitespace().next().unwrap_or("");
+            assert!(
+                ["TH", "SH", "B", "PP"].contains(&name),
+                "unexpected request {line:?} in\n{page}"
+            );
+        }
+        assert!(!line.starts_with('\''), "{line:?}");
+    }
+    assert!(!page.contains("\n.SH INJECTED"), "{page}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Maintainer scripts.
+
+#[test]
+fn hostile_file_names_never_reach_maintainer_scripts() {
+    if !dpkg_deb_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // Odd but allowed names (setuptools ships `script (dev).tmpl`).
+    let odd = ["oddnames/script (dev).py", "oddnames/[id]{x}#1.py"];
+    let mut b = WheelBuilder::new("oddnames", "1.0").file("oddnames/__init__.py", "");
+    for n in odd {
+        b = b.file(n, "x = 1\n");
+    }
+    let wheel = b.write(tmp.path());
+    let o = build(&[&wheel], &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (_, control) = unpack(&deb_in(&out), &tmp.path().join("x"));
+    for script in ["postinst", "prerm"] {
+        let body = std::fs::read_to_string(control.join(script)).unwrap();
+        for needle in [
+            "script (dev)",
+            "[id]",
+            "oddnames/",
+            "dist-packages/oddnames",
+        ] {
+            assert!(!body.contains(needle), "{script} names {needle:?}:\n{body}");
+        }
+        assert!(body.contains("python3-oddnames"), "{body}");
+        let o = Command::new("sh")
+            .arg("-n")
+            .arg(control.join(script))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "sh -n {script}: {}", text(&o.stderr));
+    }
+}
+
+/// The prerm fallback (no py3clean) reads `dpkg -L` as data: a listed name that is shell
+/// syntax is not run, and the byte-compiled files of listed modules are removed.
+#[test]
+fn hostile_prerm_fallback_does_not_run_file_names() {
+    if !dpkg_deb_available() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let wheel = WheelBuilder::new("cleanme", "1.0")
+        .file("cleanme/__init__.py", "")
+        .write(tmp.path());
+    let o = build(&[&wheel], &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let (_, control) = unpack(&deb_in(&out), &tmp.path().join("x"));
+
+    // A fake root: modules with compiled files, and a listing with hostile names.
+    let root = tmp.path().join("root");
+    let pkg = root.join("pkg");
+    std::fs::create_dir_all(pkg.join("__pycache__")).unwrap();
+    std::fs::write(pkg.join("mod.py"), "").unwrap();
+    std::fs::write(pkg.join("__pycache__/mod.cpython-311.pyc"), "").unwrap();
+    std::fs::write(pkg.join("__pycache__/other.cpython-311.pyc"), "").unwrap();
+    let pwned = tmp.path().join("PWNED");
+    // Relative to the working directory, so that the name has no `/` of its own.
+    let listing = format!(
+        "{p}\n{p}/mod.py\n{p}/$(touch PWNED).py\n{p}/`touch PWNED`.py\n{p}/\"; touch PWNED; \".py\n",
+        p = pkg.display(),
+    );
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let listing_file = tmp.path().join("listing");
+    std::fs::write(&listing_file, listing).unwrap();
+    let fake = |name: &str, body: &str| {
+        use std::os::unix::fs::PermissionsExt;
+        let p = bin.join(name);
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    fake("dpkg", &format!("cat '{}'", listing_file.display()));
+    fake("find", "exit 0");
+    fake("xargs", "cat >/dev/null");
+    fake("cat", "exec /bin/cat \"$@\"");
+    fake("rm", "exec /bin/rm \"$@\"");
+    fake("sed", "exec /bin/sed \"$@\"");
+    fake("touch", "exec /usr/bin/touch \"$@\"");
+    let o = Command::new("/bin/sh")
+        .arg(control.join("prerm"))
+        .arg("remove")
+        .env_clear()
+        .env("PATH", &bin)
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "prerm: {}", text(&o.stderr));
+    assert!(!pwned.exists(), "a listed file name was run as a command");
+    assert!(!pkg.join("__pycache__/mod.cpython-311.pyc").exists());
+    assert!(pkg.join("__pycache__/other.cpython-311.pyc").exists());
+}
