@@ -376,3 +376,148 @@ fn hostile_prerm_fallback_does_not_run_file_names() {
     assert!(!pkg.join("__pycache__/mod.cpython-311.pyc").exists());
     assert!(pkg.join("__pycache__/other.cpython-311.pyc").exists());
 }
+
+// ---------------------------------------------------------------------------------------
+// Zip archives that lie.
+
+/// A wheel written byte by byte: METADATA, WHEEL and a RECORD listing `files`.
+fn raw_wheel(name: &str, files: Vec<RawEntry>) -> RawZip {
+    let di = format!("{name}-1.0.dist-info");
+    let mut zip = RawZip::new();
+    let meta = format!("Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n");
+    let wheel = "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n";
+    let mut record = String::new();
+    let mut all = files;
+    for (n, d) in [("METADATA", meta.as_str()), ("WHEEL", wheel)] {
+        all.push(RawEntry {
+            name: format!("{di}/{n}"),
+            data: d.as_bytes().to_vec(),
+            mode: 0o100644,
+            deflate: false,
+            declared_size: None,
+        });
+    }
+    for e in &all {
+        if !e.name.ends_with('/') {
+            record.push_str(&format!(
+                "{},{},{}\n",
+                e.name,
+                crate::support::record_hash(&e.data),
+                e.data.len()
+            ));
+        }
+    }
+    record.push_str(&format!("{di}/RECORD,,\n"));
+    for e in all {
+        zip = zip.entry(e);
+    }
+    zip.file(&format!("{di}/RECORD"), record)
+}
+
+fn deflated(name: &str, data: Vec<u8>) -> RawEntry {
+    RawEntry {
+        name: name.into(),
+        data,
+        mode: 0o100644,
+        deflate: true,
+        declared_size: None,
+    }
+}
+
+#[test]
+fn hostile_zip_overlapping_entries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // A stored entry whose data are the next entry's local header and data: both read
+    // fine, and the same compressed bytes are inflated twice.
+    let zip = raw_wheel(
+        "overlap",
+        vec![deflated("overlap/big.bin", vec![b'x'; 1 << 16])],
+    )
+    .overlapping("overlap/copy.bin", 0);
+    let path = zip.write(&tmp.path().join("overlap-1.0-py3-none-any.whl"));
+    // The zip library reads both entries, CRCs included: only their placement is wrong.
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+    assert_eq!(archive.len(), 5);
+    for name in ["overlap/copy.bin", "overlap/big.bin"] {
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut archive.by_name(name).unwrap(), &mut data).unwrap();
+        assert!(!data.is_empty());
+    }
+    let o = build(&[&path], &out);
+    let err = assert_refused(&o, &out, "overlap");
+    assert!(err.contains("overlap/big.bin"), "{err}");
+    assert!(err.contains("crafted"), "{err}");
+}
+
+#[test]
+fn hostile_zip_directory_entry_with_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let zip = raw_wheel(
+        "dirdata",
+        vec![RawEntry {
+            name: "dirdata/".into(),
+            data: vec![0u8; 4096],
+            mode: 0o040755,
+            deflate: true,
+            declared_size: None,
+        }],
+    );
+    let path = zip.write(&tmp.path().join("dirdata-1.0-py3-none-any.whl"));
+    let o = build(&[&path], &out);
+    assert_refused(&o, &out, "directory entry \"dirdata/\" carries 4096 bytes");
+}
+
+#[test]
+fn hostile_zip_bomb_ratio_and_raised_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // 24 MiB of zeros deflate to about 24 KB: a 1000:1 ratio no real file has.
+    let zip = raw_wheel(
+        "bomb",
+        vec![
+            deflated("bomb/__init__.py", Vec::new()),
+            deflated("bomb/zeros.bin", vec![0u8; 24 << 20]),
+        ],
+    );
+    let path = zip.write(&tmp.path().join("bomb-1.0-py3-none-any.whl"));
+    assert!(std::fs::metadata(&path).unwrap().len() < 100_000);
+    let o = build(&[&path], &out);
+    let err = assert_refused(&o, &out, "\"bomb/zeros.bin\"");
+    assert!(
+        err.contains("ratio above 250:1") && err.contains("--max-ratio"),
+        "{err}"
+    );
+
+    // The limits are options: a genuine but odd wheel can pass with a higher ratio ...
+    let o = build_cmd(&[&path], &out)
+        .args(["--max-ratio", "5000", "--compression", "gzip"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(entries(&out).len(), 1, "{:?}", entries(&out));
+    std::fs::remove_dir_all(&out).unwrap();
+    // ... and a site can lower the per-entry and total caps.
+    let o = build_cmd(&[&path], &out)
+        .args(["--max-ratio", "5000", "--max-entry-size", "1M"])
+        .output()
+        .unwrap();
+    let err = assert_refused(&o, &out, "per-entry limit of 1048576");
+    assert!(err.contains("--max-entry-size"), "{err}");
+    let o = build_cmd(&[&path], &out)
+        .args(["--max-ratio", "5000", "--max-total-size", "2MiB"])
+        .output()
+        .unwrap();
+    assert_refused(&o, &out, "total limit");
+    let o = build_cmd(&[&path], &out)
+        .args(["--max-entry-size", "lots"])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        text(&o.stderr).contains("`lots` is not a size"),
+        "{}",
+        text(&o.stderr)
+    );
+}
