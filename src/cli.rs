@@ -492,8 +492,9 @@ fn build(args: &BuildArgs, reporter: &Terminal) -> Result<()> {
     }
     let mut built = Vec::new();
     let mut incoming = Vec::new();
-    for spec in &specs {
-        let one = pipeline::build(&cfg, std::slice::from_ref(spec), reporter)?;
+    let groups: Vec<&[Spec]> = specs.iter().map(std::slice::from_ref).collect();
+    let results = pipeline::build_each(&cfg, &groups, reporter)?;
+    for (spec, one) in specs.iter().zip(results) {
         for b in &one {
             incoming.push(crate::repo::Incoming {
                 path: b.path.clone(),

@@ -246,17 +246,166 @@ pub struct Built {
     pub programs: Vec<String>,
 }
 
-/// Temporary `.deb` files being written, removed by the interrupt handler so that a
-/// Ctrl-C never leaves a half-written file in the output directory.
+/// Staging directories of running builds, removed by the interrupt handler so that a
+/// Ctrl-C never leaves a half-written package in the output directory.
 pub static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Remove every partial output (called on SIGINT/SIGTERM).
 pub fn remove_partial_outputs() {
     if let Ok(list) = PARTIAL.lock() {
         for p in list.iter() {
-            let _ = std::fs::remove_file(p);
+            if p.is_dir() {
+                let _ = std::fs::remove_dir_all(p);
+            } else {
+                let _ = std::fs::remove_file(p);
+            }
         }
     }
+}
+
+/// Prefix of the staging directories inside the output directory.
+const STAGING_PREFIX: &str = ".py2deb-staging-";
+/// The lock file inside a staging directory, held for as long as its run lives.
+const STAGING_LOCK: &str = ".lock";
+/// Age after which an unlocked leftover (a partial file of an older py2deb, a staging
+/// directory without its lock) is considered abandoned.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+
+/// Where one run writes its packages before they are moved into the output directory:
+/// a directory inside it (so the final rename stays on one file system), locked while
+/// the run lives so that a later run can tell an abandoned one from a running one.
+struct Staging {
+    dir: tempfile::TempDir,
+    _lock: std::fs::File,
+}
+
+impl Staging {
+    fn new(output_dir: &Path) -> Result<Staging> {
+        let dir = tempfile::Builder::new()
+            .prefix(STAGING_PREFIX)
+            .tempdir_in(output_dir)
+            .with_context(|| {
+                format!(
+                    "cannot create a staging directory in the output directory {}: choose \
+                     another with -o",
+                    output_dir.display()
+                )
+            })?;
+        let lock = std::fs::File::create(dir.path().join(STAGING_LOCK)).with_context(|| {
+            format!("cannot create {}", dir.path().join(STAGING_LOCK).display())
+        })?;
+        if !try_lock(&lock)? {
+            bail!("{} is locked by another process", dir.path().display());
+        }
+        PARTIAL.lock().unwrap().push(dir.path().to_owned());
+        Ok(Staging { dir, _lock: lock })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let path = self.dir.path().to_owned();
+        PARTIAL.lock().unwrap().retain(|p| p != &path);
+    }
+}
+
+/// Take an exclusive lock on `file` without waiting; false if another process holds it.
+fn try_lock(file: &std::fs::File) -> Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock(2) on a descriptor owned by `file` for the duration of the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(err).context("locking a staging directory")
+    }
+}
+
+/// `.NAME.deb.XXXXXX.partial`: the temporary file older py2deb versions wrote next to the
+/// package.
+fn is_legacy_partial(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".partial") && name.contains(".deb.")
+}
+
+/// Remove what killed runs (SIGKILL, a crash, a power cut) left in the output directory:
+/// staging directories no live process holds the lock of, and old partial files. Only
+/// py2deb's own names are touched; anything a running build holds is left alone.
+pub fn clean_stale_partials(dir: &Path, reporter: &dyn Reporter) {
+    let Ok(list) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let old = |meta: &std::fs::Metadata| {
+        meta.modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER)
+    };
+    for entry in list.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let stale = if name.starts_with(STAGING_PREFIX) && meta.is_dir() {
+            match std::fs::File::open(path.join(STAGING_LOCK)) {
+                // Holding the lock now proves its owner is gone; it is released when
+                // `lock` is dropped, after the directory is removed.
+                Ok(lock) => try_lock(&lock).unwrap_or(false),
+                Err(_) => old(&meta),
+            }
+        } else if is_legacy_partial(&name) && meta.is_file() {
+            std::fs::File::open(&path)
+                .ok()
+                .is_some_and(|f| try_lock(&f).unwrap_or(false))
+                && old(&meta)
+        } else {
+            continue;
+        };
+        if !stale {
+            continue;
+        }
+        let removed = if meta.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match removed {
+            Ok(()) => reporter.info(&format!(
+                "removed {}, left behind by an interrupted py2deb run",
+                path.display()
+            )),
+            Err(e) => reporter.warn(&format!(
+                "cannot remove {}, left behind by an interrupted py2deb run: {e}",
+                path.display()
+            )),
+        }
+    }
+}
+
+/// The process's umask, from /proc (reading it with umask(2) would change it briefly for
+/// every thread).
+fn current_umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+/// Mode of a written package: what `dpkg-deb --build` gives, 0666 less the umask.
+fn package_mode() -> u32 {
+    0o666 & !current_umask()
 }
 
 /// A wheel on disk with what we know about where it came from.
@@ -304,6 +453,30 @@ fn release_freed_memory() {
 
 /// Make sure the output directory exists and is writable before any download.
 pub fn check_output_dir(dir: &Path) -> Result<()> {
+    // `-o FILE` is a mistake worth naming: the OS would only say "File exists".
+    let mut probe = Some(dir);
+    while let Some(p) = probe {
+        if let Ok(meta) = std::fs::metadata(p) {
+            if !meta.is_dir() {
+                if p == dir {
+                    bail!(
+                        "-o {}: this is a file, not a directory; -o names the output \
+                         directory (created if missing) — give a directory, or move the \
+                         file away",
+                        dir.display()
+                    );
+                }
+                bail!(
+                    "-o {}: cannot create the output directory because {} is a file, not a \
+                     directory; choose another directory with -o",
+                    dir.display(),
+                    p.display()
+                );
+            }
+            break;
+        }
+        probe = p.parent().filter(|q| !q.as_os_str().is_empty());
+    }
     std::fs::create_dir_all(dir).with_context(|| {
         format!(
             "cannot create output directory {}: choose another with -o",
@@ -341,7 +514,65 @@ fn open_wheel(f: &Fetched, cfg: &BuildConfig) -> Result<Wheel> {
 /// Build every spec and, per `--deps`/`--conflicts`, the closure of what the target
 /// lacks; returns the packages written.
 pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Result<Vec<Built>> {
+    Ok(build_each(cfg, &[specs], reporter)?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Build each group of specs as [`build`] does, one closure per group, all or nothing:
+/// every package of every group is written into a staging directory inside the output
+/// directory, and moved into the output directory only when all groups succeeded.
+/// Returns the packages of each group, in order.
+pub fn build_each(
+    cfg: &BuildConfig,
+    groups: &[&[Spec]],
+    reporter: &dyn Reporter,
+) -> Result<Vec<Vec<Built>>> {
     check_output_dir(&cfg.output_dir)?;
+    clean_stale_partials(&cfg.output_dir, reporter);
+    let staging = Staging::new(&cfg.output_dir)?;
+    let mut all: Vec<Vec<Built>> = Vec::new();
+    for specs in groups {
+        let earlier: Vec<&Built> = all.iter().flatten().collect();
+        let built = build_staged(cfg, specs, &staging, &earlier, reporter)?;
+        all.push(built);
+    }
+    let mut moved = BTreeSet::new();
+    for b in all.iter().flatten() {
+        if !moved.insert(b.path.clone()) {
+            continue; // the same package, needed by two groups
+        }
+        let staged = staging.path().join(b.path.file_name().unwrap_or_default());
+        std::fs::rename(&staged, &b.path).map_err(|e| {
+            let why = if b.path.is_dir() {
+                format!(
+                    "{} exists and is a directory; remove it or choose another -o",
+                    b.path.display()
+                )
+            } else {
+                format!("{e}")
+            };
+            anyhow::anyhow!(
+                "cannot move {} into the output directory as {}: {why}",
+                staged.display(),
+                b.path.display()
+            )
+        })?;
+        reporter.info(&format!("wrote {}", b.path.display()));
+    }
+    Ok(all)
+}
+
+/// Resolve and write the closure of `specs` into `staging`; `earlier` are the packages
+/// other groups of the same run wrote there.
+fn build_staged(
+    cfg: &BuildConfig,
+    specs: &[Spec],
+    staging: &Staging,
+    earlier: &[&Built],
+    reporter: &dyn Reporter,
+) -> Result<Vec<Built>> {
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
     let http = Http::new()?;
     let cache = Cache::new(&cfg.cache_dir);
@@ -478,7 +709,7 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
     drop(tindex);
     release_freed_memory();
 
-    let mut built = Vec::new();
+    let mut built: Vec<Built> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let is_root = roots.contains(&i);
         if private.contains(&node.name) && !is_root {
@@ -511,11 +742,11 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
             .collect::<Result<Vec<_>>>()?;
         let mut b = build_one(
             cfg,
+            staging.path(),
             &templates,
             &node.fetched,
             &mut bundle_wheels,
             depends,
-            reporter,
         )
         .with_context(|| format!("building {}", node.chain))?;
         b.reason = node.reason.clone();
@@ -523,9 +754,50 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
             .iter()
             .map(|n| format!("{} {}", n.name, n.version))
             .collect();
+        check_collision(earlier.iter().copied().chain(&built), &b)?;
         built.push(b);
     }
     Ok(built)
+}
+
+/// Two packages of one run may not share a file name (dpkg drops the epoch from it, so
+/// `1:1.0` and `1.0` collide) or a package name (`python-slugify` and `slugify` are both
+/// `python3-slugify`): the second would replace the first.
+fn check_collision<'a>(built: impl Iterator<Item = &'a Built> + Clone, new: &Built) -> Result<()> {
+    let describe = |b: &Built| {
+        format!(
+            "{} {} (from {} {})",
+            b.package, b.version, b.project, b.project_version
+        )
+    };
+    // Two applications of one run may both need the same missing dependency.
+    let same = |b: &Built| {
+        b.package == new.package
+            && b.version == new.version
+            && b.project == new.project
+            && b.project_version == new.project_version
+    };
+    if built.clone().any(|b| same(b)) {
+        return Ok(());
+    }
+    if let Some(old) = built.clone().find(|b| b.path == new.path) {
+        bail!(
+            "{} and {} would both be written as {}: dpkg's file names leave out the epoch; \
+             build them into different directories with -o",
+            describe(old),
+            describe(new),
+            new.path.file_name().unwrap_or_default().to_string_lossy()
+        );
+    }
+    if let Some(old) = built.clone().find(|b| b.package == new.package) {
+        bail!(
+            "{} and {} are both package {}; build only one of them",
+            describe(old),
+            describe(new),
+            new.package
+        );
+    }
+    Ok(())
 }
 
 fn resolve_and_fetch(
@@ -571,11 +843,11 @@ fn resolve_and_fetch(
 
 fn build_one(
     cfg: &BuildConfig,
+    staging: &Path,
     templates: &Templates,
     f: &Fetched,
     bundled: &mut [Wheel],
     depends: Relations,
-    reporter: &dyn Reporter,
 ) -> Result<Built> {
     let mut wheel = open_wheel(f, cfg)?;
     let mtime = cfg
@@ -626,20 +898,12 @@ fn build_one(
         &opts,
         templates,
     )?;
-    let final_path = cfg.output_dir.join(&assembly.filename);
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", assembly.filename))
-        .suffix(".partial")
-        .tempfile_in(&cfg.output_dir)
-        .with_context(|| {
-            format!(
-                "cannot write to output directory {}: choose another with -o",
-                cfg.output_dir.display()
-            )
-        })?;
-    PARTIAL.lock().unwrap().push(tmp.path().to_owned());
+    // Written into the run's staging directory; `build` moves it into place once every
+    // package has been written.
+    let staged = staging.join(&assembly.filename);
     let result = (|| -> Result<u64> {
-        let mut out = std::io::BufWriter::new(tmp.as_file());
+        let file = std::fs::File::create(&staged)?;
+        let mut out = std::io::BufWriter::new(&file);
         deb::write_deb(
             &assembly.spec,
             &mut |key| {
@@ -657,26 +921,28 @@ fn build_one(
         use std::io::Write;
         out.flush()?;
         drop(out);
-        tmp.as_file().sync_all()?;
-        Ok(tmp.as_file().metadata()?.len())
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(package_mode()))?;
+        file.sync_all()?;
+        Ok(file.metadata()?.len())
     })();
-    let tmp_path = tmp.path().to_owned();
     let size = match result {
-        Ok(size) => {
-            tmp.persist(&final_path).with_context(|| {
-                format!("moving the package into place as {}", final_path.display())
-            })?;
-            size
-        }
+        Ok(size) => size,
         Err(e) => {
-            drop(tmp);
-            PARTIAL.lock().unwrap().retain(|p| p != &tmp_path);
-            return Err(e.context(format!("writing {}", final_path.display())));
+            let _ = std::fs::remove_file(&staged);
+            if deb::is_no_space(&e) && e.downcast_ref::<deb::TempDirFull>().is_none() {
+                return Err(e.context(format!(
+                    "the output directory {} is full (ENOSPC, no space left on device) while \
+                     {} is written; free space there or choose another with -o",
+                    cfg.output_dir.display(),
+                    assembly.filename
+                )));
+            }
+            return Err(e.context(format!("building {}", assembly.filename)));
         }
     };
-    PARTIAL.lock().unwrap().retain(|p| p != &tmp_path);
+    let final_path = cfg.output_dir.join(&assembly.filename);
     let control = &assembly.spec.control;
-    reporter.info(&format!("wrote {}", final_path.display()));
     Ok(Built {
         package: control.package.clone(),
         version: control.version.clone(),

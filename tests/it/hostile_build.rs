@@ -521,3 +521,249 @@ fn hostile_zip_bomb_ratio_and_raised_limits() {
         text(&o.stderr)
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// All or nothing, interruptions, and messages that name the right thing.
+
+fn good_wheel(dir: &Path) -> PathBuf {
+    WheelBuilder::new("goodpkg", "1.0")
+        .file("goodpkg/__init__.py", "")
+        .write(dir)
+}
+
+#[test]
+fn hostile_second_spec_leaves_no_package_of_the_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let good = good_wheel(tmp.path());
+    // Opens fine; fails only when it is laid out, after the good one was written.
+    let bad = WheelBuilder::new("badpkg", "1.0")
+        .file("badpkg/$(id).py", "")
+        .write(tmp.path());
+    let o = build(&[&good, &bad], &out);
+    assert_refused(&o, &out, "$(id)");
+    // Alone, the good wheel builds: the failure above was all or nothing.
+    let o = build(&[&good], &out);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(entries(&out), ["python3-goodpkg_1.0-0py2deb1_all.deb"]);
+}
+
+fn mode_of(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+#[test]
+fn hostile_output_mode_follows_the_umask() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = good_wheel(tmp.path());
+    for (umask, want) in [("022", 0o644), ("027", 0o640), ("002", 0o664)] {
+        let out = tmp.path().join(format!("out{umask}"));
+        let cmd = build_cmd(&[&good], &out);
+        let mut line = format!("umask {umask}; exec '{}'", env!("CARGO_BIN_EXE_py2deb"));
+        for a in cmd.get_args() {
+            line.push_str(&format!(" '{}'", a.to_string_lossy()));
+        }
+        let o = Command::new("sh")
+            .args(["-c", &line])
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let deb = deb_in(&out);
+        assert_eq!(mode_of(&deb), want, "umask {umask}");
+    }
+}
+
+#[test]
+fn hostile_output_option_names_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = good_wheel(tmp.path());
+    let file = tmp.path().join("not-a-dir");
+    std::fs::write(&file, "keep me").unwrap();
+    let o = build(&[&good], &file);
+    let err = text(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("this is a file, not a directory"), "{err}");
+    assert!(err.contains("-o"), "{err}");
+    assert!(!err.contains("File exists"), "{err}");
+    let o = build(&[&good], &file.join("sub"));
+    let err = text(&o.stderr);
+    assert!(err.contains("is a file, not a directory"), "{err}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}
+
+#[test]
+fn hostile_epoch_collision_names_both_versions() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    // Both are python3-slugify, and dpkg's file name drops the epoch of 1:1.0.
+    let a = WheelBuilder::new("slugify", "1!1.0")
+        .file("slugify/__init__.py", "")
+        .write(tmp.path());
+    let b = WheelBuilder::new("python-slugify", "1.0")
+        .file("python_slugify/__init__.py", "")
+        .write(tmp.path());
+    let o = build(&[&a, &b], &out);
+    let err = assert_refused(&o, &out, "python3-slugify_1.0-0py2deb1_all.deb");
+    assert!(err.contains("1:1.0-0py2deb1 (from slugify 1!1.0)"), "{err}");
+    assert!(
+        err.contains("1.0-0py2deb1 (from python-slugify 1.0)"),
+        "{err}"
+    );
+}
+
+fn staging_dirs(dir: &Path) -> Vec<String> {
+    entries(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".py2deb-staging-") || n.ends_with(".partial"))
+        .collect()
+}
+
+#[test]
+fn hostile_sigkill_leftovers_are_cleaned_by_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    // A wheel big enough that writing it takes a while.
+    let mut data = Vec::with_capacity(48 << 20);
+    let mut x: u64 = 1;
+    while data.len() < 48 << 20 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        data.extend_from_slice(&x.to_le_bytes());
+    }
+    let big = WheelBuilder::new("bigpkg", "1.0")
+        .stored()
+        .file("bigpkg/blob.bin", &data)
+        .write(tmp.path());
+    drop(data);
+    let mut killed = false;
+    for _ in 0..3 {
+        let mut child = build_cmd(&[&big], &out).spawn().unwrap();
+        let start = std::time::Instant::now();
+        while start.elapsed() < std::time::Duration::from_secs(60) {
+            if !staging_dirs(&out).is_empty() {
+                child.kill().unwrap();
+                killed = true;
+                break;
+            }
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        let _ = child.wait();
+        if killed {
+            break;
+        }
+        let _ = std::fs::remove_dir_all(&out);
+        std::fs::create_dir_all(&out).unwrap();
+    }
+    assert!(killed, "never caught the build while it was writing");
+    assert!(
+        !staging_dirs(&out).is_empty(),
+        "SIGKILL leaves its staging directory"
+    );
+
+    // Leftovers of older versions: an old partial file is removed, a fresh one (maybe a
+    // running build) is kept; a staging directory whose lock is held stays too.
+    let old = out.join(".python3-x_1.0-0py2deb1_all.deb.AbC123.partial");
+    let fresh = out.join(".python3-y_1.0-0py2deb1_all.deb.XyZ789.partial");
+    std::fs::write(&old, "half").unwrap();
+    std::fs::write(&fresh, "half").unwrap();
+    let ten_minutes_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(600);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .unwrap()
+        .set_modified(ten_minutes_ago)
+        .unwrap();
+    let live = out.join(".py2deb-staging-live");
+    std::fs::create_dir_all(&live).unwrap();
+    let lock = std::fs::File::create(live.join(".lock")).unwrap();
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: flock(2) on a descriptor this test owns.
+        assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    }
+    // Someone else's file is never touched.
+    std::fs::write(out.join(".notes.partial"), "mine").unwrap();
+
+    let small = good_wheel(tmp.path());
+    let o = build_cmd(&[&small], &out).output().unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let left = entries(&out);
+    assert_eq!(
+        left,
+        [
+            ".notes.partial",
+            ".py2deb-staging-live",
+            ".python3-y_1.0-0py2deb1_all.deb.XyZ789.partial",
+            "python3-goodpkg_1.0-0py2deb1_all.deb"
+        ],
+        "{}",
+        text(&o.stderr)
+    );
+    drop(lock);
+}
+
+#[test]
+fn hostile_sigterm_during_sdist_build_removes_scratch() {
+    let python = Command::new("/usr/bin/python3")
+        .args(["-c", "import setuptools"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !crate::support::prerequisite(python, "/usr/bin/python3 with setuptools") {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let scratch_root = tmp.path().join("tmp");
+    std::fs::create_dir_all(&scratch_root).unwrap();
+    let src = crate::sdist::sdist(
+        tmp.path(),
+        "sleepy-1.0",
+        &[(
+            "setup.py",
+            "import time\nprint('sleeping', flush=True)\ntime.sleep(120)\n",
+        )],
+    );
+    let out = tmp.path().join("out");
+    let scratch = || {
+        entries(&scratch_root)
+            .into_iter()
+            .filter(|n| n.starts_with("py2deb-sdist-"))
+            .collect::<Vec<_>>()
+    };
+    for signal in [libc::SIGTERM, libc::SIGINT] {
+        let mut child = build_cmd(&[&src], &out)
+            .arg("--no-build-isolation")
+            .env("TMPDIR", &scratch_root)
+            .env("PY2DEB_CACHE_DIR", tmp.path().join("cache"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let start = std::time::Instant::now();
+        // Wait until the build runs the project's code (its hook request is written).
+        while !scratch()
+            .iter()
+            .any(|d| scratch_root.join(d).join("hook-request.json").exists())
+        {
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(60),
+                "the build never started"
+            );
+            assert!(child.try_wait().unwrap().is_none(), "py2deb ended early");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        // SAFETY: kill(2) on the child this test started.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(130), "signal {signal}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(60));
+        assert_eq!(scratch(), Vec::<String>::new(), "signal {signal}");
+        assert!(entries(&out).is_empty(), "{:?}", entries(&out));
+    }
+}
