@@ -5,6 +5,7 @@ mod closure;
 mod hostile_build;
 mod index;
 mod mapping;
+mod parser_props;
 mod repo;
 mod sdist;
 mod source;
