@@ -2,6 +2,10 @@
 //! scheme) and describe the `.deb` to write: files, modes, generated docs, maintainer
 //! scripts and the control paragraph.
 //!
+//! Every installed path is checked ([`check_installed_path`]) and program names follow a
+//! conservative pattern, so no file name can be shell or roff syntax; man pages escape
+//! all upstream text for roff.
+//!
 //! Nothing here reads the whole wheel into memory: module files stay
 //! [`Payload::Source`] entries that the writer streams one at a time through
 //! [`rewrite_shebang`].

@@ -3,6 +3,10 @@
 //!
 //! Each stage hands a typed value to the next; the CLI only turns options into a
 //! [`BuildConfig`] and prints what [`build`] returns.
+//!
+//! Writing is all or nothing: packages go into a locked staging directory inside the
+//! output directory and are renamed into place only when every one was written; what a
+//! killed run leaves there is removed by the next run.
 
 use crate::archive::ArchiveOptions;
 use crate::assemble::{self, PackageOptions};

@@ -1,6 +1,7 @@
 //! Reading a wheel (PEP 427, binary distribution format) safely: every entry's name,
-//! type and declared size is checked before anything is read, reads are capped so a
-//! lying header cannot exhaust memory, and contents are verified against RECORD.
+//! type, declared size, compression ratio and place in the archive (no two entries may
+//! share bytes) is checked before anything is read, reads are capped so a lying header
+//! cannot exhaust memory, and contents are verified against RECORD.
 
 use crate::metadata::{EntryPoints, Metadata, WheelInfo};
 use anyhow::{anyhow, bail, Context, Result};
