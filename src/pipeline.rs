@@ -274,6 +274,9 @@ const STAGING_LOCK: &str = ".lock";
 /// Age after which an unlocked leftover (a partial file of an older py2deb, a staging
 /// directory without its lock) is considered abandoned.
 const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+/// A staging directory is created a moment before its lock is taken; one younger than
+/// this is never taken for abandoned.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Where one run writes its packages before they are moved into the output directory:
 /// a directory inside it (so the final rename stays on one file system), locked while
@@ -352,6 +355,12 @@ pub fn clean_stale_partials(dir: &Path, reporter: &dyn Reporter) {
             .and_then(|t| t.elapsed().ok())
             .is_some_and(|age| age > STALE_AFTER)
     };
+    let settled = |meta: &std::fs::Metadata| {
+        meta.modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > LOCK_GRACE)
+    };
     for entry in list.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = entry.path();
@@ -360,9 +369,9 @@ pub fn clean_stale_partials(dir: &Path, reporter: &dyn Reporter) {
         };
         let stale = if name.starts_with(STAGING_PREFIX) && meta.is_dir() {
             match std::fs::File::open(path.join(STAGING_LOCK)) {
-                // Holding the lock now proves its owner is gone; it is released when
-                // `lock` is dropped, after the directory is removed.
-                Ok(lock) => try_lock(&lock).unwrap_or(false),
+                // Getting the lock proves its owner is gone, unless the directory is so
+                // new that its owner may not have taken the lock yet.
+                Ok(lock) => try_lock(&lock).unwrap_or(false) && settled(&meta),
                 Err(_) => old(&meta),
             }
         } else if is_legacy_partial(&name) && meta.is_file() {

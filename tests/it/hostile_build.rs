@@ -644,7 +644,11 @@ fn hostile_sigkill_leftovers_are_cleaned_by_the_next_run() {
         let mut child = build_cmd(&[&big], &out).spawn().unwrap();
         let start = std::time::Instant::now();
         while start.elapsed() < std::time::Duration::from_secs(60) {
-            if !staging_dirs(&out).is_empty() {
+            // Killed once the run has locked its staging directory.
+            if staging_dirs(&out)
+                .iter()
+                .any(|d| out.join(d).join(".lock").exists())
+            {
                 child.kill().unwrap();
                 killed = true;
                 break;
@@ -691,6 +695,9 @@ fn hostile_sigkill_leftovers_are_cleaned_by_the_next_run() {
     // Someone else's file is never touched.
     std::fs::write(out.join(".notes.partial"), "mine").unwrap();
 
+    // A staging directory younger than two seconds may belong to a run that has not
+    // locked it yet; the killed one is older than that by now.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
     let small = good_wheel(tmp.path());
     let o = build_cmd(&[&small], &out).output().unwrap();
     assert!(o.status.success(), "{}", text(&o.stderr));
