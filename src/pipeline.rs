@@ -790,7 +790,7 @@ fn check_collision<'a>(built: impl Iterator<Item = &'a Built> + Clone, new: &Bui
             && b.project == new.project
             && b.project_version == new.project_version
     };
-    if built.clone().any(|b| same(b)) {
+    if built.clone().any(same) {
         return Ok(());
     }
     if let Some(old) = built.clone().find(|b| b.path == new.path) {
