@@ -544,24 +544,31 @@ pub fn build_each(
 ) -> Result<Vec<Vec<Built>>> {
     check_output_dir(&cfg.output_dir)?;
     clean_stale_partials(&cfg.output_dir, reporter);
-    let staging = Staging::new(&cfg.output_dir)?;
-    let mut all: Vec<Vec<Built>> = Vec::new();
+    // Every group is resolved and laid out before anything is written, so a bad spec
+    // fails the run before any package of a good one is compressed.
+    let mut all: Vec<Vec<Prepared>> = Vec::new();
     for specs in groups {
-        let earlier: Vec<&Built> = all.iter().flatten().collect();
-        let built = build_staged(cfg, specs, &staging, &earlier, reporter)?;
-        all.push(built);
+        let earlier: Vec<&Built> = all.iter().flatten().map(|p| &p.built).collect();
+        let prepared = prepare_group(cfg, specs, &earlier, reporter)?;
+        all.push(prepared);
     }
-    let mut moved = BTreeSet::new();
-    for b in all.iter().flatten() {
-        if !moved.insert(b.path.clone()) {
-            continue; // the same package, needed by two groups
+    let staging = Staging::new(&cfg.output_dir)?;
+    let mut sizes: BTreeMap<PathBuf, u64> = BTreeMap::new();
+    for p in all.iter_mut().flatten() {
+        if let Some(&size) = sizes.get(&p.built.path) {
+            p.built.size = size; // the same package, needed by two groups
+            continue;
         }
-        let staged = staging.path().join(b.path.file_name().unwrap_or_default());
-        std::fs::rename(&staged, &b.path).map_err(|e| {
-            let why = if b.path.is_dir() {
+        write_one(cfg, staging.path(), p)?;
+        sizes.insert(p.built.path.clone(), p.built.size);
+    }
+    for path in sizes.keys() {
+        let staged = staging.path().join(path.file_name().unwrap_or_default());
+        std::fs::rename(&staged, path).map_err(|e| {
+            let why = if path.is_dir() {
                 format!(
                     "{} exists and is a directory; remove it or choose another -o",
-                    b.path.display()
+                    path.display()
                 )
             } else {
                 format!("{e}")
@@ -569,23 +576,35 @@ pub fn build_each(
             anyhow::anyhow!(
                 "cannot move {} into the output directory as {}: {why}",
                 staged.display(),
-                b.path.display()
+                path.display()
             )
         })?;
-        reporter.info(&format!("wrote {}", b.path.display()));
+        reporter.info(&format!("wrote {}", path.display()));
     }
-    Ok(all)
+    Ok(all
+        .into_iter()
+        .map(|g| g.into_iter().map(|p| p.built).collect())
+        .collect())
 }
 
-/// Resolve and write the closure of `specs` into `staging`; `earlier` are the packages
-/// other groups of the same run wrote there.
-fn build_staged(
+/// A package laid out and ready to be written.
+struct Prepared {
+    wheel: Wheel,
+    /// The wheels of its private copies.
+    bundled: Vec<Wheel>,
+    assembly: assemble::Assembly,
+    /// What will be reported; `size` is set when it is written.
+    built: Built,
+}
+
+/// Resolve the closure of `specs` and lay out every package of it; `earlier` are the
+/// packages other groups of the same run will write.
+fn prepare_group(
     cfg: &BuildConfig,
     specs: &[Spec],
-    staging: &Staging,
     earlier: &[&Built],
     reporter: &dyn Reporter,
-) -> Result<Vec<Built>> {
+) -> Result<Vec<Prepared>> {
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
     let http = Http::new()?;
     let cache = Cache::new(&cfg.cache_dir);
@@ -722,7 +741,7 @@ fn build_staged(
     drop(tindex);
     release_freed_memory();
 
-    let mut built: Vec<Built> = Vec::new();
+    let mut built: Vec<Prepared> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let is_root = roots.contains(&i);
         if private.contains(&node.name) && !is_root {
@@ -749,26 +768,25 @@ fn build_staged(
                 depends.extend(e.relations.clone());
             }
         }
-        let mut bundle_wheels = inside
+        let bundle_wheels = inside
             .iter()
             .map(|n| open_wheel(&n.fetched, cfg))
             .collect::<Result<Vec<_>>>()?;
-        let mut b = build_one(
-            cfg,
-            staging.path(),
-            &templates,
-            &node.fetched,
-            &mut bundle_wheels,
-            depends,
-        )
-        .with_context(|| format!("building {}", node.chain))?;
-        b.reason = node.reason.clone();
-        b.bundles = inside
+        let mut p = prepare_one(cfg, &templates, &node.fetched, bundle_wheels, depends)
+            .with_context(|| format!("building {}", node.chain))?;
+        p.built.reason = node.reason.clone();
+        p.built.bundles = inside
             .iter()
             .map(|n| format!("{} {}", n.name, n.version))
             .collect();
-        check_collision(earlier.iter().copied().chain(&built), &b)?;
-        built.push(b);
+        check_collision(
+            earlier
+                .iter()
+                .copied()
+                .chain(built.iter().map(|p| &p.built)),
+            &p.built,
+        )?;
+        built.push(p);
     }
     Ok(built)
 }
@@ -854,14 +872,14 @@ fn resolve_and_fetch(
     }
 }
 
-fn build_one(
+/// Open and lay out the package of `f`, with `bundled` as its private copies.
+fn prepare_one(
     cfg: &BuildConfig,
-    staging: &Path,
     templates: &Templates,
     f: &Fetched,
-    bundled: &mut [Wheel],
+    mut bundled: Vec<Wheel>,
     depends: Relations,
-) -> Result<Built> {
+) -> Result<Prepared> {
     let mut wheel = open_wheel(f, cfg)?;
     let mtime = cfg
         .source_date_epoch
@@ -904,15 +922,45 @@ fn build_one(
     let min_glibc = f.wheel.min_glibc();
     let assembly = assemble::assemble(
         &mut wheel,
-        bundled,
+        &mut bundled,
         &cfg.target,
         f.wheel.is_pure(),
         min_glibc,
         &opts,
         templates,
     )?;
-    // Written into the run's staging directory; `build` moves it into place once every
-    // package has been written.
+    let control = &assembly.spec.control;
+    let built = Built {
+        package: control.package.clone(),
+        version: control.version.clone(),
+        architecture: control.architecture.clone(),
+        path: cfg.output_dir.join(&assembly.filename),
+        size: 0,
+        project: wheel.metadata.name.clone(),
+        project_version: wheel.metadata.version.to_string(),
+        wheel: filename,
+        reason: "requested".into(),
+        bundles: Vec::new(),
+        depends: control.depends.to_string(),
+        programs: assembly.programs.clone(),
+    };
+    Ok(Prepared {
+        wheel,
+        bundled,
+        assembly,
+        built,
+    })
+}
+
+/// Write a prepared package into the run's staging directory; [`build_each`] moves it
+/// into place once every package has been written.
+fn write_one(cfg: &BuildConfig, staging: &Path, p: &mut Prepared) -> Result<()> {
+    let Prepared {
+        wheel,
+        bundled,
+        assembly,
+        built,
+    } = p;
     let staged = staging.join(&assembly.filename);
     let result = (|| -> Result<u64> {
         let file = std::fs::File::create(&staged)?;
@@ -954,22 +1002,8 @@ fn build_one(
             return Err(e.context(format!("building {}", assembly.filename)));
         }
     };
-    let final_path = cfg.output_dir.join(&assembly.filename);
-    let control = &assembly.spec.control;
-    Ok(Built {
-        package: control.package.clone(),
-        version: control.version.clone(),
-        architecture: control.architecture.clone(),
-        path: final_path,
-        size,
-        project: wheel.metadata.name.clone(),
-        project_version: wheel.metadata.version.to_string(),
-        wheel: filename,
-        reason: "requested".into(),
-        bundles: Vec::new(),
-        depends: control.depends.to_string(),
-        programs: assembly.programs,
-    })
+    built.size = size;
+    Ok(())
 }
 
 /// The build record stored in a repository for a package built from `spec`, so that

@@ -542,7 +542,20 @@ fn hostile_second_spec_leaves_no_package_of_the_first() {
         .write(tmp.path());
     let o = build(&[&good, &bad], &out);
     assert_refused(&o, &out, "$(id)");
-    // Alone, the good wheel builds: the failure above was all or nothing.
+    // A failure while writing, after the good package was written: a module whose bytes
+    // no longer match RECORD is only found when it is read.
+    let tampered = WheelBuilder::new("tampered", "1.0")
+        .stored()
+        .file("tampered/__init__.py", "ORIGINAL = 1\n")
+        .to_bytes();
+    let at = tampered.windows(8).position(|w| w == b"ORIGINAL").unwrap();
+    let mut bytes = tampered.clone();
+    bytes[at..at + 8].copy_from_slice(b"MODIFIED");
+    let bad = tmp.path().join("tampered-1.0-py3-none-any.whl");
+    std::fs::write(&bad, bytes).unwrap();
+    let o = build(&[&good, &bad], &out);
+    assert_refused(&o, &out, "tampered/__init__.py");
+    // Alone, the good wheel builds: the failures above were all or nothing.
     let o = build(&[&good], &out);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_eq!(entries(&out), ["python3-goodpkg_1.0-0py2deb1_all.deb"]);
