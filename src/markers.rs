@@ -65,28 +65,35 @@ pub fn environment(target: &Target) -> Result<MarkerEnvironment> {
 /// not parse. It is read as `==`: the two differ only for spellings that compare equal as
 /// versions but not as strings (`3.11` vs `3.11.0`), which markers on `python_version`
 /// never produce.
+///
+/// A marker expression pep508_rs cannot type is an error too (see [`parse_strict`]).
 pub fn parse_requirement(text: &str) -> Result<Requirement> {
     let text = text.trim();
-    let parsed = match text.split_once(';') {
-        Some((head, marker)) if marker.contains("===") => {
-            Requirement::from_str(&format!("{head};{}", marker.replace("===", "==")))
+    parse_strict(text).map_err(|e| match e {
+        Refused::Syntax(e) => {
+            anyhow!("invalid requirement `{text}`: {e}\nfix the requirement (PEP 508 syntax)")
         }
-        _ => Requirement::from_str(text),
-    };
-    parsed.map_err(|e| {
-        anyhow!("invalid requirement `{text}`: {e}\nfix the requirement (PEP 508 syntax)")
+        Refused::Marker(problem) => anyhow!(
+            "invalid requirement `{text}`: its marker cannot be evaluated ({problem}); a \
+             marker must compare a marker variable with a valid value, such as \
+             `python_version >= \"3.8\"`"
+        ),
     })
 }
 
-/// Parse a `Requires-Dist` requirement from a distribution's metadata, refusing markers
-/// that cannot be evaluated.
+/// Why [`parse_strict`] refused a requirement.
+enum Refused {
+    Syntax(String),
+    /// The first expression pep508_rs would have dropped, as its warning says.
+    Marker(String),
+}
+
+/// Parse a requirement, refusing markers that cannot be evaluated.
 ///
 /// pep508_rs drops an expression it cannot type (`python_version == "banana"`, a marker
 /// compared with a marker, `~=` on a string) with a warning, which leaves the rest of the
-/// marker, or nothing, so the requirement would count as applying everywhere. Such a
-/// marker is an error here, naming the requirement and the expression's problem.
-pub fn parse_metadata_requirement(text: &str) -> Result<Requirement> {
-    let text = text.trim();
+/// marker, or nothing, so the requirement would count as applying everywhere.
+fn parse_strict(text: &str) -> std::result::Result<Requirement, Refused> {
     let mut problems: Vec<String> = Vec::new();
     let mut collect = |kind: pep508_rs::MarkerWarningKind, message: String| {
         if kind != pep508_rs::MarkerWarningKind::DeprecatedMarkerName {
@@ -102,20 +109,28 @@ pub fn parse_metadata_requirement(text: &str) -> Result<Requirement> {
         _ => text,
     };
     let parsed = Requirement::parse_reporter(input, std::path::Path::new("/"), &mut collect)
-        .map_err(|e| {
-            anyhow!(
-                "metadata field Requires-Dist: {text:?} must be a PEP 508 requirement \
-                 (name [extras] (version) ; markers): {e}"
-            )
-        })?;
-    if let Some(problem) = problems.first() {
-        anyhow::bail!(
+        .map_err(|e| Refused::Syntax(e.to_string()))?;
+    match problems.into_iter().next() {
+        Some(problem) => Err(Refused::Marker(problem)),
+        None => Ok(parsed),
+    }
+}
+
+/// Parse a `Requires-Dist` requirement from a distribution's metadata, refusing markers
+/// that cannot be evaluated; the error names the field and quotes the requirement.
+pub fn parse_metadata_requirement(text: &str) -> Result<Requirement> {
+    let text = text.trim();
+    parse_strict(text).map_err(|e| match e {
+        Refused::Syntax(e) => anyhow!(
+            "metadata field Requires-Dist: {text:?} must be a PEP 508 requirement \
+             (name [extras] (version) ; markers): {e}"
+        ),
+        Refused::Marker(problem) => anyhow!(
             "metadata field Requires-Dist: {text:?} has a marker that cannot be evaluated \
              ({problem}); a marker must compare a marker variable with a valid value, such \
              as `python_version >= \"3.8\"`"
-        );
-    }
-    Ok(parsed)
+        ),
+    })
 }
 
 /// Parse an extra name (`socks` in `requests[socks]`).
@@ -318,6 +333,15 @@ mod tests {
             "y",
         ] {
             parse_metadata_requirement(good).unwrap();
+            parse_requirement(good).unwrap();
         }
+        let e = parse_requirement("tomli; python_version == \"banana\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`tomli; python_version == \"banana\"`")
+                && e.contains("cannot be evaluated"),
+            "{e}"
+        );
     }
 }
