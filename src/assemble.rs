@@ -2,6 +2,10 @@
 //! scheme) and describe the `.deb` to write: files, modes, generated docs, maintainer
 //! scripts and the control paragraph.
 //!
+//! Every installed path is checked ([`check_installed_path`]) and program names follow a
+//! conservative pattern, so no file name can be shell or roff syntax; man pages escape
+//! all upstream text for roff.
+//!
 //! Nothing here reads the whole wheel into memory: module files stay
 //! [`Payload::Source`] entries that the writer streams one at a time through
 //! [`rewrite_shebang`].
@@ -138,18 +142,71 @@ fn gzip_n(data: &[u8]) -> Result<Vec<u8>> {
     Ok(enc.finish()?)
 }
 
-/// Escape text for a roff line so it cannot become a request.
+/// Escape text for roff (groff_man(7)) so that no line of it can become a request or an
+/// escape: backslashes print as `\e`, hyphens as `\-` (a real minus, as man pages spell
+/// options), and a line starting with `.` or `'` (a control line) is protected with
+/// the zero-width `\&`. Every line is treated, since free text may span several.
 fn roff(text: &str) -> String {
-    let t = text.replace('\\', "\\e").replace('-', "\\-");
-    if t.starts_with('.') || t.starts_with('\'') {
-        format!("\\&{t}")
-    } else {
-        t
-    }
+    text.split('\n')
+        .map(|line| {
+            let t = line.replace('\\', "\\e").replace('-', "\\-");
+            if t.starts_with('.') || t.starts_with('\'') {
+                format!("\\&{t}")
+            } else {
+                t
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-/// Format free text as a DEP-5 / control-file continuation block.
+/// Characters refused in installed file names besides those of
+/// [`crate::metadata::is_unsafe_char`]: the shell's quoting, substitution, redirection,
+/// command-separator and glob characters. Maintainer scripts never put file names into
+/// shell code, but administrators' own scripts over `dpkg -L` do.
+const SHELL_SPECIAL: &[char] = &[
+    '$', '`', '\\', '"', '\'', ';', '&', '|', '<', '>', '*', '?', '\t',
+];
+
+/// Refuse an installed path (relative to `/`) whose name could be shell syntax, carry a
+/// line break, or display as something else.
+pub fn check_installed_path(path: &str) -> Result<()> {
+    let bad = path
+        .chars()
+        .find(|&c| SHELL_SPECIAL.contains(&c) || crate::metadata::is_unsafe_char(c));
+    if let Some(c) = bad {
+        let what = if SHELL_SPECIAL.contains(&c) && c != '\t' {
+            format!("the shell metacharacter {c:?}")
+        } else {
+            crate::metadata::describe_unsafe_char(c)
+        };
+        bail!(
+            "the package would install {:?}, whose name contains {what}; installed file \
+             names may not contain shell metacharacters ($ ` \\ \" ' ; & | < > * ?), \
+             tabs, control characters, line separators or bidirectional overrides — fix \
+             the file name in the wheel",
+            format!("/{path}")
+        );
+    }
+    Ok(())
+}
+
+/// Format free text as a DEP-5 / control-file continuation block. Control characters are
+/// dropped and Unicode line separators become spaces, so that no reader (python-debian
+/// splits on them) sees a line that does not start with a space.
 fn continuation(text: &str) -> String {
+    let text: String = text
+        .chars()
+        .map(|c| {
+            if c == '\x0c' {
+                '\n'
+            } else if c != '\n' && c != '\t' && crate::metadata::is_unsafe_char(c) {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
     let mut out = Vec::new();
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
     let start = lines
@@ -396,6 +453,7 @@ pub fn assemble(
                mode: u32,
                payload: Payload|
      -> Result<()> {
+        check_installed_path(&path)?;
         if files.contains_key(&path) {
             bail!("the wheel installs /{path} twice (an entry point and a file of the same name?)");
         }
@@ -462,6 +520,15 @@ pub fn assemble(
                     bail!(
                         "wheel script `{}` is in a subdirectory; scripts must be plain files",
                         e.name
+                    );
+                }
+                if let Some(problem) = crate::metadata::program_name_problem(&e.path) {
+                    bail!(
+                        "wheel script {:?} cannot be a program in /usr/bin: {problem}; a \
+                         program name must be letters, digits and `. _ + -`, start with a \
+                         letter or digit and be at most {} characters",
+                        e.name,
+                        crate::metadata::PROGRAM_NAME_MAX
                     );
                 }
                 programs.push(e.path.clone());
@@ -602,14 +669,13 @@ pub fn assemble(
     let homepage = meta
         .home_page
         .clone()
-        .filter(|h| h.starts_with("http"))
+        .filter(|h| is_homepage_url(h))
         .or_else(|| {
             let pick = |want: &[&str]| {
                 meta.project_urls
                     .iter()
                     .find(|(label, url)| {
-                        want.iter().any(|w| label.eq_ignore_ascii_case(w))
-                            && url.starts_with("http")
+                        want.iter().any(|w| label.eq_ignore_ascii_case(w)) && is_homepage_url(url)
                     })
                     .map(|(_, u)| u.clone())
             };
@@ -625,7 +691,7 @@ pub fn assemble(
             .or_else(|| {
                 meta.project_urls
                     .iter()
-                    .find(|(_, u)| u.starts_with("http"))
+                    .find(|(_, u)| is_homepage_url(u))
                     .map(|(_, u)| u.clone())
             })
         });
@@ -765,14 +831,14 @@ pub fn assemble(
 
     // A man page per program: Debian Policy §12.1 wants one for every command.
     #[derive(Serialize)]
-    struct ManCtx<'a> {
+    struct ManCtx {
         name: String,
         date: String,
         project: String,
         version: String,
         synopsis: String,
         description: Vec<String>,
-        homepage: Option<&'a str>,
+        homepage: Option<String>,
     }
     for prog in &programs {
         let page = templates.render(
@@ -784,7 +850,7 @@ pub fn assemble(
                 version: roff(&meta.version.to_string()),
                 synopsis: roff(&synopsis),
                 description: extended.iter().take(2).map(|p| roff(p)).collect(),
-                homepage: homepage.as_deref(),
+                homepage: homepage.as_deref().map(roff),
             },
         )?;
         add(
@@ -836,6 +902,21 @@ pub fn assemble(
         format!("{package}:{architecture}")
     };
     let private_dirs: Vec<String> = private_path.iter().cloned().collect();
+    // The scripts name only the package and its private directory, both made of the
+    // package name's characters; anything else would be shell syntax.
+    let word_ok = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+-.:/".contains(&b))
+    };
+    for word in std::iter::once(&pkg_ref).chain(&private_dirs) {
+        if !word_ok(word) {
+            bail!(
+                "{word:?} cannot be written into the maintainer scripts: it must be lowercase \
+                 letters, digits and `+ - . : /`"
+            );
+        }
+    }
     let sctx = ScriptsCtx {
         package: pkg_ref,
         private_dirs: &private_dirs,
@@ -870,6 +951,17 @@ pub fn assemble(
         filename,
         programs,
     })
+}
+
+/// A URL fit for the Homepage field, the copyright's Source and the man page: an absolute
+/// http(s) URL that parses, without whitespace or control characters. Anything else in
+/// the metadata is not used as a home page.
+fn is_homepage_url(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || crate::metadata::is_unsafe_char(c))
+        && url::Url::parse(text)
+            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 /// Debian's synopses do not start with an article (lintian
@@ -1014,6 +1106,34 @@ mod tests {
     fn roff_cannot_start_a_request() {
         assert_eq!(roff(".SH evil"), "\\&.SH evil");
         assert_eq!(roff("a-b"), "a\\-b");
+        assert_eq!(
+            roff("ok\n.so /etc/shadow\n'br"),
+            "ok\n\\&.so /etc/shadow\n\\&'br"
+        );
+        assert_eq!(roff("a\\fBb"), "a\\efBb");
+    }
+
+    #[test]
+    fn hostile_installed_paths_are_refused() {
+        for bad in [
+            "usr/lib/python3/dist-packages/demo/$(touch${IFS}PWNED).py",
+            "usr/lib/python3/dist-packages/demo/`id`.py",
+            "usr/lib/python3/dist-packages/demo/a;b.py",
+            "usr/lib/python3/dist-packages/demo/a\u{85}b.py",
+            "usr/lib/python3/dist-packages/demo/a\u{202e}yp.txt",
+            "usr/lib/python3/dist-packages/demo/a\u{2028}b.py",
+            "usr/lib/python3/dist-packages/demo/a\tb.py",
+        ] {
+            let e = check_installed_path(bad).unwrap_err().to_string();
+            assert!(e.contains("installed file names may not"), "{bad}: {e}");
+        }
+        for good in [
+            "usr/lib/python3/dist-packages/setuptools/script (dev).tmpl",
+            "usr/lib/python3/dist-packages/demo/{{cookiecutter.name}}/[id]+x,y=z@1~.py",
+            "usr/lib/python3/dist-packages/démo/ünïcode.py",
+        ] {
+            check_installed_path(good).unwrap();
+        }
     }
 
     #[test]

@@ -133,6 +133,17 @@ struct BuildArgs {
     /// Give up on an sdist build after this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     build_timeout: u64,
+    /// Refuse a wheel or sdist entry that unpacks to more than this (bytes, or with K, M,
+    /// G, T).
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = crate::wheel::parse_size)]
+    max_entry_size: u64,
+    /// Refuse a wheel or sdist that unpacks to more than this in total.
+    #[arg(long, value_name = "SIZE", default_value = "16G", value_parser = crate::wheel::parse_size)]
+    max_total_size: u64,
+    /// Refuse an entry (above 16 MiB) or an archive that inflates more than this many
+    /// times its compressed size, as a zip bomb.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_ratio)]
+    max_ratio: u64,
     /// Also publish what was built into this apt repository (made by `py2deb repo init`).
     #[arg(long, value_name = "DIR")]
     repo: Option<PathBuf>,
@@ -457,7 +468,12 @@ impl BuildArgs {
             templates_dir: self.templates.clone(),
             source_date_epoch: source_date_epoch()?,
             cache_dir,
-            limits: Limits::default(),
+            limits: Limits {
+                max_entry: self.max_entry_size,
+                max_total: self.max_total_size,
+                max_ratio: self.max_ratio,
+                ..Limits::default()
+            },
             deps: self.deps,
             conflicts: self.conflicts,
             archive,
@@ -582,8 +598,9 @@ fn build(args: &BuildArgs, reporter: &Terminal) -> Result<()> {
     }
     let mut built = Vec::new();
     let mut incoming = Vec::new();
-    for spec in &specs {
-        let one = pipeline::build(&cfg, std::slice::from_ref(spec), reporter)?;
+    let groups: Vec<&[Spec]> = specs.iter().map(std::slice::from_ref).collect();
+    let results = pipeline::build_each(&cfg, &groups, reporter)?;
+    for (spec, one) in specs.iter().zip(results) {
         for b in &one {
             incoming.push(crate::repo::Incoming {
                 path: b.path.clone(),

@@ -144,9 +144,9 @@ impl BinaryControl {
     fn check_line(&self, field: &str, value: &str) -> Result<()> {
         if let Some(c) = value.chars().find(|&c| is_control(c)) {
             let what = if c == '\n' || c == '\r' {
-                "a line break"
+                "a line break".to_owned()
             } else {
-                "a control character"
+                crate::metadata::describe_unsafe_char(c)
             };
             bail!(
                 "field {field} of package {} contains {what} ({c:?}), which could inject \
@@ -226,9 +226,11 @@ fn is_list_item(line: &str) -> bool {
     digits > 0 && (t[digits..].starts_with(". ") || t[digits..].starts_with(") "))
 }
 
-/// C0 controls and DEL; these never belong in a control field value.
+/// C0 controls (tab included), DEL, C1 controls, the Unicode line and paragraph
+/// separators and bidirectional overrides: none belongs in a control field value, and
+/// the line breaks among them split a field for readers such as python-debian.
 fn is_control(c: char) -> bool {
-    (c as u32) < 0x20 || c as u32 == 0x7f
+    c == '\t' || crate::metadata::is_unsafe_char(c)
 }
 
 /// Fold one logical line into continuation lines (each starting with a space) of at most
@@ -940,7 +942,19 @@ mod tests {
     #[test]
     fn injection_is_rejected_naming_field_and_package() {
         type Edit = fn(&mut BinaryControl);
-        let cases: [(&str, Edit); 7] = [
+        let cases: [(&str, Edit); 11] = [
+            ("Homepage", |c| {
+                c.homepage = Some("http://x y\u{85}Depends: evil".into())
+            }),
+            ("Description", |c| {
+                c.description.synopsis = "Nice\u{2028}Depends: evil".into()
+            }),
+            ("Maintainer", |c| {
+                c.maintainer = "A \u{202e}moc.b@a <a@b.c>".into()
+            }),
+            ("Description", |c| {
+                c.description.extended = vec!["ok\u{2029}Depends: evil".into()]
+            }),
             ("Description", |c| {
                 c.description.synopsis = "Nice\nDepends: evil".into()
             }),

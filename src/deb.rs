@@ -127,6 +127,31 @@ pub fn write_deb(
     write_deb_with_threads(spec, source, out, threads)
 }
 
+/// The temporary directory ran out of space while data.tar was spooled there. A full
+/// `$TMPDIR` is not the output directory's fault, so the error names the right place.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the temporary directory {} is full (ENOSPC, no space left on device) while data.tar \
+     is written there; free space in it or point TMPDIR at a file system with room",
+    dir.display()
+)]
+pub struct TempDirFull {
+    pub dir: std::path::PathBuf,
+}
+
+/// Whether an error was caused by a full file system or an exhausted quota.
+pub fn is_no_space(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .and_then(io::Error::raw_os_error)
+            .is_some_and(|code| code == libc::ENOSPC || code == libc::EDQUOT)
+    })
+}
+
+/// Where data.tar is spooled: a file that can be written, then read back from the start.
+trait Spool: io::Read + io::Write + Seek {}
+impl<T: io::Read + io::Write + Seek> Spool for T {}
+
 /// xz: preset 6 (dpkg-deb's default) with the block size liblzma itself picks for that
 /// preset (3 × the 8 MiB dictionary). Fixing it here is what makes the multithreaded
 /// output independent of the thread count: each block is compressed on its own.
@@ -167,64 +192,104 @@ fn write_deb_with_threads(
     out: &mut dyn Write,
     threads: usize,
 ) -> Result<DebSummary> {
+    let dir = std::env::temp_dir();
+    let tmp = tempfile::tempfile_in(&dir).map_err(|e| {
+        let e = anyhow::Error::new(e);
+        if is_no_space(&e) {
+            e.context(TempDirFull { dir: dir.clone() })
+        } else {
+            e.context(format!(
+                "cannot create a temporary file for data.tar in {}: make it writable or \
+                 point TMPDIR elsewhere",
+                dir.display()
+            ))
+        }
+    })?;
+    write_deb_spooled(spec, source, out, threads, Box::new(tmp), &dir)
+}
+
+/// [`write_deb`] with data.tar spooled into `spool`, a file in `spool_dir`.
+fn write_deb_spooled(
+    spec: &DebSpec,
+    source: &mut dyn FnMut(usize) -> Result<Vec<u8>>,
+    out: &mut dyn Write,
+    threads: usize,
+    spool: Box<dyn Spool>,
+    spool_dir: &std::path::Path,
+) -> Result<DebSummary> {
     let tuning = Tuning::with_threads(threads);
     let tree = build_tree(&spec.data)?;
     let scripts = control_members(&spec.scripts)?;
+    // Running out of space here is the temporary directory's doing, not the output's.
+    let spool_full = |e: anyhow::Error| {
+        if is_no_space(&e) {
+            e.context(TempDirFull {
+                dir: spool_dir.to_owned(),
+            })
+        } else {
+            e
+        }
+    };
 
     // data.tar: streamed through the compressor into a temporary file.
-    let tmp = tempfile::tempfile().context("creating a temporary file for data.tar")?;
-    let compressor = Compressor::new(spec.compression, io::BufWriter::new(tmp), tuning)?;
-    let mut tar = TarWriter::new(compressor, spec.mtime);
-    let mut md5sums = String::new();
-    // The build tree's root directory and its DEBIAN/ directory (see `installed_size`).
-    let mut installed_size: u64 = 2;
-    let mut files = 0usize;
-    tar.directory("./")?;
-    for (path, node) in &tree {
-        match node {
-            Node::Dir => {
-                tar.directory(&format!("./{path}/"))?;
-                installed_size += 1;
-            }
-            Node::Entry(i) => {
-                let entry = &spec.data[*i];
-                let path = &entry.path;
-                files += 1;
-                match &entry.kind {
-                    EntryKind::File(payload) => {
-                        let fetched;
-                        let bytes: &[u8] = match payload {
-                            Payload::Bytes(b) => b,
-                            Payload::Source(key) => {
-                                fetched = source(*key)
-                                    .with_context(|| format!("reading the content of /{path}"))?;
-                                &fetched
-                            }
-                        };
-                        let digest = Md5::digest(bytes);
-                        md5sums.push_str(&format!("{}  {path}\n", hex::encode(digest)));
-                        installed_size += kib(bytes.len() as u64);
-                        tar.file(&format!("./{path}"), entry.mode & 0o7777, bytes)
-                            .with_context(|| format!("writing /{path} into data.tar"))?;
-                    }
-                    EntryKind::Symlink(target) => {
-                        check_text("symlink target", path, target)?;
-                        // lstat() reports a symlink's size as the length of its target.
-                        installed_size += kib(target.len() as u64);
-                        tar.symlink(&format!("./{path}"), target)?;
+    let (mut data_file, data_len, installed_size, files, md5sums) = (|| -> Result<_> {
+        let compressor = Compressor::new(spec.compression, io::BufWriter::new(spool), tuning)?;
+        let mut tar = TarWriter::new(compressor, spec.mtime);
+        let mut md5sums = String::new();
+        // The build tree's root directory and its DEBIAN/ directory (see `installed_size`).
+        let mut installed_size: u64 = 2;
+        let mut files = 0usize;
+        tar.directory("./")?;
+        for (path, node) in &tree {
+            match node {
+                Node::Dir => {
+                    tar.directory(&format!("./{path}/"))?;
+                    installed_size += 1;
+                }
+                Node::Entry(i) => {
+                    let entry = &spec.data[*i];
+                    let path = &entry.path;
+                    files += 1;
+                    match &entry.kind {
+                        EntryKind::File(payload) => {
+                            let fetched;
+                            let bytes: &[u8] = match payload {
+                                Payload::Bytes(b) => b,
+                                Payload::Source(key) => {
+                                    fetched = source(*key).with_context(|| {
+                                        format!("reading the content of /{path}")
+                                    })?;
+                                    &fetched
+                                }
+                            };
+                            let digest = Md5::digest(bytes);
+                            md5sums.push_str(&format!("{}  {path}\n", hex::encode(digest)));
+                            installed_size += kib(bytes.len() as u64);
+                            tar.file(&format!("./{path}"), entry.mode & 0o7777, bytes)
+                                .with_context(|| format!("writing /{path} into data.tar"))?;
+                        }
+                        EntryKind::Symlink(target) => {
+                            check_text("symlink target", path, target)?;
+                            // lstat() reports a symlink's size as the length of its target.
+                            installed_size += kib(target.len() as u64);
+                            tar.symlink(&format!("./{path}"), target)?;
+                        }
                     }
                 }
             }
         }
-    }
-    let mut data_file = tar
-        .finish()?
-        .finish()?
-        .into_inner()
-        .map_err(|e| e.into_error())
-        .context("flushing data.tar")?;
-    let data_len = data_file.stream_position()?;
-    data_file.seek(SeekFrom::Start(0))?;
+        let mut data_file = tar
+            .finish()?
+            .finish()?
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .context("flushing data.tar")?;
+        let data_len = data_file.stream_position()?;
+        data_file.seek(SeekFrom::Start(0))?;
+        Ok((data_file, data_len, installed_size, files, md5sums))
+    })()
+    .map_err(spool_full)?;
+    let mut installed_size = installed_size;
 
     // Maintainer scripts sit in DEBIAN/ when dpkg-gencontrol measures the tree.
     installed_size += scripts
@@ -683,6 +748,60 @@ mod tests {
     /// Content for `Payload::Source(key)`.
     fn sourced(key: usize) -> Vec<u8> {
         (0..key * 700).map(|i| (i * 31 % 251) as u8).collect()
+    }
+
+    /// A spool on a full file system: every write fails with ENOSPC.
+    struct FullSpool;
+    impl io::Write for FullSpool {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Err(io::Error::from_raw_os_error(libc::ENOSPC))
+        }
+    }
+    impl io::Read for FullSpool {
+        fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+            Ok(0)
+        }
+    }
+    impl Seek for FullSpool {
+        fn seek(&mut self, _: SeekFrom) -> io::Result<u64> {
+            Ok(0)
+        }
+    }
+
+    #[test]
+    fn full_tmpdir_is_named_not_the_output() {
+        let spec = spec(Compression::Gzip);
+        let mut out = Vec::new();
+        let err = write_deb_spooled(
+            &spec,
+            &mut |k| Ok(sourced(k)),
+            &mut out,
+            1,
+            Box::new(FullSpool),
+            Path::new("/var/tmp/spool-here"),
+        )
+        .unwrap_err();
+        let err = err.context("outer context");
+        assert!(err.downcast_ref::<TempDirFull>().is_some(), "{err:#}");
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains("/var/tmp/spool-here") && msg.contains("ENOSPC"),
+            "{msg}"
+        );
+        assert!(msg.contains("TMPDIR"), "{msg}");
+        assert!(out.is_empty(), "nothing reaches the output");
+
+        // A full output is not blamed on the temporary directory.
+        let mut full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let err = write_deb(&spec, &mut |k| Ok(sourced(k)), &mut full).unwrap_err();
+        assert!(is_no_space(&err), "{err:#}");
+        assert!(err.downcast_ref::<TempDirFull>().is_none(), "{err:#}");
     }
 
     #[test]

@@ -65,16 +65,71 @@ pub fn environment(target: &Target) -> Result<MarkerEnvironment> {
 /// not parse. It is read as `==`: the two differ only for spellings that compare equal as
 /// versions but not as strings (`3.11` vs `3.11.0`), which markers on `python_version`
 /// never produce.
+///
+/// A marker expression pep508_rs cannot type is an error too (see [`parse_strict`]).
 pub fn parse_requirement(text: &str) -> Result<Requirement> {
     let text = text.trim();
-    let parsed = match text.split_once(';') {
-        Some((head, marker)) if marker.contains("===") => {
-            Requirement::from_str(&format!("{head};{}", marker.replace("===", "==")))
+    parse_strict(text).map_err(|e| match e {
+        Refused::Syntax(e) => {
+            anyhow!("invalid requirement `{text}`: {e}\nfix the requirement (PEP 508 syntax)")
         }
-        _ => Requirement::from_str(text),
+        Refused::Marker(problem) => anyhow!(
+            "invalid requirement `{text}`: its marker cannot be evaluated ({problem}); a \
+             marker must compare a marker variable with a valid value, such as \
+             `python_version >= \"3.8\"`"
+        ),
+    })
+}
+
+/// Why [`parse_strict`] refused a requirement.
+enum Refused {
+    Syntax(String),
+    /// The first expression pep508_rs would have dropped, as its warning says.
+    Marker(String),
+}
+
+/// Parse a requirement, refusing markers that cannot be evaluated.
+///
+/// pep508_rs drops an expression it cannot type (`python_version == "banana"`, a marker
+/// compared with a marker, `~=` on a string) with a warning, which leaves the rest of the
+/// marker, or nothing, so the requirement would count as applying everywhere.
+fn parse_strict(text: &str) -> std::result::Result<Requirement, Refused> {
+    let mut problems: Vec<String> = Vec::new();
+    let mut collect = |kind: pep508_rs::MarkerWarningKind, message: String| {
+        if kind != pep508_rs::MarkerWarningKind::DeprecatedMarkerName {
+            problems.push(message.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
     };
-    parsed.map_err(|e| {
-        anyhow!("invalid requirement `{text}`: {e}\nfix the requirement (PEP 508 syntax)")
+    let fixed;
+    let input = match text.split_once(';') {
+        Some((head, marker)) if marker.contains("===") => {
+            fixed = format!("{head};{}", marker.replace("===", "=="));
+            fixed.as_str()
+        }
+        _ => text,
+    };
+    let parsed = Requirement::parse_reporter(input, std::path::Path::new("/"), &mut collect)
+        .map_err(|e| Refused::Syntax(e.to_string()))?;
+    match problems.into_iter().next() {
+        Some(problem) => Err(Refused::Marker(problem)),
+        None => Ok(parsed),
+    }
+}
+
+/// Parse a `Requires-Dist` requirement from a distribution's metadata, refusing markers
+/// that cannot be evaluated; the error names the field and quotes the requirement.
+pub fn parse_metadata_requirement(text: &str) -> Result<Requirement> {
+    let text = text.trim();
+    parse_strict(text).map_err(|e| match e {
+        Refused::Syntax(e) => anyhow!(
+            "metadata field Requires-Dist: {text:?} must be a PEP 508 requirement \
+             (name [extras] (version) ; markers): {e}"
+        ),
+        Refused::Marker(problem) => anyhow!(
+            "metadata field Requires-Dist: {text:?} has a marker that cannot be evaluated \
+             ({problem}); a marker must compare a marker variable with a valid value, such \
+             as `python_version >= \"3.8\"`"
+        ),
     })
 }
 
@@ -251,4 +306,42 @@ fn python_bound(expr: &MarkerExpression) -> Option<(Op, String)> {
         _ => return None,
     };
     Some((op, specifier.version().to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_marker_with_invalid_version_is_an_error() {
+        for bad in [
+            "tomli; python_version == \"banana\"",
+            "tomli; python_version >= \"3.8\" and python_full_version < \"x.y\"",
+            "tomli; os_name == sys_platform",
+            "tomli; platform_system ~= \"Linux\"",
+            "tomli; \"a\" == \"b\"",
+        ] {
+            let e = parse_metadata_requirement(bad).unwrap_err().to_string();
+            assert!(e.contains(&format!("{bad:?}")), "{bad}: {e}");
+            assert!(e.contains("cannot be evaluated"), "{bad}: {e}");
+        }
+        for good in [
+            "tomli>=1.1; python_version < \"3.11\"",
+            "colorama; sys_platform == \"win32\"",
+            "pytest; extra == \"test\"",
+            "x; python_version === \"3.11\"",
+            "y",
+        ] {
+            parse_metadata_requirement(good).unwrap();
+            parse_requirement(good).unwrap();
+        }
+        let e = parse_requirement("tomli; python_version == \"banana\"")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`tomli; python_version == \"banana\"`")
+                && e.contains("cannot be evaluated"),
+            "{e}"
+        );
+    }
 }

@@ -138,17 +138,67 @@ fn parse_message(text: &str) -> Result<(Vec<RawField>, Option<String>)> {
     Ok((fields, body.filter(|b| !b.trim().is_empty())))
 }
 
-/// Refuse characters that would corrupt a Debian control file or a terminal: anything
-/// below 0x20 except tab, and DEL.
+/// Characters no metadata value may carry into a control file, man page, copyright or
+/// changelog: C0 controls (tab excepted) and DEL corrupt the file or a terminal; C1
+/// controls (NEL, U+0085, among them) and the line and paragraph separators U+2028/U+2029
+/// are line breaks to Python's `str.splitlines`, which python-debian uses to read control
+/// files, so `x<NEL>Depends: evil` would become a field there; bidirectional overrides
+/// and isolates (U+202A–U+202E, U+2066–U+2069) make text display other than it reads.
+pub fn is_unsafe_char(c: char) -> bool {
+    let u = c as u32;
+    (u < 0x20 && c != '\t')
+        || (0x7f..=0x9f).contains(&u)
+        || u == 0x2028
+        || u == 0x2029
+        || (0x202a..=0x202e).contains(&u)
+        || (0x2066..=0x2069).contains(&u)
+}
+
+/// How [`is_unsafe_char`] names a character in an error message.
+pub fn describe_unsafe_char(c: char) -> String {
+    let u = c as u32;
+    let kind = match u {
+        0x85 => "the C1 control NEL (next line)",
+        0x80..=0x9f => "a C1 control character",
+        0x2028 => "the line separator",
+        0x2029 => "the paragraph separator",
+        0x202a..=0x202e | 0x2066..=0x2069 => "a bidirectional override",
+        _ => "the control character",
+    };
+    format!("{kind} U+{u:04X}")
+}
+
+/// Refuse characters that would corrupt a Debian control file or a terminal (see
+/// [`is_unsafe_char`]); the error names the field and quotes the value.
 fn check_control_chars(field: &str, value: &str) -> Result<()> {
+    if let Some(c) = value.chars().find(|&c| is_unsafe_char(c)) {
+        bail!(
+            "metadata field {field}: {value:?} contains {}; it must be a single line of \
+             printable text",
+            describe_unsafe_char(c)
+        );
+    }
+    Ok(())
+}
+
+/// The same for free-text fields (`Description`, `License`), where line breaks, tabs and
+/// form feeds (license texts use them between sections) are text.
+fn check_free_text(field: &str, value: &str) -> Result<()> {
     if let Some(c) = value
         .chars()
-        .find(|&c| (c < ' ' && c != '\t') || c == '\x7f')
+        .find(|&c| c != '\n' && c != '\x0c' && is_unsafe_char(c))
     {
+        let at = value.find(c).unwrap_or(0);
+        let start = value[..at]
+            .char_indices()
+            .rev()
+            .nth(30)
+            .map_or(0, |(i, _)| i);
+        let excerpt: String = value[start..].chars().take(60).collect();
         bail!(
-            "metadata field {field}: {value:?} contains the control character {:?}; \
-             it must be a single line of printable text",
-            c
+            "metadata field {field} contains {} (near {excerpt:?}); remove it from the \
+             project's metadata",
+            describe_unsafe_char(c)
         );
     }
     Ok(())
@@ -238,7 +288,9 @@ impl Metadata {
                 }
                 "summary" => first(&mut summary, "Summary", field.single_line())?,
                 "description" if description_header.is_none() => {
-                    description_header = Some(field.multi_line());
+                    let value = field.multi_line();
+                    check_free_text("Description", &value)?;
+                    description_header = Some(value);
                 }
                 "description-content-type" => first(
                     &mut description_content_type,
@@ -271,6 +323,7 @@ impl Metadata {
                 )?,
                 "license" if license.is_none() => {
                     let value = field.multi_line();
+                    check_free_text("License", &value)?;
                     if !value.is_empty() {
                         license = Some(value);
                     }
@@ -296,13 +349,8 @@ impl Metadata {
                 }
                 "requires-dist" => {
                     let value = field.single_line();
-                    let requirement = Requirement::from_str(&value).map_err(|e| {
-                        anyhow::anyhow!(
-                            "metadata field Requires-Dist: {value:?} must be a PEP 508 \
-                             requirement (name [extras] (version) ; markers): {e}"
-                        )
-                    })?;
-                    requires_dist.push(requirement);
+                    check_control_chars("Requires-Dist", &value)?;
+                    requires_dist.push(crate::markers::parse_metadata_requirement(&value)?);
                 }
                 "requires-python" => {
                     let value = field.single_line();
@@ -354,6 +402,9 @@ impl Metadata {
         // Since Metadata-Version 2.1 the description may be the message body; prefer it,
         // since the header form is deprecated.
         let description = body.or(description_header).filter(|d| !d.trim().is_empty());
+        if let Some(d) = &description {
+            check_free_text("Description", d)?;
+        }
 
         Ok(Metadata {
             metadata_version,
@@ -405,23 +456,40 @@ fn is_dotted_identifier(s: &str) -> bool {
         })
 }
 
-/// Script names become `/usr/bin/<name>`, so they must be a plain, visible file name.
-fn check_script_name(name: &str, line_no: usize, line: &str) -> Result<()> {
-    let problem = if name.is_empty() {
-        Some("the script name is empty")
-    } else if name.contains('/') {
-        Some("the script name contains '/'")
-    } else if name.starts_with('.') {
-        Some("the script name starts with '.'")
-    } else if name.chars().any(|c| c.is_control() || c.is_whitespace()) {
-        Some("the script name contains whitespace or control characters")
+/// Longest program name accepted for `/usr/bin`.
+pub const PROGRAM_NAME_MAX: usize = 100;
+
+/// Why `name` cannot be a program in `/usr/bin`, if it cannot. Program names become file
+/// names, man page titles and command words, so only a conservative pattern is accepted:
+/// `[A-Za-z0-9][A-Za-z0-9._+-]*`, at most [`PROGRAM_NAME_MAX`] characters (so no `-rf`,
+/// no quotes, no shell or roff syntax).
+pub fn program_name_problem(name: &str) -> Option<String> {
+    let bad = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '+' | '-')));
+    if name.is_empty() {
+        Some("the name is empty".into())
+    } else if name.chars().count() > PROGRAM_NAME_MAX {
+        Some(format!(
+            "the name is {} characters long, more than {PROGRAM_NAME_MAX}",
+            name.chars().count()
+        ))
+    } else if let Some(c) = bad {
+        Some(format!("the name contains {c:?}"))
+    } else if !name.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+        Some("the name must start with a letter or digit".into())
     } else {
         None
-    };
-    if let Some(problem) = problem {
+    }
+}
+
+/// Script names become `/usr/bin/<name>`, so they must be a plain, safe file name.
+fn check_script_name(name: &str, line_no: usize, line: &str) -> Result<()> {
+    if let Some(problem) = program_name_problem(name) {
         bail!(
-            "entry_points.txt line {line_no}: {line:?}: {problem}; it must be a plain file \
-             name for /usr/bin"
+            "entry_points.txt line {line_no}: {line:?}: script name {name:?} is refused: \
+             {problem}; a program name for /usr/bin must be letters, digits and `. _ + -`, \
+             start with a letter or digit and be at most {PROGRAM_NAME_MAX} characters"
         );
     }
     Ok(())

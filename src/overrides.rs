@@ -46,8 +46,8 @@ impl Overrides {
     /// Parse one file's text; errors name the file, the project and the key.
     pub fn parse(text: &str, origin: &Path) -> Result<Overrides> {
         let at = origin.display();
-        let doc: toml_edit::Document<&str> =
-            toml_edit::Document::parse(text).map_err(|e| anyhow::anyhow!("{at}: invalid TOML: {e}"))?;
+        let doc: toml_edit::Document<&str> = toml_edit::Document::parse(text)
+            .map_err(|e| anyhow::anyhow!("{at}: invalid TOML: {e}"))?;
         let mut out = Overrides {
             projects: BTreeMap::new(),
             sources: vec![origin.to_path_buf()],
@@ -109,7 +109,9 @@ impl Overrides {
                     }
                 }
                 if out.projects.insert(normalized, o).is_some() {
-                    bail!("{where_} is given twice (names are compared after PEP 503 normalization)");
+                    bail!(
+                        "{where_} is given twice (names are compared after PEP 503 normalization)"
+                    );
                 }
             }
         }
@@ -248,7 +250,10 @@ conflicts = "bundle"
     #[test]
     fn later_files_win() {
         let mut a = parse(FILE).unwrap();
-        a.merge(parse("[project.bump-my-version]\nconflicts = \"fail\"\nrequires = [\"click>=8\"]\n").unwrap());
+        a.merge(
+            parse("[project.bump-my-version]\nconflicts = \"fail\"\nrequires = [\"click>=8\"]\n")
+                .unwrap(),
+        );
         let o = a.get("bump-my-version").unwrap();
         assert_eq!(o.conflicts, Some(ConflictMode::Fail));
         assert_eq!(o.requires.len(), 2);
@@ -259,14 +264,29 @@ conflicts = "bundle"
     fn bad_overrides_name_the_file_and_key() {
         for (text, needle) in [
             ("[project.x]\nrequire = []\n", "unknown key `require`"),
-            ("[project.x]\nrequires = [\"not a ; ; req\"]\n", "[project.x] requires"),
-            ("[project.x]\nrequires = \"botocore\"\n", "must be an array of strings"),
-            ("[project.x]\npackage = \"Bad_Name\"\n", "[project.x] package"),
-            ("[project.x]\nconflicts = \"sometimes\"\n", "must be auto, bundle, replace or fail"),
+            (
+                "[project.x]\nrequires = [\"not a ; ; req\"]\n",
+                "[project.x] requires",
+            ),
+            (
+                "[project.x]\nrequires = \"botocore\"\n",
+                "must be an array of strings",
+            ),
+            (
+                "[project.x]\npackage = \"Bad_Name\"\n",
+                "[project.x] package",
+            ),
+            (
+                "[project.x]\nconflicts = \"sometimes\"\n",
+                "must be auto, bundle, replace or fail",
+            ),
             ("[projects.x]\n", "unknown table `projects`"),
             ("[project.a_b]\n[project.a-b]\n", "given twice"),
             ("[project.x\n", "invalid TOML"),
-            ("[project.zope.interface]\nrequires = []\n", "[project.\"zope.interface\"]"),
+            (
+                "[project.zope.interface]\nrequires = []\n",
+                "[project.\"zope.interface\"]",
+            ),
         ] {
             let e = format!("{:#}", parse(text).unwrap_err());
             assert!(e.contains("py2deb.toml"), "{text}: {e}");

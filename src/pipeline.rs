@@ -3,6 +3,10 @@
 //!
 //! Each stage hands a typed value to the next; the CLI only turns options into a
 //! [`BuildConfig`] and prints what [`build`] returns.
+//!
+//! Writing is all or nothing: packages go into a locked staging directory inside the
+//! output directory and are renamed into place only when every one was written; what a
+//! killed run leaves there is removed by the next run.
 
 use crate::archive::ArchiveOptions;
 use crate::assemble::{self, PackageOptions};
@@ -249,17 +253,175 @@ pub struct Built {
     pub programs: Vec<String>,
 }
 
-/// Temporary `.deb` files being written, removed by the interrupt handler so that a
-/// Ctrl-C never leaves a half-written file in the output directory.
+/// Staging directories of running builds, removed by the interrupt handler so that a
+/// Ctrl-C never leaves a half-written package in the output directory.
 pub static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
 /// Remove every partial output (called on SIGINT/SIGTERM).
 pub fn remove_partial_outputs() {
     if let Ok(list) = PARTIAL.lock() {
         for p in list.iter() {
-            let _ = std::fs::remove_file(p);
+            if p.is_dir() {
+                let _ = std::fs::remove_dir_all(p);
+            } else {
+                let _ = std::fs::remove_file(p);
+            }
         }
     }
+}
+
+/// Prefix of the staging directories inside the output directory.
+const STAGING_PREFIX: &str = ".py2deb-staging-";
+/// The lock file inside a staging directory, held for as long as its run lives.
+const STAGING_LOCK: &str = ".lock";
+/// Age after which an unlocked leftover (a partial file of an older py2deb, a staging
+/// directory without its lock) is considered abandoned.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+/// A staging directory is created a moment before its lock is taken; one younger than
+/// this is never taken for abandoned.
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Where one run writes its packages before they are moved into the output directory:
+/// a directory inside it (so the final rename stays on one file system), locked while
+/// the run lives so that a later run can tell an abandoned one from a running one.
+struct Staging {
+    dir: tempfile::TempDir,
+    _lock: std::fs::File,
+}
+
+impl Staging {
+    fn new(output_dir: &Path) -> Result<Staging> {
+        let dir = tempfile::Builder::new()
+            .prefix(STAGING_PREFIX)
+            .tempdir_in(output_dir)
+            .with_context(|| {
+                format!(
+                    "cannot create a staging directory in the output directory {}: choose \
+                     another with -o",
+                    output_dir.display()
+                )
+            })?;
+        let lock = std::fs::File::create(dir.path().join(STAGING_LOCK)).with_context(|| {
+            format!("cannot create {}", dir.path().join(STAGING_LOCK).display())
+        })?;
+        if !try_lock(&lock)? {
+            bail!("{} is locked by another process", dir.path().display());
+        }
+        PARTIAL.lock().unwrap().push(dir.path().to_owned());
+        Ok(Staging { dir, _lock: lock })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let path = self.dir.path().to_owned();
+        PARTIAL.lock().unwrap().retain(|p| p != &path);
+    }
+}
+
+/// Take an exclusive lock on `file` without waiting; false if another process holds it.
+fn try_lock(file: &std::fs::File) -> Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock(2) on a descriptor owned by `file` for the duration of the call.
+    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if rc == 0 {
+        return Ok(true);
+    }
+    let err = std::io::Error::last_os_error();
+    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(err).context("locking a staging directory")
+    }
+}
+
+/// `.NAME.deb.XXXXXX.partial`: the temporary file older py2deb versions wrote next to the
+/// package.
+fn is_legacy_partial(name: &str) -> bool {
+    name.starts_with('.') && name.ends_with(".partial") && name.contains(".deb.")
+}
+
+/// Remove what killed runs (SIGKILL, a crash, a power cut) left in the output directory:
+/// staging directories no live process holds the lock of, and old partial files. Only
+/// py2deb's own names are touched; anything a running build holds is left alone.
+pub fn clean_stale_partials(dir: &Path, reporter: &dyn Reporter) {
+    let Ok(list) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let old = |meta: &std::fs::Metadata| {
+        meta.modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > STALE_AFTER)
+    };
+    let settled = |meta: &std::fs::Metadata| {
+        meta.modified()
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > LOCK_GRACE)
+    };
+    for entry in list.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let stale = if name.starts_with(STAGING_PREFIX) && meta.is_dir() {
+            match std::fs::File::open(path.join(STAGING_LOCK)) {
+                // Getting the lock proves its owner is gone, unless the directory is so
+                // new that its owner may not have taken the lock yet.
+                Ok(lock) => try_lock(&lock).unwrap_or(false) && settled(&meta),
+                Err(_) => old(&meta),
+            }
+        } else if is_legacy_partial(&name) && meta.is_file() {
+            std::fs::File::open(&path)
+                .ok()
+                .is_some_and(|f| try_lock(&f).unwrap_or(false))
+                && old(&meta)
+        } else {
+            continue;
+        };
+        if !stale {
+            continue;
+        }
+        let removed = if meta.is_dir() {
+            std::fs::remove_dir_all(&path)
+        } else {
+            std::fs::remove_file(&path)
+        };
+        match removed {
+            Ok(()) => reporter.info(&format!(
+                "removed {}, left behind by an interrupted py2deb run",
+                path.display()
+            )),
+            Err(e) => reporter.warn(&format!(
+                "cannot remove {}, left behind by an interrupted py2deb run: {e}",
+                path.display()
+            )),
+        }
+    }
+}
+
+/// The process's umask, from /proc (reading it with umask(2) would change it briefly for
+/// every thread).
+fn current_umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+}
+
+/// Mode of a written package: what `dpkg-deb --build` gives, 0666 less the umask.
+fn package_mode() -> u32 {
+    0o666 & !current_umask()
 }
 
 /// A wheel on disk with what we know about where it came from.
@@ -307,6 +469,30 @@ fn release_freed_memory() {
 
 /// Make sure the output directory exists and is writable before any download.
 pub fn check_output_dir(dir: &Path) -> Result<()> {
+    // `-o FILE` is a mistake worth naming: the OS would only say "File exists".
+    let mut probe = Some(dir);
+    while let Some(p) = probe {
+        if let Ok(meta) = std::fs::metadata(p) {
+            if !meta.is_dir() {
+                if p == dir {
+                    bail!(
+                        "-o {}: this is a file, not a directory; -o names the output \
+                         directory (created if missing) — give a directory, or move the \
+                         file away",
+                        dir.display()
+                    );
+                }
+                bail!(
+                    "-o {}: cannot create the output directory because {} is a file, not a \
+                     directory; choose another directory with -o",
+                    dir.display(),
+                    p.display()
+                );
+            }
+            break;
+        }
+        probe = p.parent().filter(|q| !q.as_os_str().is_empty());
+    }
     std::fs::create_dir_all(dir).with_context(|| {
         format!(
             "cannot create output directory {}: choose another with -o",
@@ -371,7 +557,84 @@ fn add_extras(extras: &mut Vec<ExtraName>, learned: Option<&BTreeSet<ExtraName>>
 /// Build every spec and, per `--deps`/`--conflicts`, the closure of what the target
 /// lacks; returns the packages written.
 pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Result<Vec<Built>> {
+    Ok(build_each(cfg, &[specs], reporter)?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Build each group of specs as [`build`] does, one closure per group, all or nothing:
+/// every package of every group is written into a staging directory inside the output
+/// directory, and moved into the output directory only when all groups succeeded.
+/// Returns the packages of each group, in order.
+pub fn build_each(
+    cfg: &BuildConfig,
+    groups: &[&[Spec]],
+    reporter: &dyn Reporter,
+) -> Result<Vec<Vec<Built>>> {
     check_output_dir(&cfg.output_dir)?;
+    clean_stale_partials(&cfg.output_dir, reporter);
+    // Every group is resolved and laid out before anything is written, so a bad spec
+    // fails the run before any package of a good one is compressed.
+    let mut all: Vec<Vec<Prepared>> = Vec::new();
+    for specs in groups {
+        let earlier: Vec<&Built> = all.iter().flatten().map(|p| &p.built).collect();
+        let prepared = prepare_group(cfg, specs, &earlier, reporter)?;
+        all.push(prepared);
+    }
+    let staging = Staging::new(&cfg.output_dir)?;
+    let mut sizes: BTreeMap<PathBuf, u64> = BTreeMap::new();
+    for p in all.iter_mut().flatten() {
+        if let Some(&size) = sizes.get(&p.built.path) {
+            p.built.size = size; // the same package, needed by two groups
+            continue;
+        }
+        write_one(cfg, staging.path(), p)?;
+        sizes.insert(p.built.path.clone(), p.built.size);
+    }
+    for path in sizes.keys() {
+        let staged = staging.path().join(path.file_name().unwrap_or_default());
+        std::fs::rename(&staged, path).map_err(|e| {
+            let why = if path.is_dir() {
+                format!(
+                    "{} exists and is a directory; remove it or choose another -o",
+                    path.display()
+                )
+            } else {
+                format!("{e}")
+            };
+            anyhow::anyhow!(
+                "cannot move {} into the output directory as {}: {why}",
+                staged.display(),
+                path.display()
+            )
+        })?;
+        reporter.info(&format!("wrote {}", path.display()));
+    }
+    Ok(all
+        .into_iter()
+        .map(|g| g.into_iter().map(|p| p.built).collect())
+        .collect())
+}
+
+/// A package laid out and ready to be written.
+struct Prepared {
+    wheel: Wheel,
+    /// The wheels of its private copies.
+    bundled: Vec<Wheel>,
+    assembly: assemble::Assembly,
+    /// What will be reported; `size` is set when it is written.
+    built: Built,
+}
+
+/// Resolve the closure of `specs` and lay out every package of it; `earlier` are the
+/// packages other groups of the same run will write.
+fn prepare_group(
+    cfg: &BuildConfig,
+    specs: &[Spec],
+    earlier: &[&Built],
+    reporter: &dyn Reporter,
+) -> Result<Vec<Prepared>> {
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
     let http = Http::with_options(cfg.index.http.clone())?;
     let cache = Cache::new(&cfg.cache_dir);
@@ -622,7 +885,7 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
     drop(tindex);
     release_freed_memory();
 
-    let mut built = Vec::new();
+    let mut built: Vec<Prepared> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let is_root = roots.contains(&i);
         if private.contains(&node.name) && !is_root {
@@ -653,29 +916,76 @@ pub fn build(cfg: &BuildConfig, specs: &[Spec], reporter: &dyn Reporter) -> Resu
                 depends.extend(e.relations.clone());
             }
         }
-        let mut bundle_wheels = inside
+        let bundle_wheels = inside
             .iter()
             .map(|n| open_wheel(&n.fetched, cfg))
             .collect::<Result<Vec<_>>>()?;
-        let mut b = build_one(
+        let mut p = prepare_one(
             cfg,
             &templates,
             &node.fetched,
-            &mut bundle_wheels,
+            bundle_wheels,
+            &inside.iter().map(|n| &n.fetched.wheel).collect::<Vec<_>>(),
             depends,
             node.epoch_offset,
-            reporter,
         )
         .with_context(|| format!("building {}", node.chain))?;
-        b.reason = node.reason.clone();
-        b.replaces = node.replaces.as_ref().map(|(p, v)| format!("{p} {v}"));
-        b.bundles = inside
+        p.built.reason = node.reason.clone();
+        p.built.replaces = node.replaces.as_ref().map(|(p, v)| format!("{p} {v}"));
+        p.built.bundles = inside
             .iter()
             .map(|n| format!("{} {}", n.name, n.version))
             .collect();
-        built.push(b);
+        check_collision(
+            earlier
+                .iter()
+                .copied()
+                .chain(built.iter().map(|p| &p.built)),
+            &p.built,
+        )?;
+        built.push(p);
     }
     Ok(built)
+}
+
+/// Two packages of one run may not share a file name (dpkg drops the epoch from it, so
+/// `1:1.0` and `1.0` collide) or a package name (`python-slugify` and `slugify` are both
+/// `python3-slugify`): the second would replace the first.
+fn check_collision<'a>(built: impl Iterator<Item = &'a Built> + Clone, new: &Built) -> Result<()> {
+    let describe = |b: &Built| {
+        format!(
+            "{} {} (from {} {})",
+            b.package, b.version, b.project, b.project_version
+        )
+    };
+    // Two applications of one run may both need the same missing dependency.
+    let same = |b: &Built| {
+        b.package == new.package
+            && b.version == new.version
+            && b.project == new.project
+            && b.project_version == new.project_version
+    };
+    if built.clone().any(same) {
+        return Ok(());
+    }
+    if let Some(old) = built.clone().find(|b| b.path == new.path) {
+        bail!(
+            "{} and {} would both be written as {}: dpkg's file names leave out the epoch; \
+             build them into different directories with -o",
+            describe(old),
+            describe(new),
+            new.path.file_name().unwrap_or_default().to_string_lossy()
+        );
+    }
+    if let Some(old) = built.clone().find(|b| b.package == new.package) {
+        bail!(
+            "{} and {} are both package {}; build only one of them",
+            describe(old),
+            describe(new),
+            new.package
+        );
+    }
+    Ok(())
 }
 
 fn resolve_and_fetch(
@@ -719,15 +1029,16 @@ fn resolve_and_fetch(
     }
 }
 
-fn build_one(
+/// Open and lay out the package of `f`, with `bundled` as its private copies.
+fn prepare_one(
     cfg: &BuildConfig,
     templates: &Templates,
     f: &Fetched,
-    bundled: &mut [Wheel],
+    mut bundled: Vec<Wheel>,
+    bundled_files: &[&WheelFilename],
     depends: Relations,
     epoch_offset: u64,
-    reporter: &dyn Reporter,
-) -> Result<Built> {
+) -> Result<Prepared> {
     let mut wheel = open_wheel(f, cfg)?;
     let mtime = cfg
         .source_date_epoch
@@ -768,30 +1079,59 @@ fn build_one(
         requirement_depends: depends,
         epoch_offset,
     };
-    let min_glibc = f.wheel.min_glibc();
+    // Compiled code in a private copy makes the package architecture-specific, and its
+    // manylinux tag raises the glibc the package needs.
+    let bundled_pure = bundled_files.iter().all(|w| w.is_pure());
+    let min_glibc = std::iter::once(&f.wheel)
+        .chain(bundled_files.iter().copied())
+        .filter_map(|w| w.min_glibc())
+        .max();
     let assembly = assemble::assemble(
         &mut wheel,
-        bundled,
+        &mut bundled,
         &cfg.target,
-        f.wheel.is_pure(),
+        f.wheel.is_pure() && bundled_pure,
         min_glibc,
         &opts,
         templates,
     )?;
-    let final_path = cfg.output_dir.join(&assembly.filename);
-    let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.", assembly.filename))
-        .suffix(".partial")
-        .tempfile_in(&cfg.output_dir)
-        .with_context(|| {
-            format!(
-                "cannot write to output directory {}: choose another with -o",
-                cfg.output_dir.display()
-            )
-        })?;
-    PARTIAL.lock().unwrap().push(tmp.path().to_owned());
+    let control = &assembly.spec.control;
+    let built = Built {
+        package: control.package.clone(),
+        version: control.version.clone(),
+        architecture: control.architecture.clone(),
+        path: cfg.output_dir.join(&assembly.filename),
+        size: 0,
+        project: wheel.metadata.name.clone(),
+        project_version: wheel.metadata.version.to_string(),
+        wheel: filename,
+        reason: "requested".into(),
+        bundles: Vec::new(),
+        replaces: None,
+        depends: control.depends.to_string(),
+        programs: assembly.programs.clone(),
+    };
+    Ok(Prepared {
+        wheel,
+        bundled,
+        assembly,
+        built,
+    })
+}
+
+/// Write a prepared package into the run's staging directory; [`build_each`] moves it
+/// into place once every package has been written.
+fn write_one(cfg: &BuildConfig, staging: &Path, p: &mut Prepared) -> Result<()> {
+    let Prepared {
+        wheel,
+        bundled,
+        assembly,
+        built,
+    } = p;
+    let staged = staging.join(&assembly.filename);
     let result = (|| -> Result<u64> {
-        let mut out = std::io::BufWriter::new(tmp.as_file());
+        let file = std::fs::File::create(&staged)?;
+        let mut out = std::io::BufWriter::new(&file);
         deb::write_deb(
             &assembly.spec,
             &mut |key| {
@@ -809,41 +1149,28 @@ fn build_one(
         use std::io::Write;
         out.flush()?;
         drop(out);
-        tmp.as_file().sync_all()?;
-        Ok(tmp.as_file().metadata()?.len())
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(package_mode()))?;
+        file.sync_all()?;
+        Ok(file.metadata()?.len())
     })();
-    let tmp_path = tmp.path().to_owned();
     let size = match result {
-        Ok(size) => {
-            tmp.persist(&final_path).with_context(|| {
-                format!("moving the package into place as {}", final_path.display())
-            })?;
-            size
-        }
+        Ok(size) => size,
         Err(e) => {
-            drop(tmp);
-            PARTIAL.lock().unwrap().retain(|p| p != &tmp_path);
-            return Err(e.context(format!("writing {}", final_path.display())));
+            let _ = std::fs::remove_file(&staged);
+            if deb::is_no_space(&e) && e.downcast_ref::<deb::TempDirFull>().is_none() {
+                return Err(e.context(format!(
+                    "the output directory {} is full (ENOSPC, no space left on device) while \
+                     {} is written; free space there or choose another with -o",
+                    cfg.output_dir.display(),
+                    assembly.filename
+                )));
+            }
+            return Err(e.context(format!("building {}", assembly.filename)));
         }
     };
-    PARTIAL.lock().unwrap().retain(|p| p != &tmp_path);
-    let control = &assembly.spec.control;
-    reporter.info(&format!("wrote {}", final_path.display()));
-    Ok(Built {
-        package: control.package.clone(),
-        version: control.version.clone(),
-        architecture: control.architecture.clone(),
-        path: final_path,
-        size,
-        project: wheel.metadata.name.clone(),
-        project_version: wheel.metadata.version.to_string(),
-        wheel: filename,
-        reason: "requested".into(),
-        bundles: Vec::new(),
-        replaces: None,
-        depends: control.depends.to_string(),
-        programs: assembly.programs,
-    })
+    built.size = size;
+    Ok(())
 }
 
 /// The build record stored in a repository for a package built from `spec`, so that
@@ -969,7 +1296,9 @@ impl Rebuilder<'_> {
             cfg.deps = resolve::DepsMode::from_str(d, true).map_err(anyhow::Error::msg)?;
         }
         if let Some(c) = record.options.get("conflicts") {
-            cfg.conflicts = c.parse::<resolve::ConflictMode>().map_err(anyhow::Error::msg)?;
+            cfg.conflicts = c
+                .parse::<resolve::ConflictMode>()
+                .map_err(anyhow::Error::msg)?;
         }
         if let Some(dir) = record.options.get("apt-lists") {
             cfg.archive.lists_dir = PathBuf::from(dir);

@@ -1,6 +1,8 @@
 //! Tera templates for the generated text files of a package: maintainer scripts
 //! (dh_python3's byte-compiling autoscripts), DEP-5 copyright, changelog, man pages and
-//! console-script wrappers.
+//! console-script wrappers. The maintainer scripts name only the package (and its private
+//! directory): py3compile and py3clean read the file list from dpkg, as dh_python3's do,
+//! so no file name of the wheel is ever part of shell code.
 //!
 //! The defaults are compiled in from `templates/`; `--templates DIR` replaces any of them
 //! with a file of the same name, so sites can add their own wording or hooks.
@@ -89,6 +91,44 @@ mod tests {
             .unwrap();
         assert!(out.starts_with("#!/bin/sh\nset -e\n"));
         assert!(out.contains("\tpy3compile -p python3-foo\n"), "{out}");
+    }
+
+    /// The maintainer scripts take only the package and its private directory: whatever
+    /// else is in the context (a hostile file list) never reaches them, and they parse.
+    #[test]
+    fn maintainer_scripts_name_no_files_and_parse() {
+        let t = Templates::load(None).unwrap();
+        for dirs in [vec![], vec!["/usr/share/python3-foo"]] {
+            let ctx = json!({
+                "package": "python3-foo:amd64",
+                "private_dirs": dirs,
+                "files": ["usr/lib/python3/dist-packages/foo/$(touch PWNED).py"],
+            });
+            for name in ["postinst", "prerm"] {
+                let out = t.render(name, &ctx).unwrap();
+                assert!(
+                    !out.contains("PWNED") && !out.contains("dist-packages/foo"),
+                    "{out}"
+                );
+                assert!(out.contains(" -p python3-foo:amd64"), "{out}");
+                for d in &dirs {
+                    assert!(out.contains(&format!(" -p python3-foo:amd64 {d}")), "{out}");
+                }
+                let dir = tempfile::tempdir().unwrap();
+                let path = dir.path().join(name);
+                std::fs::write(&path, &out).unwrap();
+                let check = std::process::Command::new("sh")
+                    .arg("-n")
+                    .arg(&path)
+                    .output()
+                    .unwrap();
+                assert!(
+                    check.status.success(),
+                    "{name}: {}",
+                    String::from_utf8_lossy(&check.stderr)
+                );
+            }
+        }
     }
 
     #[test]

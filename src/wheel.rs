@@ -1,6 +1,7 @@
 //! Reading a wheel (PEP 427, binary distribution format) safely: every entry's name,
-//! type and declared size is checked before anything is read, reads are capped so a
-//! lying header cannot exhaust memory, and contents are verified against RECORD.
+//! type, declared size, compression ratio and place in the archive (no two entries may
+//! share bytes) is checked before anything is read, reads are capped so a lying header
+//! cannot exhaust memory, and contents are verified against RECORD.
 
 use crate::metadata::{EntryPoints, Metadata, WheelInfo};
 use anyhow::{anyhow, bail, Context, Result};
@@ -13,6 +14,12 @@ use std::path::Path;
 use std::str::FromStr;
 
 /// Caps that protect against zip bombs and hostile archives.
+///
+/// The sizes are for real wheels: tensorflow ships a single 1.05 GB shared library, and
+/// the biggest CUDA wheels unpack to several GB. Bombs are caught by the ratio of
+/// uncompressed to compressed bytes (deflate cannot exceed about 1032:1; real files
+/// stay far below 100:1) and by refusing entries whose data overlap, so that no
+/// compressed byte is counted twice.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Total uncompressed bytes.
@@ -21,16 +28,50 @@ pub struct Limits {
     pub max_entry: u64,
     /// Number of entries.
     pub max_entries: usize,
+    /// Largest accepted ratio of uncompressed to compressed bytes, per entry and for the
+    /// whole archive; applied above [`RATIO_FLOOR`] bytes only, since small files of
+    /// repeated bytes legitimately compress better.
+    pub max_ratio: u64,
 }
+
+/// Sizes below which the compression ratio is not checked.
+pub const RATIO_FLOOR: u64 = 16 << 20;
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_total: 4 << 30,
-            max_entry: 1 << 30,
+            max_total: 16 << 30,
+            max_entry: 4 << 30,
             max_entries: 200_000,
+            max_ratio: 250,
         }
     }
+}
+
+/// Parse a size for the limit options: a number of bytes with an optional binary suffix
+/// (`K`, `M`, `G`, `T`, optionally followed by `iB` or `B`), such as `8G` or `512MiB`.
+pub fn parse_size(text: &str) -> std::result::Result<u64, String> {
+    let t = text.trim();
+    let digits = t.chars().take_while(|c| c.is_ascii_digit()).count();
+    let (number, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size: use bytes or a number with K, M, G or T (e.g. 8G)"
+            ))
+        }
+    };
+    let n: u64 = number.parse().map_err(|_| {
+        format!("`{text}` is not a size: use bytes or a number with K, M, G or T (e.g. 8G)")
+    })?;
+    n.checked_mul(1u64 << shift)
+        .filter(|&v| v > 0)
+        .ok_or_else(|| format!("`{text}` is out of range: give a size between 1 byte and 16 EiB"))
 }
 
 /// Where an entry of the wheel belongs (PEP 427 install scheme).
@@ -346,6 +387,85 @@ fn read_entry(
     Ok(data)
 }
 
+/// Where an entry's bytes are in the archive: its local header and compressed data.
+struct Span {
+    /// Offset of the local file header.
+    start: u64,
+    compressed: u64,
+    /// The name in the central directory.
+    name: Vec<u8>,
+}
+
+/// Refuse entries whose local header and data overlap another entry's or the central
+/// directory: overlapping entries let one compressed stream be inflated once per entry
+/// (a 132 KB wheel once became a 1 GiB package). Each local header is read to find where
+/// its data start, and must name the same file as the central directory.
+fn check_spans(path: &Path, label: &str, spans: Vec<Span>, directory_start: u64) -> Result<()> {
+    let crafted = |what: String| {
+        anyhow!("{label}: {what}; the archive is crafted or corrupt — a wheel's entries never share bytes")
+    };
+    let mut file = std::io::BufReader::with_capacity(
+        4096,
+        File::open(path).with_context(|| format!("cannot open wheel {}", path.display()))?,
+    );
+    let mut ranges: Vec<(u64, u64, usize)> = Vec::with_capacity(spans.len());
+    for (i, span) in spans.iter().enumerate() {
+        let show = String::from_utf8_lossy(&span.name).into_owned();
+        let mut header = [0u8; 30];
+        file.seek(SeekFrom::Start(span.start))
+            .and_then(|_| file.read_exact(&mut header))
+            .map_err(|_| {
+                crafted(format!(
+                    "entry {show:?} has no local header at offset {}",
+                    span.start
+                ))
+            })?;
+        if header[..4] != *b"PK\x03\x04" {
+            return Err(crafted(format!(
+                "entry {show:?} points at offset {}, where no local header starts",
+                span.start
+            )));
+        }
+        let name_len = u64::from(u16::from_le_bytes([header[26], header[27]]));
+        let extra_len = u64::from(u16::from_le_bytes([header[28], header[29]]));
+        let mut local_name = vec![0u8; name_len as usize];
+        file.read_exact(&mut local_name)
+            .map_err(|_| crafted(format!("entry {show:?} has a truncated local header")))?;
+        if local_name != span.name {
+            return Err(crafted(format!(
+                "entry {show:?} has a local header naming {:?}",
+                String::from_utf8_lossy(&local_name)
+            )));
+        }
+        let end = span
+            .start
+            .checked_add(30 + name_len + extra_len)
+            .and_then(|d| d.checked_add(span.compressed))
+            .ok_or_else(|| crafted(format!("entry {show:?} has an impossible size")))?;
+        ranges.push((span.start, end, i));
+    }
+    ranges.sort_unstable();
+    for pair in ranges.windows(2) {
+        let ((_, end, a), (start, _, b)) = (pair[0], pair[1]);
+        if start < end {
+            return Err(crafted(format!(
+                "entries {:?} and {:?} overlap",
+                String::from_utf8_lossy(&spans[a].name),
+                String::from_utf8_lossy(&spans[b].name)
+            )));
+        }
+    }
+    if let Some(&(_, end, last)) = ranges.last() {
+        if end > directory_start {
+            return Err(crafted(format!(
+                "entry {:?} overlaps the central directory",
+                String::from_utf8_lossy(&spans[last].name)
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// An entry name as it is in the archive, before classification.
 struct RawEntry {
     index: usize,
@@ -390,6 +510,7 @@ impl Wheel {
 
         // Pass 1: names, types and declared sizes of every entry, before any data is read.
         let mut raw_entries = Vec::new();
+        let mut spans = Vec::with_capacity(archive.len());
         let mut declared_total: u64 = 0;
         for index in 0..archive.len() {
             let entry = archive
@@ -426,24 +547,48 @@ impl Wheel {
                     ),
                 }
             }
-            if is_dir {
-                continue;
-            }
+            // Every entry counts against the caps, directories included: a directory
+            // entry is only a name, so one that carries data is crafted.
             let size = entry.size();
+            let compressed = entry.compressed_size();
+            if is_dir && size > 0 {
+                bail!(
+                    "{label}: directory entry {entry_name:?} carries {size} bytes of data; \
+                     directory entries must be empty — the archive is crafted"
+                );
+            }
             if size > limits.max_entry {
                 bail!(
                     "{label}: entry {entry_name:?} declares {size} bytes, more than the \
-                     per-entry limit of {}",
+                     per-entry limit of {} (raise it with --max-entry-size if the wheel is \
+                     genuine)",
                     limits.max_entry
+                );
+            }
+            if size > RATIO_FLOOR && size / compressed.max(1) > limits.max_ratio {
+                bail!(
+                    "{label}: entry {entry_name:?} inflates {compressed} compressed bytes to \
+                     {size}, a ratio above {}:1; refusing it as a possible zip bomb (raise \
+                     --max-ratio if the wheel is genuine)",
+                    limits.max_ratio
                 );
             }
             declared_total = declared_total.saturating_add(size);
             if declared_total > limits.max_total {
                 bail!(
                     "{label}: entries up to {entry_name:?} declare more than {} uncompressed \
-                     bytes, the total limit",
+                     bytes, the total limit (raise it with --max-total-size if the wheel is \
+                     genuine)",
                     limits.max_total
                 );
+            }
+            spans.push(Span {
+                start: entry.header_start(),
+                compressed,
+                name: entry.name_raw().to_vec(),
+            });
+            if is_dir {
+                continue;
             }
             raw_entries.push(RawEntry {
                 index,
@@ -452,6 +597,16 @@ impl Wheel {
                 executable: mode & 0o111 != 0,
             });
         }
+        let archive_len = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        if declared_total > RATIO_FLOOR && declared_total / archive_len.max(1) > limits.max_ratio {
+            bail!(
+                "{label}: {archive_len} bytes of archive declare {declared_total} uncompressed \
+                 bytes, a ratio above {}:1; refusing it as a possible zip bomb (raise \
+                 --max-ratio if the wheel is genuine)",
+                limits.max_ratio
+            );
+        }
+        check_spans(path, &label, spans, archive.central_directory_start())?;
 
         // Pass 2: the .dist-info and .data directories of this distribution.
         let top_dirs: std::collections::BTreeSet<&str> = raw_entries
@@ -1012,6 +1167,7 @@ Tag: py3-none-any\n";
                 &path,
                 Limits {
                     max_total: 1 << 20,
+                    max_ratio: u64::MAX,
                     ..Limits::default()
                 }
             )
@@ -1020,8 +1176,19 @@ Tag: py3-none-any\n";
         );
         assert!(err.contains("total limit"), "{err}");
 
+        // With the default limits, 50 MiB of zeros from 50 KB is a bomb by its ratio.
+        let err = format!("{:#}", open(&path, Limits::default()).err().unwrap());
+        assert!(
+            err.contains("\"demo_pkg/zeros.bin\"") && err.contains("ratio above 250:1"),
+            "{err}"
+        );
+        let no_ratio = Limits {
+            max_ratio: u64::MAX,
+            ..Limits::default()
+        };
+
         // The read itself is capped, whatever the header said.
-        let mut wheel = open(&path, Limits::default()).unwrap();
+        let mut wheel = open(&path, no_ratio).unwrap();
         wheel.limits = small;
         let index = wheel
             .entries
@@ -1031,6 +1198,106 @@ Tag: py3-none-any\n";
             .index;
         let err = format!("{:#}", wheel.read(index).unwrap_err());
         assert!(err.contains("inflates to more than 1048576 bytes"), "{err}");
+    }
+
+    /// tensorflow's wheel has one 1.05 GiB entry (`libtensorflow_cc.so.2`); the defaults
+    /// must accept it. The archive is written with a hole so the test stays small on disk.
+    #[test]
+    fn tensorflow_sized_entry_is_accepted() {
+        const BIG: u64 = 1_128_000_000; // 1.05 GiB
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo_pkg-1.0-py3-none-any.whl");
+        let mut files = good_files();
+        let big_name = "demo_pkg/libbig.so.2";
+        // RECORD lists the big file with the hash of its zeros; open() never reads it.
+        files.push((big_name.to_string(), Vec::new(), 0o644));
+        let mut files = with_record(files);
+        let record = files.last_mut().unwrap();
+        let text = String::from_utf8(record.1.clone()).unwrap().replace(
+            &format!(
+                "{big_name},sha256={},0",
+                urlsafe_b64_nopad(&Sha256::digest(b""))
+            ),
+            &format!("{big_name},sha256=unchecked,{BIG}"),
+        );
+        record.1 = text.into_bytes();
+        let mut out = File::create(&path).unwrap();
+        let mut central = Vec::new();
+        let mut count = 0u16;
+        let mut offset = 0u64;
+        for (name, data, _) in &files {
+            let size = if name == big_name {
+                BIG
+            } else {
+                data.len() as u64
+            };
+            let mut crc = flate2::Crc::new();
+            crc.update(data);
+            let crc = crc.sum().to_le_bytes();
+            let mut header = Vec::new();
+            header.extend_from_slice(b"PK\x03\x04");
+            header.extend_from_slice(&[20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            header.extend_from_slice(&crc);
+            header.extend_from_slice(&(size as u32).to_le_bytes());
+            header.extend_from_slice(&(size as u32).to_le_bytes());
+            header.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            header.extend_from_slice(&0u16.to_le_bytes());
+            header.extend_from_slice(name.as_bytes());
+            out.write_all(&header).unwrap();
+            if name == big_name {
+                out.seek(SeekFrom::Current(BIG as i64)).unwrap();
+            } else {
+                out.write_all(data).unwrap();
+            }
+            central.extend_from_slice(b"PK\x01\x02");
+            central.extend_from_slice(&[20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            central.extend_from_slice(&crc);
+            central.extend_from_slice(&(size as u32).to_le_bytes());
+            central.extend_from_slice(&(size as u32).to_le_bytes());
+            central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+            central.extend_from_slice(&[0u8; 8]);
+            central.extend_from_slice(&(0o100644u32 << 16).to_le_bytes());
+            central.extend_from_slice(&(offset as u32).to_le_bytes());
+            central.extend_from_slice(name.as_bytes());
+            offset += header.len() as u64 + size;
+            count += 1;
+        }
+        out.write_all(&central).unwrap();
+        out.write_all(b"PK\x05\x06\0\0\0\0").unwrap();
+        out.write_all(&count.to_le_bytes()).unwrap();
+        out.write_all(&count.to_le_bytes()).unwrap();
+        out.write_all(&(central.len() as u32).to_le_bytes())
+            .unwrap();
+        out.write_all(&(offset as u32).to_le_bytes()).unwrap();
+        out.write_all(&0u16.to_le_bytes()).unwrap();
+        drop(out);
+
+        let wheel = open(&path, Limits::default()).unwrap();
+        let names: Vec<&str> = wheel.entries.iter().map(|e| e.name.as_str()).collect();
+        let big = wheel
+            .entries
+            .iter()
+            .find(|e| e.name == big_name)
+            .unwrap_or_else(|| panic!("{names:?}"));
+        assert_eq!(big.size, BIG);
+        // The old 1 GiB per-entry cap would have refused it.
+        let old = Limits {
+            max_entry: 1 << 30,
+            ..Limits::default()
+        };
+        let err = format!("{:#}", open(&path, old).err().unwrap());
+        assert!(err.contains("per-entry limit"), "{err}");
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("4G"), Ok(4 << 30));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert_eq!(parse_size("16 TB"), Ok(16 << 40));
+        for bad in ["", "G", "1.5G", "-1", "0", "99999999999T", "4X"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

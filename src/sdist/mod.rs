@@ -258,10 +258,7 @@ pub fn build_wheel(
         log.display()
     ));
 
-    let work = tempfile::Builder::new()
-        .prefix("py2deb-sdist-")
-        .tempdir()
-        .context("creating a temporary build directory")?;
+    let work = process::Scratch::new("py2deb-sdist-")?;
     let (tree, source_date) = match src {
         SourceTree::Sdist(path) => {
             let dest = work.path().join("src");

@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -14,8 +14,14 @@ use std::time::{Duration, Instant};
 /// Process groups of the build steps running now, for [`kill_running_builds`].
 static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
 
-/// Stop every build step still running (call from the SIGINT/SIGTERM handler): the
-/// steps run in their own process groups, so the terminal's Ctrl-C does not reach them.
+/// Scratch directories of the builds running now (`py2deb-sdist-*`), for
+/// [`kill_running_builds`]: the interrupt handler exits the process, so their `TempDir`
+/// destructors never run.
+static SCRATCH: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Stop every build step still running and remove the builds' scratch directories (call
+/// from the SIGINT/SIGTERM handler): the steps run in their own process groups, so the
+/// terminal's Ctrl-C does not reach them.
 pub fn kill_running_builds() {
     if let Ok(list) = RUNNING.lock() {
         for &pgid in list.iter() {
@@ -25,6 +31,50 @@ pub fn kill_running_builds() {
                 libc::kill(-pgid, libc::SIGKILL);
             }
         }
+    }
+    if let Ok(list) = SCRATCH.lock() {
+        for dir in list.iter() {
+            // A killed step may still be closing its files; a second pass catches what
+            // it created meanwhile.
+            if std::fs::remove_dir_all(dir).is_err() && dir.exists() {
+                std::thread::sleep(Duration::from_millis(100));
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
+/// A build's scratch directory under `$TMPDIR`, removed when dropped and, on
+/// SIGINT/SIGTERM, by [`kill_running_builds`].
+pub struct Scratch {
+    dir: tempfile::TempDir,
+}
+
+impl Scratch {
+    pub fn new(prefix: &str) -> Result<Scratch> {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .with_context(|| {
+                format!(
+                    "creating a temporary build directory in {}; make it writable or point \
+                     TMPDIR elsewhere",
+                    std::env::temp_dir().display()
+                )
+            })?;
+        SCRATCH.lock().unwrap().push(dir.path().to_owned());
+        Ok(Scratch { dir })
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let path = self.dir.path().to_owned();
+        SCRATCH.lock().unwrap().retain(|p| p != &path);
     }
 }
 

@@ -56,10 +56,17 @@ pub fn unpack(archive: &Path, dest: &Path, limits: &Limits) -> Result<Unpacked> 
         );
     };
     let file = File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
+    // A bomb is caught by its ratio long before the total cap fills the disk: real
+    // sources compress far less than max_ratio:1.
+    let archive_len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let ratio_cap = archive_len
+        .saturating_mul(limits.max_ratio)
+        .max(crate::wheel::RATIO_FLOOR);
     let mut ex = Extractor {
         label: label.clone(),
         dest,
         limits,
+        ratio_cap,
         entries: 0,
         total: 0,
         top: None,
@@ -217,6 +224,8 @@ struct Extractor<'a> {
     label: String,
     dest: &'a Path,
     limits: &'a Limits,
+    /// Most bytes the archive may unpack to by [`Limits::max_ratio`].
+    ratio_cap: u64,
     entries: usize,
     total: u64,
     top: Option<String>,
@@ -333,12 +342,22 @@ impl Extractor<'_> {
             .with_context(|| format!("creating {}", path.display()))?;
         // Headers can lie about sizes: count the bytes actually produced, and stop one
         // past the cap so that going over is detected without reading further.
+        let by_ratio = self.ratio_cap.saturating_sub(self.total);
         let room = self
             .limits
             .max_entry
             .min(self.limits.max_total.saturating_sub(self.total));
-        let copied = io::copy(&mut reader.take(room + 1), &mut out)
+        let copied = io::copy(&mut reader.take(room.min(by_ratio) + 1), &mut out)
             .with_context(|| format!("`{}`: reading entry `{name}`", self.label))?;
+        if copied > by_ratio && by_ratio < room {
+            bail!(
+                "`{}` unpacks to more than {} times its size at entry `{name}`; it looks like \
+                 a decompression bomb, so it is refused (raise --max-ratio if the sdist is \
+                 genuine)",
+                self.label,
+                self.limits.max_ratio
+            );
+        }
         if copied > room {
             bail!(
                 "`{}` unpacks to more than the limit ({} bytes per file, {} bytes in total) at \

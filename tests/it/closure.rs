@@ -825,3 +825,46 @@ fn private_copy_of_an_abi_package_drags_its_compiled_dependents() {
         "the ABI is named: {stderr}"
     );
 }
+
+/// A pure application carrying a compiled private copy is architecture-specific, with the
+/// glibc floor of the copy's manylinux tag and the Python version its extension was built
+/// for (kafe2's private numpy was `Architecture: all` with 22 x86_64 `.so` files inside).
+#[test]
+fn compiled_private_copy_makes_the_package_arch_specific() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let wheels = [
+        WheelBuilder::new("fastapp", "1.0")
+            .file("fastapp/__init__.py", "def main():\n    pass\n")
+            .metadata("Summary: Uses a compiled dependency")
+            .metadata("Requires-Dist: urllib3>=2")
+            .entry_points("[console_scripts]\nfastapp = fastapp:main\n")
+            .write(tmp.path()),
+        WheelBuilder::new("urllib3", "2.2.0")
+            .tag("cp311-cp311-manylinux_2_28_x86_64")
+            .file("urllib3/__init__.py", "")
+            .file(
+                "urllib3/_speedups.cpython-311-x86_64-linux-gnu.so",
+                "\x7fELF",
+            )
+            .metadata("Summary: HTTP")
+            .write(tmp.path()),
+    ];
+    for w in &wheels {
+        add_wheel(&server, w);
+    }
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["fastapp", "--conflicts", "bundle"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let deb = out.join("python3-fastapp_1.0-0py2deb1_amd64.deb");
+    assert!(
+        deb.exists(),
+        "{:?}",
+        std::fs::read_dir(&out).unwrap().collect::<Vec<_>>()
+    );
+    assert_eq!(field(&deb, "Architecture"), "amd64");
+    let depends = field(&deb, "Depends");
+    assert!(depends.contains("libc6 (>= 2.28)"), "{depends}");
+    assert!(depends.contains("python3 (<< 3.12)"), "{depends}");
+}

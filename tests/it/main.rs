@@ -3,10 +3,12 @@
 mod build;
 mod closure;
 mod control_props;
+mod hostile_build;
 mod hostile_index;
 mod index;
 mod index_props;
 mod mapping;
+mod parser_props;
 mod repo;
 mod repo_hostile;
 mod repo_kill;

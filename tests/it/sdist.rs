@@ -469,6 +469,7 @@ fn hostile_tarballs_are_refused() {
     assert!(e.contains("more than one top-level entry"), "{e}");
     // A bomb: 4 MiB of zeros compress to a few KiB.
     let small = Limits {
+        max_ratio: u64::MAX,
         max_total: 1 << 20,
         max_entry: 1 << 20,
         max_entries: 10,
@@ -482,6 +483,44 @@ fn hostile_tarballs_are_refused() {
     let entries: Vec<Raw> = many.iter().map(|n| file(n, b"")).collect();
     let e = refused(&entries, small);
     assert!(e.contains("more than 10 entries"), "{e}");
+}
+
+#[test]
+fn hostile_sdist_bomb_refused_by_ratio_at_default_limits() {
+    // 40 MiB of zeros gzip to about 40 KB: far under the 16 GiB total cap, but a ratio
+    // no source tree has.
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("evil-1.0.tar.gz");
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&path).unwrap(),
+        flate2::Compression::best(),
+    );
+    let mut b = tar::Builder::new(gz);
+    let zeros = vec![0u8; 40 << 20];
+    let mut h = tar::Header::new_gnu();
+    h.set_size(zeros.len() as u64);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, "evil-1.0/zeros", zeros.as_slice())
+        .unwrap();
+    b.into_inner().unwrap().finish().unwrap();
+    let dest = tmp.path().join("out");
+    std::fs::create_dir(&dest).unwrap();
+    let e = sdist::unpack::unpack(&path, &dest, &Limits::default()).unwrap_err();
+    let e = format!("{e:#}");
+    assert!(e.contains("more than 250 times its size"), "{e}");
+    assert!(
+        e.contains("evil-1.0/zeros") && e.contains("--max-ratio"),
+        "{e}"
+    );
+    // Raised, the same archive unpacks.
+    let dest = tmp.path().join("out2");
+    std::fs::create_dir(&dest).unwrap();
+    let raised = Limits {
+        max_ratio: 5000,
+        ..Limits::default()
+    };
+    sdist::unpack::unpack(&path, &dest, &raised).unwrap();
 }
 
 #[test]

@@ -270,6 +270,10 @@ pub struct RawEntry {
 #[derive(Debug, Clone, Default)]
 pub struct RawZip {
     pub entries: Vec<RawEntry>,
+    /// Overlapping entries: `(name, i)` is a stored entry whose local header sits right
+    /// before entry `i`'s and whose data are entry `i`'s local header and data, so the
+    /// two share bytes (the "quoted local header" of overlapping-entry zip bombs).
+    pub overlaps: Vec<(String, usize)>,
 }
 
 impl RawZip {
@@ -331,6 +335,13 @@ impl RawZip {
         self
     }
 
+    /// An entry `name` overlapping entry `of` (an index into `entries`); see
+    /// [`RawZip::overlaps`].
+    pub fn overlapping(mut self, name: &str, of: usize) -> Self {
+        self.overlaps.push((name.into(), of));
+        self
+    }
+
     /// Write to `path` and return it.
     pub fn write(&self, path: &Path) -> PathBuf {
         if let Some(d) = path.parent() {
@@ -343,7 +354,7 @@ impl RawZip {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         let mut central = Vec::new();
-        for e in &self.entries {
+        for (i, e) in self.entries.iter().enumerate() {
             let mut crc = flate2::Crc::new();
             crc.update(&e.data);
             let (method, body) = if e.deflate {
@@ -355,39 +366,51 @@ impl RawZip {
                 (0u16, e.data.clone())
             };
             let size = e.declared_size.unwrap_or(e.data.len() as u32);
-            let offset = out.len() as u32;
             let name = e.name.as_bytes();
-            // Local file header.
-            out.extend_from_slice(&0x04034b50u32.to_le_bytes());
-            out.extend_from_slice(&20u16.to_le_bytes()); // version needed
-            out.extend_from_slice(&0u16.to_le_bytes()); // flags
-            out.extend_from_slice(&method.to_le_bytes());
-            out.extend_from_slice(&0u32.to_le_bytes()); // time, date
-            out.extend_from_slice(&crc.sum().to_le_bytes());
-            out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            out.extend_from_slice(&size.to_le_bytes());
-            out.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            out.extend_from_slice(&0u16.to_le_bytes()); // extra length
-            out.extend_from_slice(name);
-            out.extend_from_slice(&body);
-            // Central directory header; "made by" unix (3) so the mode counts.
-            central.extend_from_slice(&0x02014b50u32.to_le_bytes());
-            central.extend_from_slice(&((3u16 << 8) | 20).to_le_bytes());
-            central.extend_from_slice(&20u16.to_le_bytes());
-            central.extend_from_slice(&0u16.to_le_bytes());
-            central.extend_from_slice(&method.to_le_bytes());
-            central.extend_from_slice(&0u32.to_le_bytes());
-            central.extend_from_slice(&crc.sum().to_le_bytes());
-            central.extend_from_slice(&(body.len() as u32).to_le_bytes());
-            central.extend_from_slice(&size.to_le_bytes());
-            central.extend_from_slice(&(name.len() as u16).to_le_bytes());
-            central.extend_from_slice(&[0u8; 8]); // extra, comment, disk, internal attrs
-            central.extend_from_slice(&(e.mode << 16).to_le_bytes());
-            central.extend_from_slice(&offset.to_le_bytes());
-            central.extend_from_slice(name);
+            let mut record = Vec::new();
+            local_header(
+                &mut record,
+                name,
+                method,
+                crc.sum(),
+                body.len() as u32,
+                size,
+            );
+            record.extend_from_slice(&body);
+            // Overlapping entries quote this entry's local header and data as their own
+            // stored data.
+            for (alias, _) in self.overlaps.iter().filter(|(_, of)| *of == i) {
+                let mut c = flate2::Crc::new();
+                c.update(&record);
+                let offset = out.len() as u32;
+                let len = record.len() as u32;
+                local_header(&mut out, alias.as_bytes(), 0, c.sum(), len, len);
+                central_header(
+                    &mut central,
+                    alias.as_bytes(),
+                    0,
+                    c.sum(),
+                    len,
+                    len,
+                    0o100644,
+                    offset,
+                );
+            }
+            let offset = out.len() as u32;
+            out.extend_from_slice(&record);
+            central_header(
+                &mut central,
+                name,
+                method,
+                crc.sum(),
+                body.len() as u32,
+                size,
+                e.mode,
+                offset,
+            );
         }
         let cd_offset = out.len() as u32;
-        let n = self.entries.len() as u16;
+        let n = (self.entries.len() + self.overlaps.len()) as u16;
         out.extend_from_slice(&central);
         out.extend_from_slice(&0x06054b50u32.to_le_bytes());
         out.extend_from_slice(&[0u8; 4]); // disk numbers
@@ -398,4 +421,46 @@ impl RawZip {
         out.extend_from_slice(&0u16.to_le_bytes());
         out
     }
+}
+
+fn local_header(out: &mut Vec<u8>, name: &[u8], method: u16, crc: u32, compressed: u32, size: u32) {
+    out.extend_from_slice(&0x04034b50u32.to_le_bytes());
+    out.extend_from_slice(&20u16.to_le_bytes()); // version needed
+    out.extend_from_slice(&0u16.to_le_bytes()); // flags
+    out.extend_from_slice(&method.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // time, date
+    out.extend_from_slice(&crc.to_le_bytes());
+    out.extend_from_slice(&compressed.to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes()); // extra length
+    out.extend_from_slice(name);
+}
+
+/// A central directory header; "made by" unix (3) so the mode counts.
+#[allow(clippy::too_many_arguments)]
+fn central_header(
+    central: &mut Vec<u8>,
+    name: &[u8],
+    method: u16,
+    crc: u32,
+    compressed: u32,
+    size: u32,
+    mode: u32,
+    offset: u32,
+) {
+    central.extend_from_slice(&0x02014b50u32.to_le_bytes());
+    central.extend_from_slice(&((3u16 << 8) | 20).to_le_bytes());
+    central.extend_from_slice(&20u16.to_le_bytes());
+    central.extend_from_slice(&0u16.to_le_bytes());
+    central.extend_from_slice(&method.to_le_bytes());
+    central.extend_from_slice(&0u32.to_le_bytes());
+    central.extend_from_slice(&crc.to_le_bytes());
+    central.extend_from_slice(&compressed.to_le_bytes());
+    central.extend_from_slice(&size.to_le_bytes());
+    central.extend_from_slice(&(name.len() as u16).to_le_bytes());
+    central.extend_from_slice(&[0u8; 8]); // extra, comment, disk, internal attrs
+    central.extend_from_slice(&(mode << 16).to_le_bytes());
+    central.extend_from_slice(&offset.to_le_bytes());
+    central.extend_from_slice(name);
 }
