@@ -69,6 +69,9 @@ pub struct PackageOptions {
     /// package of the same name must sort above it in that package's version space
     /// (python3-numpy 2.x replacing bookworm's `1:1.24.2-1` is `1:2.…`).
     pub epoch_offset: u64,
+    /// The package name an override gives (see [`crate::overrides`]), instead of
+    /// [`package_name`]'s.
+    pub package_name: Option<String>,
 }
 
 /// The Debian binary package name for a Python distribution name (Debian Python
@@ -409,7 +412,10 @@ pub fn assemble(
     templates: &Templates,
 ) -> Result<Assembly> {
     let meta = wheel.metadata.clone();
-    let package = package_name(&meta.name)?;
+    let package = match &opts.package_name {
+        Some(p) => p.clone(),
+        None => package_name(&meta.name)?,
+    };
     let version = crate::version::with_epoch_offset(
         &full_version(&meta.version, &opts.revision),
         opts.epoch_offset,

@@ -147,6 +147,19 @@ struct BuildArgs {
     /// Also publish what was built into this apt repository (made by `py2deb repo init`).
     #[arg(long, value_name = "DIR")]
     repo: Option<PathBuf>,
+    /// Per-project overrides (requirements to add or drop, package name, conflicts policy)
+    /// from this TOML file, after `~/.config/py2deb/py2deb.toml` and the repository's
+    /// `py2deb.toml` (repeatable; later files win).
+    #[arg(long = "override", value_name = "FILE")]
+    overrides: Vec<PathBuf>,
+    /// Read only the `--override` files, not the user's or the repository's.
+    #[arg(long)]
+    no_default_overrides: bool,
+    /// After building, import every top-level module of each package beside this machine's
+    /// installed packages, network off, and name the override that fixes a missing module
+    /// (host target only).
+    #[arg(long)]
+    check: bool,
     /// With --repo: keep at most N versions of each package.
     #[arg(long, value_name = "N", requires = "repo")]
     keep: Option<usize>,
@@ -458,7 +471,22 @@ impl BuildArgs {
             pre: self.pre,
             http: self.net.options(),
         };
+        // Overrides: the user's file, the repository's, then those given, later ones
+        // winning. Which of them exist is for the pipeline to find out (no I/O here).
+        let default_override_files = if self.no_default_overrides {
+            Vec::new()
+        } else {
+            [
+                dirs::config_dir().map(|d| d.join("py2deb").join("py2deb.toml")),
+                self.repo.as_ref().map(|r| r.join("py2deb.toml")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
+        };
         let cfg = BuildConfig {
+            default_override_files,
+            override_files: self.overrides.clone(),
             index,
             target,
             output_dir: self.output_dir.clone(),
@@ -612,7 +640,57 @@ fn build(args: &BuildArgs, reporter: &Terminal) -> Result<()> {
     if let Some(dir) = &args.repo {
         crate::cli_repo::add_built(dir, incoming, args.keep, reporter)?;
     }
-    print_built(&built, args.json)
+    print_built(&built, args.json)?;
+    if args.check {
+        check_built(&built, &cfg, reporter)?;
+    }
+    Ok(())
+}
+
+/// `--check`: import what was built, beside the host's packages.
+fn check_built(built: &[Built], cfg: &BuildConfig, reporter: &Terminal) -> Result<()> {
+    if !cfg.target_is_host {
+        reporter.warn(&format!(
+            "--check imports with this machine's Python and packages, so it runs only for --target host (not {})",
+            cfg.target.name
+        ));
+        return Ok(());
+    }
+    let scratch = tempfile::Builder::new().prefix("py2deb-check-").tempdir()?;
+    let report = crate::check::check_imports(
+        built,
+        std::path::Path::new("/usr/bin/python3"),
+        scratch.path(),
+    )?;
+    if !report.network_isolated {
+        reporter.warn(
+            "--check: could not cut the network off (unshare -rn failed); imports ran with it",
+        );
+    }
+    let failed: Vec<_> = report.failures().collect();
+    for f in &failed {
+        reporter.warn(&format!(
+            "--check: import {} ({}) failed: {}",
+            f.module,
+            f.package,
+            f.error.as_deref().unwrap_or_default()
+        ));
+        if let Some(h) = &f.hint {
+            reporter.warn(h);
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "--check: {} of {} imports failed",
+            failed.len(),
+            report.imports.len()
+        );
+    }
+    reporter.info(&format!(
+        "--check: {} imports succeeded",
+        report.imports.len()
+    ));
+    Ok(())
 }
 
 impl BuildArgs {

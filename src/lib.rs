@@ -8,6 +8,7 @@
 
 pub mod archive;
 pub mod assemble;
+pub mod check;
 pub mod cli;
 pub mod cli_repo;
 pub mod control;

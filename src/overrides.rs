@@ -130,18 +130,6 @@ impl Overrides {
         Ok(all)
     }
 
-    /// The default files that exist: the user's configuration, then the repository's.
-    pub fn default_paths(config_dir: Option<&Path>, repo: Option<&Path>) -> Vec<PathBuf> {
-        [
-            config_dir.map(|d| d.join("py2deb").join("py2deb.toml")),
-            repo.map(|r| r.join("py2deb.toml")),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(|p| p.is_file())
-        .collect()
-    }
-
     pub fn merge(&mut self, other: Overrides) {
         for (name, o) in other.projects {
             let mine = self.projects.entry(name).or_default();

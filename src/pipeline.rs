@@ -13,6 +13,7 @@ use crate::assemble::{self, PackageOptions};
 use crate::deb::{self, Compression};
 use crate::fetch::{self, Cache, Http};
 use crate::index::{normalize_name, DistFile, Index, IndexConfig};
+use crate::overrides::Overrides;
 use crate::relation::Relations;
 use crate::report::Reporter;
 use crate::resolve;
@@ -114,6 +115,11 @@ pub struct BuildConfig {
     pub build_timeout: std::time::Duration,
     /// The target is this machine (compiled sdist builds are only valid for it).
     pub target_is_host: bool,
+    /// Override files read when they exist (the user's, the repository's), then those
+    /// that must exist (`--override`), in order, later ones winning; see
+    /// [`crate::overrides`].
+    pub default_override_files: Vec<PathBuf>,
+    pub override_files: Vec<PathBuf>,
 }
 
 impl BuildConfig {
@@ -573,13 +579,24 @@ pub fn build_each(
     reporter: &dyn Reporter,
 ) -> Result<Vec<Vec<Built>>> {
     check_output_dir(&cfg.output_dir)?;
+    let files: Vec<PathBuf> = cfg
+        .default_override_files
+        .iter()
+        .filter(|p| p.is_file())
+        .chain(&cfg.override_files)
+        .cloned()
+        .collect();
+    let overrides = Overrides::load(&files).context("--override")?;
+    for source in &overrides.sources {
+        reporter.info(&format!("overrides from {}", source.display()));
+    }
     clean_stale_partials(&cfg.output_dir, reporter);
     // Every group is resolved and laid out before anything is written, so a bad spec
     // fails the run before any package of a good one is compressed.
     let mut all: Vec<Vec<Prepared>> = Vec::new();
     for specs in groups {
         let earlier: Vec<&Built> = all.iter().flatten().map(|p| &p.built).collect();
-        let prepared = prepare_group(cfg, specs, &earlier, reporter)?;
+        let prepared = prepare_group(cfg, &overrides, specs, &earlier, reporter)?;
         all.push(prepared);
     }
     let staging = Staging::new(&cfg.output_dir)?;
@@ -631,6 +648,7 @@ struct Prepared {
 /// packages other groups of the same run will write.
 fn prepare_group(
     cfg: &BuildConfig,
+    overrides: &Overrides,
     specs: &[Spec],
     earlier: &[&Built],
     reporter: &dyn Reporter,
@@ -717,14 +735,19 @@ fn prepare_group(
         };
         while let Some(i) = pending.pop_front() {
             let wheel = open_wheel(&nodes[i].fetched, cfg)?;
+            let project = &wheel.metadata.name;
             let mut decisions = resolve::decide(
-                &wheel.metadata.name,
-                &wheel.metadata.requires_dist,
+                project,
+                &overrides.requirements(project, &wheel.metadata.requires_dist),
                 &nodes[i].fetched.extras,
                 &cfg.target,
                 &tindex,
                 cfg.deps,
-                cfg.conflicts,
+                overrides
+                    .get(project)
+                    .and_then(|o| o.conflicts)
+                    .unwrap_or(cfg.conflicts),
+                overrides,
                 &nodes[i].chain,
                 &candidate,
                 reporter,
@@ -923,11 +946,11 @@ fn prepare_group(
         let mut p = prepare_one(
             cfg,
             &templates,
-            &node.fetched,
+            node,
             bundle_wheels,
             &inside.iter().map(|n| &n.fetched.wheel).collect::<Vec<_>>(),
             depends,
-            node.epoch_offset,
+            overrides.package(&node.name),
         )
         .with_context(|| format!("building {}", node.chain))?;
         p.built.reason = node.reason.clone();
@@ -1033,12 +1056,14 @@ fn resolve_and_fetch(
 fn prepare_one(
     cfg: &BuildConfig,
     templates: &Templates,
-    f: &Fetched,
+    node: &Node,
     mut bundled: Vec<Wheel>,
     bundled_files: &[&WheelFilename],
     depends: Relations,
-    epoch_offset: u64,
+    package_name: Option<&str>,
 ) -> Result<Prepared> {
+    let f = &node.fetched;
+    let epoch_offset = node.epoch_offset;
     let mut wheel = open_wheel(f, cfg)?;
     let mtime = cfg
         .source_date_epoch
@@ -1078,6 +1103,7 @@ fn prepare_one(
         origin,
         requirement_depends: depends,
         epoch_offset,
+        package_name: package_name.map(str::to_owned),
     };
     // Compiled code in a private copy makes the package architecture-specific, and its
     // manylinux tag raises the glibc the package needs.

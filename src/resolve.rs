@@ -184,6 +184,7 @@ pub fn decide(
     index: &TargetIndex,
     deps: DepsMode,
     conflicts: ConflictMode,
+    overrides: &crate::overrides::Overrides,
     chain: &str,
     candidate: &dyn Fn(&str, &VersionSpecifiers) -> Option<Version>,
     reporter: &dyn Reporter,
@@ -208,8 +209,14 @@ pub fn decide(
             extras: req.extras.clone(),
             replaces: None,
         };
+        let own_name = || -> Result<String> {
+            match overrides.package(req.name.as_ref()) {
+                Some(p) => Ok(p.to_owned()),
+                None => assemble::package_name(req.name.as_ref()),
+            }
+        };
         let own_relations = || -> Result<Relations> {
-            let rel = version::relations_for(&assemble::package_name(req.name.as_ref())?, &spec);
+            let rel = version::relations_for(&own_name()?, &spec);
             Ok(mapping::with_python_alternative(rel, req))
         };
         let (child, relations) = match row.status {
@@ -239,7 +246,7 @@ pub fn decide(
                         target.name
                     ),
                     ConflictMode::Auto => {
-                        let own = assemble::package_name(req.name.as_ref())?;
+                        let own = own_name()?;
                         let blockers = match candidate(&child_name, &spec) {
                             _ if own != pkg => vec![format!(
                                 "{} ships it as {pkg}, not {own}: a new {own} would not upgrade it",

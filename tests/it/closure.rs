@@ -868,3 +868,121 @@ fn compiled_private_copy_makes_the_package_arch_specific() {
     assert!(depends.contains("libc6 (>= 2.28)"), "{depends}");
     assert!(depends.contains("python3 (<< 3.12)"), "{depends}");
 }
+
+/// Per-project overrides fix metadata that under-declares: a requirement added (the
+/// project imports it without declaring it), one left out, a package name, and a bad file
+/// refused naming the file and key.
+#[test]
+fn overrides_add_and_skip_requirements_and_name_packages() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let wheels = [
+        WheelBuilder::new("stubs_app", "1.0")
+            .file("stubs_app/__init__.py", "import helper_lib\n")
+            .metadata("Summary: Imports helper-lib without declaring it")
+            .metadata("Requires-Dist: not-needed>=1")
+            .write(tmp.path()),
+        WheelBuilder::new("helper_lib", "1.5")
+            .file("helper_lib/__init__.py", "")
+            .metadata("Summary: Helper library")
+            .write(tmp.path()),
+    ];
+    for w in &wheels {
+        add_wheel(&server, w);
+    }
+    let file = tmp.path().join("py2deb.toml");
+    std::fs::write(
+        &file,
+        "[project.stubs-app]\nrequires = [\"helper-lib>=1.2\"]\nskip = [\"not_needed\"]\n\
+         [project.helper-lib]\npackage = \"python3-helper\"\n",
+    )
+    .unwrap();
+    let lists = lists(tmp.path());
+    let out = tmp.path().join("out");
+    let f = file.to_str().unwrap();
+    let o = py2deb(
+        &server,
+        &lists,
+        &out,
+        &["stubs-app", "--override", f, "--no-default-overrides"],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let helper = out.join("python3-helper_1.5-0py2deb1_all.deb");
+    assert!(helper.exists(), "the override's package name is used");
+    let depends = field(
+        &out.join("python3-stubs-app_1.0-0py2deb1_all.deb"),
+        "Depends",
+    );
+    assert!(depends.contains("python3-helper (>= 1.2)"), "{depends}");
+    assert!(!depends.contains("not-needed"), "{depends}");
+
+    std::fs::write(&file, "[project.stubs-app]\nrequire = [\"x\"]\n").unwrap();
+    let out = tmp.path().join("out-bad");
+    let o = py2deb(&server, &lists, &out, &["stubs-app", "--override", f]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("py2deb.toml") && err.contains("unknown key `require`"),
+        "{err}"
+    );
+}
+
+/// `--check` imports what was built beside this machine's Python packages: an undeclared
+/// import fails the run, naming the module and the override that fixes it; with the
+/// override the dependency is built and the check passes.
+#[test]
+fn check_imports_built_modules_and_names_the_override() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let wheels = [
+        WheelBuilder::new("undeclared_app", "1.0")
+            .file("undeclared_app/__init__.py", "import helper_lib\n")
+            .metadata("Summary: Imports helper-lib without declaring it")
+            .write(tmp.path()),
+        WheelBuilder::new("helper_lib", "1.5")
+            .file("helper_lib/__init__.py", "")
+            .metadata("Summary: Helper library")
+            .write(tmp.path()),
+    ];
+    for w in &wheels {
+        add_wheel(&server, w);
+    }
+    let lists = lists(tmp.path());
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["undeclared-app", "--check", "--no-default-overrides"];
+        args.extend_from_slice(extra);
+        let o = Command::new(env!("CARGO_BIN_EXE_py2deb"))
+            .args([
+                "--index-url",
+                &server.url(),
+                "--target",
+                "host",
+                "--apt-lists",
+            ])
+            .arg(&lists)
+            .arg("-o")
+            .arg(tmp.path().join(out))
+            .args(["--maintainer", MAINTAINER])
+            .args(&args)
+            .env("PY2DEB_CACHE_DIR", tmp.path().join("cache"))
+            .env("SOURCE_DATE_EPOCH", "1700000000")
+            .output()
+            .unwrap();
+        (
+            o.status.success(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = run("out1", &[]);
+    assert!(!ok, "{err}");
+    assert!(err.contains("No module named 'helper_lib'"), "{err}");
+    assert!(err.contains("requires = [\"helper-lib\"]"), "{err}");
+    let file = tmp.path().join("py2deb.toml");
+    std::fs::write(
+        &file,
+        "[project.undeclared-app]\nrequires = [\"helper-lib\"]\n",
+    )
+    .unwrap();
+    let (ok, err) = run("out2", &["--override", file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+}
