@@ -9,7 +9,7 @@ use py2deb::debfile::{forbidden_char, parse_paragraph, render_paragraph};
 
 fn config(cases: u32) -> Config {
     Config {
-        cases,
+        cases: crate::support::prop_cases(cases),
         failure_persistence: None,
         // Bound the time spent even when shrinking a failure.
         max_shrink_iters: 2000,

@@ -122,7 +122,7 @@ fn edits() -> impl Strategy<Value = Vec<(usize, u8, u8)>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: crate::support::prop_cases(300), ..ProptestConfig::default() })]
 
     #[test]
     fn index_props_random_bytes_never_panic(body in prop::collection::vec(any::<u8>(), 0..2048)) {

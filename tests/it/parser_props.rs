@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 fn config(cases: u32) -> Config {
     Config {
-        cases,
+        cases: crate::support::prop_cases(cases),
         failure_persistence: None,
         ..Config::default()
     }

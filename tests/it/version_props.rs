@@ -22,7 +22,7 @@ const REVISIONS: [&str; 3] = ["", "-1", "-0py2deb1"];
 
 fn config(cases: u32) -> Config {
     Config {
-        cases,
+        cases: crate::support::prop_cases(cases),
         failure_persistence: None,
         ..Config::default()
     }

@@ -51,3 +51,12 @@ pub fn prerequisite(available: bool, what: &str) -> bool {
     eprintln!("skipping: {what}");
     false
 }
+
+/// Cases for a property test: `default` within `cargo test`, or `PY2DEB_PROPTEST_CASES`
+/// for a longer run (`PY2DEB_PROPTEST_CASES=100000 cargo test --test it props`).
+pub fn prop_cases(default: u32) -> u32 {
+    std::env::var("PY2DEB_PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
