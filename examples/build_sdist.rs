@@ -4,8 +4,8 @@
 //! `cargo run --example build_sdist -- [--no-build-isolation] [--cache DIR]
 //!  [--timeout SECS] [--python PATH] [--pip-arg ARG]... SDIST|DIR`
 
+use py2deb::inspect::sdist::{self, SdistBuildOptions, SourceTree};
 use py2deb::report::{Progress, Reporter};
-use py2deb::sdist::{self, SdistBuildOptions, SourceTree};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 

@@ -2,11 +2,11 @@
 //! timing each step: `cargo run --release --example map_bench -- bookworm [--host]
 //! [--offline] [REQUIREMENT…]`.
 
-use py2deb::archive::{Archive, ArchiveOptions};
-use py2deb::mapping::{map_requirement, DistMap, Universe};
-use py2deb::markers;
+use py2deb::debian::archive::{Archive, ArchiveOptions};
+use py2deb::debian::target::Target;
+use py2deb::python::markers;
 use py2deb::report::Silent;
-use py2deb::target::Target;
+use py2deb::resolve::mapping::{map_requirement, DistMap, Universe};
 use std::time::Instant;
 
 fn main() -> anyhow::Result<()> {

@@ -7,7 +7,7 @@
 #   scripts/gen-snapshot.sh bookworm amd64 http://deb.debian.org/debian
 #
 # Writes data/distmap/SUITE-ARCH.tsv.gz (gzip -9n, reproducible). The rows are the same
-# ones `py2deb` derives at run time (src/mapping.rs, `DistMap::from_contents`):
+# ones `py2deb` derives at run time (src/resolve/mapping.rs, `DistMap::add_contents`):
 #   <normalized project name> TAB <binary package> TAB <python version>
 # Pure-Python packages are Architecture: all (Contents-all), so a map generated for one
 # architecture is right for the others except for compiled extensions, whose package

@@ -3,8 +3,8 @@
 //! distribution packages, with the network cut off, so metadata that under-declares its
 //! requirements shows up before the package reaches a machine.
 
-use crate::index::normalize_name;
 use crate::pipeline::Built;
+use crate::python::normalize_name;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,33 +1,23 @@
 //! py2deb: turn Python distributions from a package index into Debian binary packages
 //! that install like the distribution's own (dh-python layout, Debian Policy).
 //!
-//! The pipeline is a chain of typed stages: resolve ([`index`]) → fetch ([`fetch`]) →
-//! inspect ([`wheel`], [`metadata`]) → map ([`version`], [`relation`]) → assemble
-//! ([`assemble`], [`deb`]) → publish ([`repo`]). Library code never prints: progress and
-//! warnings go through a [`report::Reporter`].
+//! The pipeline is a chain of typed stages, a folder each: [`index`] (find and fetch a
+//! distribution) → [`inspect`] (read the wheel, or build one from the sdist) → [`resolve`]
+//! (map every requirement onto the target's archive, decide the closure) → [`assemble`]
+//! (lay packages out as dh-python does) → [`debian`] (write the `.deb`) → [`repo`]
+//! (publish). [`python`] and [`debian`] hold the formats of both worlds; [`pipeline`]
+//! orchestrates; [`cli`] is the only code that knows the command line or prints. Library
+//! code reports through a [`report::Reporter`].
 
-pub mod archive;
 pub mod assemble;
 pub mod check;
 pub mod cli;
-pub mod cli_repo;
-pub mod control;
-pub mod deb;
-pub mod debfile;
-pub mod fetch;
+pub mod debian;
 pub mod index;
-pub mod mapping;
-pub mod markers;
-pub mod metadata;
+pub mod inspect;
 pub mod overrides;
 pub mod pipeline;
-pub mod relation;
+pub mod python;
 pub mod repo;
 pub mod report;
 pub mod resolve;
-pub mod sdist;
-pub mod tags;
-pub mod target;
-pub mod templates;
-pub mod version;
-pub mod wheel;

@@ -16,7 +16,7 @@
 //! Files are read in order and later ones win: `~/.config/py2deb/py2deb.toml`, then
 //! `py2deb.toml` beside the repository (`--repo DIR`), then each `--override FILE`.
 
-use crate::index::normalize_name;
+use crate::python::normalize_name;
 use crate::resolve::ConflictMode;
 use anyhow::{bail, Context, Result};
 use pep508_rs::Requirement;
@@ -70,7 +70,7 @@ impl Overrides {
                     match field {
                         "requires" => {
                             for s in strings(value).with_context(|| format!("{where_} requires"))? {
-                                let req = crate::markers::parse_requirement(&s)
+                                let req = crate::python::markers::parse_requirement(&s)
                                     .with_context(|| format!("{where_} requires"))?;
                                 o.requires.push(req);
                             }
@@ -86,7 +86,7 @@ impl Overrides {
                             let Some(p) = value.as_str() else {
                                 bail!("{where_} package must be a string");
                             };
-                            crate::control::validate_package_name(p)
+                            crate::debian::control::validate_package_name(p)
                                 .with_context(|| format!("{where_} package"))?;
                             o.package = Some(p.to_owned());
                         }
@@ -209,7 +209,7 @@ conflicts = "bundle"
     fn reqs(lines: &[&str]) -> Vec<Requirement> {
         lines
             .iter()
-            .map(|l| crate::markers::parse_requirement(l).unwrap())
+            .map(|l| crate::python::markers::parse_requirement(l).unwrap())
             .collect()
     }
 

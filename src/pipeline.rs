@@ -8,20 +8,21 @@
 //! output directory and are renamed into place only when every one was written; what a
 //! killed run leaves there is removed by the next run.
 
-use crate::archive::ArchiveOptions;
+use crate::assemble::templates::Templates;
 use crate::assemble::{self, PackageOptions};
-use crate::deb::{self, Compression};
-use crate::fetch::{self, Cache, Http};
-use crate::index::{normalize_name, DistFile, Index, IndexConfig};
+use crate::debian::archive::ArchiveOptions;
+use crate::debian::deb::{self, Compression};
+use crate::debian::relation::Relations;
+use crate::debian::target::Target;
+use crate::index::fetch::{self, Cache, Http};
+use crate::index::{DistFile, Index, IndexConfig};
+use crate::inspect::sdist;
+use crate::inspect::wheel::{Limits, Wheel};
 use crate::overrides::Overrides;
-use crate::relation::Relations;
+use crate::python::normalize_name;
+use crate::python::tags::{Compat, WheelFilename};
 use crate::report::Reporter;
 use crate::resolve;
-use crate::sdist;
-use crate::tags::{Compat, WheelFilename};
-use crate::target::Target;
-use crate::templates::Templates;
-use crate::wheel::{Limits, Wheel};
 use anyhow::{bail, Context, Result};
 use pep508_rs::{ExtraName, Requirement, VersionOrUrl};
 use serde::Serialize;
@@ -839,9 +840,9 @@ fn prepare_group(
                         None => format!("missing dependency of {}", nodes[i].name),
                     },
                     edges: Vec::new(),
-                    epoch_offset: replaces
-                        .as_ref()
-                        .map_or(0, |(_, have)| crate::version::epoch_offset(have, None)),
+                    epoch_offset: replaces.as_ref().map_or(0, |(_, have)| {
+                        crate::debian::version::epoch_offset(have, None)
+                    }),
                     replaces,
                 });
             }
@@ -1341,7 +1342,7 @@ impl Rebuilder<'_> {
     }
 }
 
-impl crate::cli_repo::RepoBuilder for Rebuilder<'_> {
+impl crate::cli::repo::RepoBuilder for Rebuilder<'_> {
     fn newer(
         &self,
         record: &crate::repo::BuildRecord,
@@ -1456,7 +1457,7 @@ mod tests {
     #[test]
     fn marker_env_for_bookworm() {
         let t = Target::named("bookworm", "amd64").unwrap();
-        let env = crate::markers::environment(&t).unwrap();
+        let env = crate::python::markers::environment(&t).unwrap();
         let r: Requirement =
             Requirement::from_str("x; python_version >= '3.11' and platform_machine == 'x86_64'")
                 .unwrap();

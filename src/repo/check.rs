@@ -14,7 +14,7 @@ use anyhow::Result;
 
 use super::publish::{self, by_hash_path, release_files};
 use super::{check_pool_path, Repo, RepoConfig, KEY_FILE, OLD_DIRTY_FILE, STATE_DIR};
-use crate::debfile;
+use crate::debian::debfile;
 use crate::report::Reporter;
 
 /// What `repo check` found.

@@ -39,7 +39,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::debfile;
+use crate::debian::debfile;
 use crate::report::Reporter;
 
 pub use check::CheckReport;

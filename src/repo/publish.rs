@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::guard::failpoint;
 use super::{gpg, set_readable, sort_entries, Entry, RepoConfig};
-use crate::debfile;
+use crate::debian::debfile;
 use crate::report::Reporter;
 
 /// Directory under `dists/` holding every suite's generations.

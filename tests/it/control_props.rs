@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use py2deb::debfile::{forbidden_char, parse_paragraph, render_paragraph};
+use py2deb::debian::debfile::{forbidden_char, parse_paragraph, render_paragraph};
 
 fn config(cases: u32) -> Config {
     Config {

@@ -5,10 +5,10 @@
 use crate::support::server::Canned;
 use crate::support::{sha256_hex, IndexServer, Mode, WheelBuilder};
 use pep440_rs::VersionSpecifiers;
-use py2deb::fetch::{fetch, Cache, FetchError, Http, HttpOptions, Sink};
+use py2deb::debian::target::Target;
+use py2deb::index::fetch::{fetch, Cache, FetchError, Http, HttpOptions, Sink};
 use py2deb::index::{Candidate, DistFile, Index, IndexConfig};
 use py2deb::report::Recorder;
-use py2deb::target::Target;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 use url::Url;

@@ -3,10 +3,10 @@
 
 use crate::support::{Dist, IndexServer, Mode, RawZip, WheelBuilder};
 use pep440_rs::VersionSpecifiers;
-use py2deb::fetch::{fetch, sha256_file, Cache, Http};
+use py2deb::debian::target::Target;
+use py2deb::index::fetch::{fetch, sha256_file, Cache, Http};
 use py2deb::index::{Candidate, Index, IndexConfig};
 use py2deb::report::Recorder;
-use py2deb::target::Target;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;

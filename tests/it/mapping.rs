@@ -1,12 +1,12 @@
 //! Mapping Python requirements onto a target's packages: marker conformance, the
 //! dist-info map, archive loading (host lists, a loopback mirror) and the map rows.
 
-use py2deb::archive::{Archive, ArchiveOptions};
-use py2deb::mapping::{map_requirement_with, DistMap, MapOrigin, Status, Universe};
-use py2deb::markers;
-use py2deb::relation::{Dep, Op, Relations};
+use py2deb::debian::archive::{Archive, ArchiveOptions};
+use py2deb::debian::relation::{Dep, Op, Relations};
+use py2deb::debian::target::Target;
+use py2deb::python::markers;
 use py2deb::report::Recorder;
-use py2deb::target::Target;
+use py2deb::resolve::mapping::{map_requirement_with, DistMap, MapOrigin, Status, Universe};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -235,7 +235,7 @@ fn plain_translate(package: &str, specs: &pep440_rs::VersionSpecifiers) -> Relat
     r
 }
 
-fn map(text: &str, archive: &Archive, dists: &DistMap) -> py2deb::mapping::MapRow {
+fn map(text: &str, archive: &Archive, dists: &DistMap) -> py2deb::resolve::mapping::MapRow {
     let target = bookworm();
     let env = markers::environment(&target).unwrap();
     let req = markers::parse_requirement(text).unwrap();
@@ -1015,7 +1015,7 @@ fn hostile_unverified_cache_is_verified_again() {
 }
 
 /// Map with the real PEP 440 → Debian translation.
-fn map_real(text: &str, archive: &Archive, dists: &DistMap) -> py2deb::mapping::MapRow {
+fn map_real(text: &str, archive: &Archive, dists: &DistMap) -> py2deb::resolve::mapping::MapRow {
     let target = bookworm();
     let env = markers::environment(&target).unwrap();
     let req = markers::parse_requirement(text).unwrap();
@@ -1025,7 +1025,7 @@ fn map_real(text: &str, archive: &Archive, dists: &DistMap) -> py2deb::mapping::
         archive,
         dists,
     };
-    py2deb::mapping::map_requirement(&req, applies, &u)
+    py2deb::resolve::mapping::map_requirement(&req, applies, &u)
 }
 
 /// bookworm's python3-numpy is `1:1.24.2-1+deb12u1`: epoch 1 sorts above every epoch-0
@@ -1058,14 +1058,15 @@ fn epoch_package_bounds_carry_the_epoch() {
             "{req}"
         );
         // What apt would decide on the written relation agrees with the verdict.
-        let accepts = py2deb::version::relations_accept(&r.relations, "python3-numpy", &have);
+        let accepts =
+            py2deb::debian::version::relations_accept(&r.relations, "python3-numpy", &have);
         assert_eq!(accepts, status == Status::Satisfied, "{req}: {relation}");
     }
 }
 
 #[test]
 fn epoch_offsets_are_relative_to_the_python_epoch() {
-    use py2deb::version::{epoch_offset, shift_epochs, with_epoch_offset};
+    use py2deb::debian::version::{epoch_offset, shift_epochs, with_epoch_offset};
     use std::str::FromStr;
     let v = |s: &str| pep440_rs::Version::from_str(s).unwrap();
     assert_eq!(epoch_offset("1:1.24.2-1", Some(&v("1.24.2"))), 1);
@@ -1076,7 +1077,7 @@ fn epoch_offsets_are_relative_to_the_python_epoch() {
     assert_eq!(with_epoch_offset("1:2.0", 2), "3:2.0");
     // Only the package's own bounds move; the python3 alternative of a marker keeps its own.
     let mut r = Relations::default();
-    r.push_group(py2deb::relation::Alternatives(vec![
+    r.push_group(py2deb::debian::relation::Alternatives(vec![
         Dep::with("python3-numpy", Op::Lt, "2~~dev0"),
         Dep::with("python3", Op::Lt, "3.8"),
     ]));

@@ -6,9 +6,9 @@
 use crate::support::{RawZip, WheelBuilder};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use py2deb::metadata::{is_unsafe_char, program_name_problem, EntryPoints, Metadata};
-use py2deb::sdist::unpack;
-use py2deb::wheel::{Limits, Wheel};
+use py2deb::inspect::sdist::unpack;
+use py2deb::inspect::wheel::{Limits, Wheel};
+use py2deb::python::metadata::{is_unsafe_char, program_name_problem, EntryPoints, Metadata};
 use std::io::Write;
 use std::path::Path;
 use std::str::FromStr;

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use py2deb::debfile;
+use py2deb::debian::debfile;
 use py2deb::repo::{BuildRecord, Incoming, InitOptions, NewBuild, Repo};
 use py2deb::report::{Recorder, Silent};
 
@@ -843,14 +843,14 @@ fn bench_add_one_into_thousand() {
 #[derive(clap::Parser)]
 struct RepoCli {
     #[command(subcommand)]
-    cmd: py2deb::cli_repo::RepoCommand,
+    cmd: py2deb::cli::repo::RepoCommand,
 }
 
 fn cli(args: &[&str]) -> anyhow::Result<String> {
     use clap::Parser;
     let parsed = RepoCli::try_parse_from(std::iter::once("repo").chain(args.iter().copied()))?;
     let mut out = Vec::new();
-    py2deb::cli_repo::run_to(parsed.cmd, &Silent, &py2deb::cli_repo::NoBuilder, &mut out)?;
+    py2deb::cli::repo::run_to(parsed.cmd, &Silent, &py2deb::cli::repo::NoBuilder, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 

@@ -84,8 +84,12 @@ pub(crate) fn client_view(root: &Path) -> Result<BTreeSet<(String, String)>, Str
         }
         let index = String::from_utf8(bytes).map_err(|_| "Packages is not UTF-8")?;
         for stanza in index.split("\n\n").filter(|s| !s.is_empty()) {
-            let fields = py2deb::debfile::parse_paragraph(stanza.as_bytes())?;
-            let get = |k: &str| py2deb::debfile::field(&fields, k).unwrap_or("").to_owned();
+            let fields = py2deb::debian::debfile::parse_paragraph(stanza.as_bytes())?;
+            let get = |k: &str| {
+                py2deb::debian::debfile::field(&fields, k)
+                    .unwrap_or("")
+                    .to_owned()
+            };
             let file = root.join(get("Filename"));
             let deb = fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             if hex::encode(Sha256::digest(&deb)) != get("SHA256")

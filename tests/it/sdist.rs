@@ -5,9 +5,9 @@
 //! The isolated build downloads its backend from PyPI, so it is `#[ignore]`d in the
 //! hermetic run and run by scripts/test.sh's network phase (`cargo test --test it network_ -- --ignored`).
 
+use py2deb::inspect::sdist::{self, BuiltWheel, SdistBuildOptions, SourceTree};
+use py2deb::inspect::wheel::{Limits, Wheel};
 use py2deb::report::Recorder;
-use py2deb::sdist::{self, BuiltWheel, SdistBuildOptions, SourceTree};
-use py2deb::wheel::{Limits, Wheel};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -105,14 +105,14 @@ fn raw_tar(path: &Path, entries: &[Raw]) {
     b.into_inner().unwrap().finish().unwrap();
 }
 
-fn metadata_of(w: &BuiltWheel, name: &str, version: &str) -> py2deb::metadata::Metadata {
+fn metadata_of(w: &BuiltWheel, name: &str, version: &str) -> py2deb::python::metadata::Metadata {
     let v = pep440_rs::Version::from_str(version).unwrap();
     Wheel::open(&w.path, name, &v, Limits::default())
         .unwrap_or_else(|e| panic!("{}: {e:#}", w.path.display()))
         .metadata
 }
 
-fn requires(meta: &py2deb::metadata::Metadata) -> Vec<String> {
+fn requires(meta: &py2deb::python::metadata::Metadata) -> Vec<String> {
     meta.requires_dist.iter().map(|r| r.to_string()).collect()
 }
 

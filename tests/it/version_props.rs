@@ -12,8 +12,8 @@ use pep440_rs::{
 };
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use py2deb::relation::{Op, Relations};
-use py2deb::version::{
+use py2deb::debian::relation::{Op, Relations};
+use py2deb::debian::version::{
     deb_version, relations_accept, relations_for, shift_epochs, successor, with_epoch_offset,
 };
 
@@ -156,7 +156,7 @@ fn same_release(a: &Version, b: &Version) -> bool {
 }
 
 /// PEP 440 membership. `pep440_rs` is the oracle except for the two clause kinds where the
-/// module docs of `py2deb::version` say py2deb follows PEP 440's text instead:
+/// module docs of `py2deb::debian::version` say py2deb follows PEP 440's text instead:
 /// `<V` (pep440_rs also rejects same-release pre-releases when V is itself one, and ignores
 /// epochs there) and `>V` with V a pre/dev-release (where only the post-releases of V's own
 /// pre-release level are rejected).

@@ -1,6 +1,6 @@
 //! Owns the translation of PEP 440 versions and specifiers into Debian versions and relations,
 //! following PEP 440 (version scheme, specifier semantics) and Debian Policy §5.6.12 (version
-//! syntax and dpkg ordering); the relation syntax itself is §7.1 (see [`crate::relation`]).
+//! syntax and dpkg ordering); the relation syntax itself is §7.1 (see [`crate::debian::relation`]).
 //!
 //! # Versions
 //!
@@ -69,7 +69,7 @@
 //! Projects spell their own versions consistently, so this only matters when a requirement is
 //! written with a different number of parts than the versions it meets.
 
-use crate::relation::{Alternatives, Dep, Op, Relations};
+use crate::debian::relation::{Alternatives, Dep, Op, Relations};
 use pep440_rs::{Operator, Prerelease, Version, VersionSpecifier, VersionSpecifiers};
 
 /// Above this many post-releases, `<X.postN` no longer lists a hole for the dev-releases of

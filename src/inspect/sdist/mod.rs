@@ -16,9 +16,9 @@ pub mod process;
 pub mod pyproject;
 pub mod unpack;
 
-use crate::metadata::Metadata;
+use crate::inspect::wheel::Limits;
+use crate::python::metadata::Metadata;
 use crate::report::Reporter;
-use crate::wheel::Limits;
 use anyhow::{bail, Context, Result};
 use pep440_rs::Version;
 use process::Ended;
@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 pub use process::kill_running_builds;
 
 /// The hook runner, run by the build environment's interpreter.
-const HOOK_RUNNER: &str = include_str!("../pep517_hooks.py");
+const HOOK_RUNNER: &str = include_str!("pep517_hooks.py");
 
 /// Lines of the build log quoted in error messages.
 const TAIL_LINES: usize = 20;

@@ -10,14 +10,16 @@
 //! [`Payload::Source`] entries that the writer streams one at a time through
 //! [`rewrite_shebang`].
 
-use crate::control::{self, BinaryControl, Description};
-use crate::deb::{Compression, DataEntry, DebSpec, EntryKind, Payload};
-use crate::metadata::{EntryPoint, Metadata};
-use crate::relation::{Dep, Op, Relations};
-use crate::target::Target;
-use crate::templates::Templates;
-use crate::version::deb_version;
-use crate::wheel::{Scheme, Wheel};
+pub mod templates;
+
+use crate::assemble::templates::Templates;
+use crate::debian::control::{self, BinaryControl, Description};
+use crate::debian::deb::{Compression, DataEntry, DebSpec, EntryKind, Payload};
+use crate::debian::relation::{Dep, Op, Relations};
+use crate::debian::target::Target;
+use crate::debian::version::deb_version;
+use crate::inspect::wheel::{Scheme, Wheel};
+use crate::python::metadata::{EntryPoint, Metadata};
 use anyhow::{bail, Context, Result};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -81,7 +83,7 @@ pub struct PackageOptions {
 /// `backports.zstd`, `backports_zstd` and `Backports-Zstd` are all `python3-backports-zstd`,
 /// for the package built and for every `Depends` on it.
 pub fn package_name(project: &str) -> Result<String> {
-    let n = crate::index::normalize_name(project);
+    let n = crate::python::normalize_name(project);
     let n = n.strip_prefix("python-").map(str::to_owned).unwrap_or(n);
     let pkg = format!("python3-{n}");
     control::validate_package_name(&pkg)
@@ -164,7 +166,7 @@ fn roff(text: &str) -> String {
 }
 
 /// Characters refused in installed file names besides those of
-/// [`crate::metadata::is_unsafe_char`]: the shell's quoting, substitution, redirection,
+/// [`crate::python::metadata::is_unsafe_char`]: the shell's quoting, substitution, redirection,
 /// command-separator and glob characters. Maintainer scripts never put file names into
 /// shell code, but administrators' own scripts over `dpkg -L` do.
 const SHELL_SPECIAL: &[char] = &[
@@ -176,12 +178,12 @@ const SHELL_SPECIAL: &[char] = &[
 pub fn check_installed_path(path: &str) -> Result<()> {
     let bad = path
         .chars()
-        .find(|&c| SHELL_SPECIAL.contains(&c) || crate::metadata::is_unsafe_char(c));
+        .find(|&c| SHELL_SPECIAL.contains(&c) || crate::python::metadata::is_unsafe_char(c));
     if let Some(c) = bad {
         let what = if SHELL_SPECIAL.contains(&c) && c != '\t' {
             format!("the shell metacharacter {c:?}")
         } else {
-            crate::metadata::describe_unsafe_char(c)
+            crate::python::metadata::describe_unsafe_char(c)
         };
         bail!(
             "the package would install {:?}, whose name contains {what}; installed file \
@@ -203,7 +205,7 @@ fn continuation(text: &str) -> String {
         .map(|c| {
             if c == '\x0c' {
                 '\n'
-            } else if c != '\n' && c != '\t' && crate::metadata::is_unsafe_char(c) {
+            } else if c != '\n' && c != '\t' && crate::python::metadata::is_unsafe_char(c) {
                 ' '
             } else {
                 c
@@ -392,7 +394,7 @@ fn wrapper(templates: &Templates, ep: &EntryPoint, private_path: Option<&str>) -
     Ok(text.into_bytes())
 }
 
-/// What [`assemble`] decided, ready for [`crate::deb::write_deb`].
+/// What [`assemble`] decided, ready for [`crate::debian::deb::write_deb`].
 pub struct Assembly {
     pub spec: DebSpec,
     /// File name the package should get (`python3-foo_1.0-0py2deb1_all.deb`).
@@ -416,7 +418,7 @@ pub fn assemble(
         Some(p) => p.clone(),
         None => package_name(&meta.name)?,
     };
-    let version = crate::version::with_epoch_offset(
+    let version = crate::debian::version::with_epoch_offset(
         &full_version(&meta.version, &opts.revision),
         opts.epoch_offset,
     );
@@ -528,13 +530,13 @@ pub fn assemble(
                         e.name
                     );
                 }
-                if let Some(problem) = crate::metadata::program_name_problem(&e.path) {
+                if let Some(problem) = crate::python::metadata::program_name_problem(&e.path) {
                     bail!(
                         "wheel script {:?} cannot be a program in /usr/bin: {problem}; a \
                          program name must be letters, digits and `. _ + -`, start with a \
                          letter or digit and be at most {} characters",
                         e.name,
-                        crate::metadata::PROGRAM_NAME_MAX
+                        crate::python::metadata::PROGRAM_NAME_MAX
                     );
                 }
                 programs.push(e.path.clone());
@@ -965,7 +967,7 @@ pub fn assemble(
 fn is_homepage_url(text: &str) -> bool {
     !text
         .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || crate::metadata::is_unsafe_char(c))
+        .any(|c| c.is_whitespace() || c.is_control() || crate::python::metadata::is_unsafe_char(c))
         && url::Url::parse(text)
             .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }

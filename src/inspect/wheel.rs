@@ -3,7 +3,7 @@
 //! share bytes) is checked before anything is read, reads are capped so a lying header
 //! cannot exhaust memory, and contents are verified against RECORD.
 
-use crate::metadata::{EntryPoints, Metadata, WheelInfo};
+use crate::python::metadata::{EntryPoints, Metadata, WheelInfo};
 use anyhow::{anyhow, bail, Context, Result};
 use pep440_rs::Version;
 use sha2::{Digest, Sha256, Sha384, Sha512};
@@ -137,17 +137,17 @@ const S_IFDIR: u32 = 0o040000;
 const S_IFLNK: u32 = 0o120000;
 
 /// PEP 503 normalization, with `_` as the separator as in wheel and dist-info names.
-fn normalize_name(name: &str) -> String {
-    crate::index::normalize_name(name).replace('-', "_")
+fn underscore_name(name: &str) -> String {
+    crate::python::normalize_name(name).replace('-', "_")
 }
 
 /// Whether `stem` (a `.dist-info` or `.data` directory name without the suffix) is
 /// `<name>-<version>` for this distribution. Every `-` is tried as the separator because
 /// legacy wheels may leave `-` unescaped in the name.
 fn stem_matches(stem: &str, name: &str, version: &Version) -> bool {
-    let wanted = normalize_name(name);
+    let wanted = underscore_name(name);
     stem.match_indices('-').any(|(i, _)| {
-        normalize_name(&stem[..i]) == wanted
+        underscore_name(&stem[..i]) == wanted
             && Version::from_str(&stem[i + 1..]).is_ok_and(|v| &v == version)
     })
 }
@@ -625,12 +625,12 @@ impl Wheel {
             [one] => bail!(
                 "{label}: its metadata directory {one:?} does not match the file name; it must \
                  be `{}-{version}.dist-info`",
-                normalize_name(name)
+                underscore_name(name)
             ),
             [] => bail!(
                 "{label}: has no .dist-info directory; a wheel must contain \
                  `{}-{version}.dist-info/`",
-                normalize_name(name)
+                underscore_name(name)
             ),
             many => bail!(
                 "{label}: has {} .dist-info directories ({}); a wheel must contain exactly one",
@@ -793,7 +793,8 @@ impl Wheel {
 
         let metadata = Metadata::parse(&metadata_text)
             .with_context(|| format!("{label}: {dist_info}/METADATA"))?;
-        if normalize_name(&metadata.name) != normalize_name(name) || &metadata.version != version {
+        if underscore_name(&metadata.name) != underscore_name(name) || &metadata.version != version
+        {
             bail!(
                 "{label}: METADATA names {} {} but the file name says {name} {version}; the \
                  name and version must agree",
@@ -1483,6 +1484,6 @@ Tag: py3-none-any\n";
             split_csv_row("\"a,\"\"b\",sha256=x,3").unwrap(),
             ["a,\"b", "sha256=x", "3"]
         );
-        assert_eq!(normalize_name("Foo.Bar--baz"), "foo_bar_baz");
+        assert_eq!(underscore_name("Foo.Bar--baz"), "foo_bar_baz");
     }
 }

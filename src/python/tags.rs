@@ -6,7 +6,7 @@
 //! `cp3X-none-<plat>`, `py3*-none-<plat>`, with `<plat>` one of `manylinux*` (glibc not
 //! newer than the target's) or `linux_<machine>`.
 
-use crate::target::Target;
+use crate::debian::target::Target;
 use pep440_rs::Version;
 use std::fmt;
 use std::str::FromStr;

@@ -6,7 +6,7 @@
 //! the same depth-first, name-sorted entry order. The ar container is the common format
 //! dpkg writes itself (deb(5)), built by hand so every header byte is under our control.
 
-use crate::control::BinaryControl;
+use crate::debian::control::BinaryControl;
 use anyhow::{bail, Context, Result};
 use md5::{Digest, Md5};
 use std::collections::BTreeMap;
@@ -702,8 +702,8 @@ fn ar_member(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::control::Description;
-    use crate::relation::{Dep, Op, Relations};
+    use crate::debian::control::Description;
+    use crate::debian::relation::{Dep, Op, Relations};
     use std::path::Path;
     use std::process::Command;
 

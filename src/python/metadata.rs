@@ -350,7 +350,7 @@ impl Metadata {
                 "requires-dist" => {
                     let value = field.single_line();
                     check_control_chars("Requires-Dist", &value)?;
-                    requires_dist.push(crate::markers::parse_metadata_requirement(&value)?);
+                    requires_dist.push(crate::python::markers::parse_metadata_requirement(&value)?);
                 }
                 "requires-python" => {
                     let value = field.single_line();

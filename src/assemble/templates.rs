@@ -12,12 +12,12 @@ use std::path::Path;
 
 /// Names of the templates, with their built-in text.
 const BUILTIN: &[(&str, &str)] = &[
-    ("postinst", include_str!("../templates/postinst.tera")),
-    ("prerm", include_str!("../templates/prerm.tera")),
-    ("copyright", include_str!("../templates/copyright.tera")),
-    ("changelog", include_str!("../templates/changelog.tera")),
-    ("manpage", include_str!("../templates/manpage.tera")),
-    ("script", include_str!("../templates/script.tera")),
+    ("postinst", include_str!("../../templates/postinst.tera")),
+    ("prerm", include_str!("../../templates/prerm.tera")),
+    ("copyright", include_str!("../../templates/copyright.tera")),
+    ("changelog", include_str!("../../templates/changelog.tera")),
+    ("manpage", include_str!("../../templates/manpage.tera")),
+    ("script", include_str!("../../templates/script.tera")),
 ];
 
 /// The loaded template set.

@@ -12,9 +12,9 @@
 //! decompressing tens of megabytes. Without a usable key the load fails, unless the user
 //! passes `--allow-unverified-archive`.
 
-use crate::fetch::{Http, HttpOptions, HttpStatusError};
+use crate::debian::target::Target;
+use crate::index::fetch::{Http, HttpOptions, HttpStatusError};
 use crate::report::Reporter;
-use crate::target::Target;
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
 use std::cell::OnceCell;
@@ -31,7 +31,7 @@ const CACHE_FORMAT: &str = "py2deb-packages-v2";
 
 /// Debian's archive signing keys (bullseye to trixie), from the debian-archive-keyring
 /// package; see `data/keyrings/README.md`.
-const DEBIAN_KEYRING: &[u8] = include_bytes!("../data/keyrings/debian-archive-keyring.gpg");
+const DEBIAN_KEYRING: &[u8] = include_bytes!("../../../data/keyrings/debian-archive-keyring.gpg");
 
 /// Largest decompressed index accepted (Debian's biggest `Packages` is under 100 MB).
 const MAX_INDEX_BYTES: u64 = 1 << 30;
@@ -946,7 +946,7 @@ impl<'a> Repo<'a> {
     /// else downloaded and checked against `sha256`.
     pub fn fetch_verified(&self, suite: &str, path: &str, sha256: &str) -> Result<PathBuf> {
         let local = self.dir(suite).join(path.replace('/', "_"));
-        if let Ok(got) = crate::fetch::sha256_file(&local) {
+        if let Ok(got) = crate::index::fetch::sha256_file(&local) {
             if got == sha256 {
                 return Ok(local);
             }
@@ -962,7 +962,7 @@ impl<'a> Repo<'a> {
         let dir = local.parent().context("cache path has no parent")?;
         fs::create_dir_all(dir)
             .with_context(|| format!("creating cache directory {}", dir.display()))?;
-        let mut sink = crate::fetch::HashedFile::new_in(dir)?;
+        let mut sink = crate::index::fetch::HashedFile::new_in(dir)?;
         self.http()?
             .download(&url, None, &url, self.reporter, &mut sink)
             .with_context(|| format!("check the network or --mirror ({url})"))?;

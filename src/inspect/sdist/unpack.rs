@@ -3,7 +3,7 @@
 //! PEP 625 file names) promises one top-level `{name}-{version}/` directory, and anything
 //! else — `..`, absolute paths, links leaving the tree, device files, bombs — is refused.
 
-use crate::wheel::Limits;
+use crate::inspect::wheel::Limits;
 use anyhow::{bail, Context, Result};
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -61,7 +61,7 @@ pub fn unpack(archive: &Path, dest: &Path, limits: &Limits) -> Result<Unpacked> 
     let archive_len = file.metadata().map(|m| m.len()).unwrap_or(0);
     let ratio_cap = archive_len
         .saturating_mul(limits.max_ratio)
-        .max(crate::wheel::RATIO_FLOOR);
+        .max(crate::inspect::wheel::RATIO_FLOOR);
     let mut ex = Extractor {
         label: label.clone(),
         dest,

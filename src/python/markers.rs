@@ -2,8 +2,8 @@
 //! the machine py2deb runs on), plus the `python3` alternatives dh-python writes for
 //! requirements that only apply to some Python versions.
 
-use crate::relation::{Dep, Op};
-use crate::target::Target;
+use crate::debian::relation::{Dep, Op};
+use crate::debian::target::Target;
 use anyhow::{anyhow, Result};
 use pep440_rs::{Operator, Version};
 use pep508_rs::{

@@ -3,11 +3,12 @@
 //! dh-python does for its fallback list), whether the shipped version satisfies a PEP 508
 //! requirement, and the Debian relation to write for it.
 
-use crate::archive::{write_atomic, Archive, ArchiveOptions, Repo};
-use crate::relation::{Alternatives, Dep, Op, Relations};
+use crate::debian::archive::{write_atomic, Archive, ArchiveOptions, Repo};
+use crate::debian::relation::{Alternatives, Dep, Op, Relations};
+use crate::debian::target::Target;
+use crate::debian::version;
+use crate::python::normalize_name;
 use crate::report::Reporter;
-use crate::target::Target;
-use crate::version;
 use anyhow::{bail, Context, Result};
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{Requirement, VersionOrUrl};
@@ -51,29 +52,24 @@ pub struct DistMap {
 const SNAPSHOTS: &[(&str, &[u8])] = &[
     (
         "bookworm",
-        include_bytes!("../data/distmap/bookworm-amd64.tsv.gz"),
+        include_bytes!("../../data/distmap/bookworm-amd64.tsv.gz"),
     ),
     (
         "trixie",
-        include_bytes!("../data/distmap/trixie-amd64.tsv.gz"),
+        include_bytes!("../../data/distmap/trixie-amd64.tsv.gz"),
     ),
-    ("sid", include_bytes!("../data/distmap/sid-amd64.tsv.gz")),
+    ("sid", include_bytes!("../../data/distmap/sid-amd64.tsv.gz")),
     (
         "noble",
-        include_bytes!("../data/distmap/noble-amd64.tsv.gz"),
+        include_bytes!("../../data/distmap/noble-amd64.tsv.gz"),
     ),
     (
         "jammy",
-        include_bytes!("../data/distmap/jammy-amd64.tsv.gz"),
+        include_bytes!("../../data/distmap/jammy-amd64.tsv.gz"),
     ),
 ];
 
 const PREFIX: &str = "usr/lib/python3/dist-packages/";
-
-/// PEP 503 normalization: lowercase, runs of `-_.` become one `-`.
-pub fn normalize(name: &str) -> String {
-    crate::index::normalize_name(name)
-}
 
 impl DistMap {
     pub fn empty() -> DistMap {
@@ -115,7 +111,7 @@ impl DistMap {
             };
             for pkg in pkgs.split(',') {
                 let pkg = pkg.rsplit('/').next().unwrap_or(pkg);
-                self.insert(normalize(name), pkg.to_owned(), version.to_owned());
+                self.insert(normalize_name(name), pkg.to_owned(), version.to_owned());
             }
         }
         Ok(())
@@ -199,7 +195,7 @@ impl DistMap {
     /// All packages shipping `name` (any spelling; normalized here).
     pub fn entries(&self, name: &str) -> &[DistEntry] {
         self.map
-            .get(&normalize(name))
+            .get(&normalize_name(name))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -224,7 +220,7 @@ impl DistMap {
     /// `python3-<name>` if several ship it, else a `python3-*` one, else any; packages
     /// missing from the archive are skipped (a snapshot can be older than the archive).
     pub fn lookup(&self, name: &str, archive: &Archive) -> Option<&DistEntry> {
-        let conventional = format!("python3-{}", normalize(name));
+        let conventional = format!("python3-{}", normalize_name(name));
         let present: Vec<&DistEntry> = self
             .entries(name)
             .iter()
@@ -384,7 +380,7 @@ pub struct MapRow {
 /// group gets the `python3` relation under which it is not needed, so the package stays
 /// right across a Python upgrade (`python3-tomli | python3 (>= 3.11)`).
 pub fn with_python_alternative(relations: Relations, req: &Requirement) -> Relations {
-    match crate::markers::python_alternative(&req.marker) {
+    match crate::python::markers::python_alternative(&req.marker) {
         Some(alt) => Relations(
             relations
                 .0
@@ -407,9 +403,14 @@ pub struct Universe<'a> {
 }
 
 /// Map a requirement whose markers were already evaluated (`applies`), translating
-/// version bounds with [`crate::version::relations_for`].
+/// version bounds with [`crate::debian::version::relations_for`].
 pub fn map_requirement(req: &Requirement, applies: bool, universe: &Universe) -> MapRow {
-    map_requirement_with(req, applies, universe, crate::version::relations_for)
+    map_requirement_with(
+        req,
+        applies,
+        universe,
+        crate::debian::version::relations_for,
+    )
 }
 
 /// [`map_requirement`] with the PEP 440 → Debian relation translation supplied.
@@ -574,7 +575,7 @@ fn add_note(row: &mut MapRow, note: String) {
 
 /// `python3-<normalized>` if the archive has it, or a single real package providing it.
 fn convention(name: &str, archive: &Archive) -> Option<String> {
-    let conventional = format!("python3-{}", normalize(name));
+    let conventional = format!("python3-{}", normalize_name(name));
     if archive.contains(&conventional) {
         return Some(conventional);
     }
@@ -616,8 +617,8 @@ mod tests {
 
     #[test]
     fn normalizes_names() {
-        assert_eq!(normalize("Foo__Bar.baz"), "foo-bar-baz");
-        assert_eq!(normalize("python_slugify"), "python-slugify");
+        assert_eq!(normalize_name("Foo__Bar.baz"), "foo-bar-baz");
+        assert_eq!(normalize_name("python_slugify"), "python-slugify");
     }
 
     #[test]

@@ -1,15 +1,17 @@
 //! Command line: clap types (what the user typed, `Opts`) turned into the program's
 //! configuration ([`BuildConfig`]), a terminal reporter, and the exit code.
 
-use crate::archive::ArchiveOptions;
-use crate::deb::Compression;
-use crate::fetch::Cache;
+pub mod repo;
+
+use crate::debian::archive::ArchiveOptions;
+use crate::debian::deb::Compression;
+use crate::debian::target::Target;
+use crate::index::fetch::Cache;
 use crate::index::IndexConfig;
+use crate::inspect::wheel::Limits;
 use crate::pipeline::{self, BuildConfig, Built, Spec};
 use crate::report::{escape_untrusted, Progress, Reporter};
 use crate::resolve::{ConflictMode, DepsMode};
-use crate::target::Target;
-use crate::wheel::Limits;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
@@ -55,7 +57,7 @@ enum Command {
     /// Explain how requirements map onto the target's packages, without building.
     Map(MapArgs),
     /// Keep an apt repository of converted packages (init, add, list, remove, update).
-    Repo(crate::cli_repo::RepoArgs),
+    Repo(crate::cli::repo::RepoArgs),
 }
 
 /// Options of `py2deb build`, named like pip's where pip has one.
@@ -135,10 +137,10 @@ struct BuildArgs {
     build_timeout: u64,
     /// Refuse a wheel or sdist entry that unpacks to more than this (bytes, or with K, M,
     /// G, T).
-    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = crate::wheel::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "4G", value_parser = crate::inspect::wheel::parse_size)]
     max_entry_size: u64,
     /// Refuse a wheel or sdist that unpacks to more than this in total.
-    #[arg(long, value_name = "SIZE", default_value = "16G", value_parser = crate::wheel::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "16G", value_parser = crate::inspect::wheel::parse_size)]
     max_total_size: u64,
     /// Refuse an entry (above 16 MiB) or an archive that inflates more than this many
     /// times its compressed size, as a zip bomb.
@@ -178,10 +180,10 @@ struct NetArgs {
 }
 
 impl NetArgs {
-    fn options(&self) -> crate::fetch::HttpOptions {
-        crate::fetch::HttpOptions {
+    fn options(&self) -> crate::index::fetch::HttpOptions {
+        crate::index::fetch::HttpOptions {
             max_download_bytes: self.max_download_size,
-            ..crate::fetch::HttpOptions::with_timeout(self.timeout)
+            ..crate::index::fetch::HttpOptions::with_timeout(self.timeout)
         }
     }
 }
@@ -393,7 +395,7 @@ fn parse_url(s: &str, what: &str) -> Result<url::Url> {
     if !matches!(u.scheme(), "http" | "https") {
         bail!(
             "{what} `{}` must be an http(s) URL; for a local directory of wheels use --find-links DIR",
-            crate::fetch::redact(&s)
+            crate::index::fetch::redact(&s)
         );
     }
     Ok(u)
@@ -555,7 +557,7 @@ pub fn run(opts: Opts) -> Result<()> {
                 let parsed: pep440_rs::Version = v
                     .parse()
                     .map_err(|e| anyhow::anyhow!("`{v}` is not a PEP 440 version: {e}"))?;
-                println!("{}", crate::version::deb_version(&parsed));
+                println!("{}", crate::debian::version::deb_version(&parsed));
             }
             Ok(())
         }
@@ -565,7 +567,7 @@ pub fn run(opts: Opts) -> Result<()> {
             let base = BuildArgs::parse_defaults();
             let (cfg, _) = base.config(&crate::report::Silent)?;
             let builder = pipeline::Rebuilder::new(cfg, &reporter);
-            crate::cli_repo::run(args.command, &reporter, &builder)
+            crate::cli::repo::run(args.command, &reporter, &builder)
         }
         None => build(&opts.build, &reporter),
     }
@@ -575,16 +577,20 @@ fn map(args: &MapArgs, reporter: &Terminal) -> Result<()> {
     let reqs = args
         .requirements
         .iter()
-        .map(|r| crate::markers::parse_requirement(r))
+        .map(|r| crate::python::markers::parse_requirement(r))
         .collect::<Result<Vec<_>>>()?;
     let (target, opts, host) = args.target.resolve()?;
     let index = crate::resolve::TargetIndex::load(&target, host, &opts, reporter)?;
-    let env = crate::markers::environment(&target)?;
+    let env = crate::python::markers::environment(&target)?;
     let universe = index.universe(&target);
-    let rows: Vec<crate::mapping::MapRow> = reqs
+    let rows: Vec<crate::resolve::mapping::MapRow> = reqs
         .iter()
         .map(|r| {
-            crate::mapping::map_requirement(r, crate::markers::applies(r, &env, &[]), &universe)
+            crate::resolve::mapping::map_requirement(
+                r,
+                crate::python::markers::applies(r, &env, &[]),
+                &universe,
+            )
         })
         .collect();
     if args.json {
@@ -638,7 +644,7 @@ fn build(args: &BuildArgs, reporter: &Terminal) -> Result<()> {
         built.extend(one);
     }
     if let Some(dir) = &args.repo {
-        crate::cli_repo::add_built(dir, incoming, args.keep, reporter)?;
+        crate::cli::repo::add_built(dir, incoming, args.keep, reporter)?;
     }
     print_built(&built, args.json)?;
     if args.check {
@@ -710,7 +716,7 @@ impl BuildArgs {
 pub fn main() -> i32 {
     // A Ctrl-C must not leave a half-written package behind.
     let _ = ctrlc::set_handler(|| {
-        crate::sdist::kill_running_builds();
+        crate::inspect::sdist::kill_running_builds();
         pipeline::remove_partial_outputs();
         // Never in the middle of publishing a repository: the exit waits for the publish.
         crate::repo::exit_when_safe(130);
@@ -785,7 +791,10 @@ mod tests {
         assert_eq!(o.build.net.timeout, std::time::Duration::from_millis(500));
         assert_eq!(o.build.net.max_download_size, 300 << 20);
         let d = Opts::try_parse_from(["py2deb", "x"]).unwrap();
-        assert_eq!(d.build.net.options(), crate::fetch::HttpOptions::default());
+        assert_eq!(
+            d.build.net.options(),
+            crate::index::fetch::HttpOptions::default()
+        );
         for bad in ["0", "-1", "nan", "soon"] {
             let e = Opts::try_parse_from(["py2deb", "x", "--timeout", bad])
                 .unwrap_err()

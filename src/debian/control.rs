@@ -4,7 +4,7 @@
 //! Also turns upstream metadata text (a Summary, a Markdown/reStructuredText README) into
 //! a synopsis and a short plain-text extended description.
 
-use crate::relation::Relations;
+use crate::debian::relation::Relations;
 use anyhow::{bail, Result};
 use regex::Regex;
 use std::io::Write;
@@ -146,7 +146,7 @@ impl BinaryControl {
             let what = if c == '\n' || c == '\r' {
                 "a line break".to_owned()
             } else {
-                crate::metadata::describe_unsafe_char(c)
+                crate::python::metadata::describe_unsafe_char(c)
             };
             bail!(
                 "field {field} of package {} contains {what} ({c:?}), which could inject \
@@ -230,7 +230,7 @@ fn is_list_item(line: &str) -> bool {
 /// separators and bidirectional overrides: none belongs in a control field value, and
 /// the line breaks among them split a field for readers such as python-debian.
 fn is_control(c: char) -> bool {
-    c == '\t' || crate::metadata::is_unsafe_char(c)
+    c == '\t' || crate::python::metadata::is_unsafe_char(c)
 }
 
 /// Fold one logical line into continuation lines (each starting with a space) of at most
@@ -877,7 +877,7 @@ fn cut_at_sentence(s: &str, max: usize) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::relation::{Dep, Op};
+    use crate::debian::relation::{Dep, Op};
 
     fn control() -> BinaryControl {
         let mut depends = Relations::default();

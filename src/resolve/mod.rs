@@ -5,15 +5,18 @@
 //! The distribution's own packages are replaced only when that is safe (`--conflicts auto`,
 //! the default: see [`replacement_blockers`]) or when `--conflicts replace` insists.
 
-use crate::archive::{Archive, ArchiveOptions};
+pub mod mapping;
+
 use crate::assemble;
-use crate::mapping::{self, DistMap, MapRow, Status, Universe};
-use crate::markers;
-use crate::relation::Relations;
+use crate::debian::archive::{Archive, ArchiveOptions};
+use crate::debian::relation::Relations;
+use crate::debian::target::Target;
+use crate::debian::version;
+use crate::python::markers;
+use crate::python::normalize_name;
 use crate::report::Reporter;
-use crate::target::Target;
-use crate::version;
 use anyhow::{bail, Result};
+use mapping::{DistMap, MapRow, Status, Universe};
 use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, Requirement, VersionOrUrl};
 use std::collections::{BTreeMap, BTreeSet};
@@ -143,7 +146,7 @@ impl Decisions {
         if let Some(edge) = self
             .edges
             .iter_mut()
-            .find(|e| mapping::normalize(e.requirement.name.as_ref()) == project)
+            .find(|e| normalize_name(e.requirement.name.as_ref()) == project)
         {
             if edge.child.is_none() {
                 edge.child = Some(project.to_owned());
@@ -200,7 +203,7 @@ pub fn decide(
     };
     for req in markers::active_requirements(&name, requires_dist, extras, &env) {
         let row = mapping::map_requirement(req, true, &universe);
-        let child_name = mapping::normalize(req.name.as_ref());
+        let child_name = normalize_name(req.name.as_ref());
         let spec = specifiers(req);
         let wanted = |private: bool| Wanted {
             name: child_name.clone(),
@@ -368,7 +371,7 @@ pub fn replacement_blockers(archive: &Archive, package: &str, new_version: &str)
         .newest(package)
         .map(|p| p.provides.iter().map(String::as_str).collect())
         .unwrap_or_default();
-    let mut dependents: Vec<(&str, &crate::archive::PackageVersion)> = archive
+    let mut dependents: Vec<(&str, &crate::debian::archive::PackageVersion)> = archive
         .newest_of_each()
         .filter(|(name, _)| *name != package)
         .collect();
@@ -647,7 +650,7 @@ pub fn dragged_private(
                         continue;
                     };
                     for req in markers::active_requirements(&pname, &reqs, &[], &env) {
-                        if mapping::normalize(req.name.as_ref()) != *name {
+                        if normalize_name(req.name.as_ref()) != *name {
                             continue;
                         }
                         if let Some(VersionOrUrl::VersionSpecifier(spec)) = &req.version_or_url {

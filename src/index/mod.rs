@@ -6,10 +6,13 @@
 //! `<base href>` would make py2deb read local files), upload times are clamped to the
 //! present, and the parsers never panic on any input (property-tested).
 
-use crate::fetch::{redact, Http, HttpOptions, HttpStatusError};
+pub mod fetch;
+
+use crate::debian::target::Target;
+use crate::index::fetch::{redact, Http, HttpOptions, HttpStatusError};
+use crate::python::normalize_name;
+use crate::python::tags::{Compat, WheelFilename};
 use crate::report::Reporter;
-use crate::tags::{Compat, WheelFilename};
-use crate::target::Target;
 use anyhow::{bail, Context, Result};
 use pep440_rs::{Operator, Version, VersionSpecifiers};
 use std::collections::{BTreeMap, HashSet};
@@ -76,24 +79,6 @@ pub struct Candidate {
     pub version: Version,
     pub file: DistFile,
     pub wheel: WheelFilename,
-}
-
-/// PEP 503 normalization: lowercase, runs of `-_.` → `-`.
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut in_run = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            if !in_run {
-                out.push('-');
-            }
-            in_run = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            in_run = false;
-        }
-    }
-    out
 }
 
 /// Reads project pages from the configured indexes.
