@@ -951,7 +951,10 @@ fn prepare_group(
             bundle_wheels,
             &inside.iter().map(|n| &n.fetched.wheel).collect::<Vec<_>>(),
             depends,
-            overrides.package(&node.name),
+            // An override names it; a replacement takes the replaced package's name.
+            overrides
+                .package(&node.name)
+                .or(node.replaces.as_ref().map(|(p, _)| p.as_str())),
         )
         .with_context(|| format!("building {}", node.chain))?;
         p.built.reason = node.reason.clone();

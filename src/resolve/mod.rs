@@ -218,6 +218,14 @@ pub fn decide(
                 None => assemble::package_name(req.name.as_ref()),
             }
         };
+        // A replacement takes the target's package name (python3-git for GitPython,
+        // python3-sphinxcontrib.applehelp), so apt sees an upgrade, and lives in its version
+        // space (its epoch).
+        let replacement_relations = |pkg: &str, have: &str| {
+            let rel = version::relations_for(pkg, &spec);
+            let rel = version::shift_epochs(rel, pkg, version::epoch_offset(have, None));
+            mapping::with_python_alternative(rel, req)
+        };
         let own_relations = || -> Result<Relations> {
             let rel = version::relations_for(&own_name()?, &spec);
             Ok(mapping::with_python_alternative(rel, req))
@@ -249,12 +257,7 @@ pub fn decide(
                         target.name
                     ),
                     ConflictMode::Auto => {
-                        let own = own_name()?;
                         let blockers = match candidate(&child_name, &spec) {
-                            _ if own != pkg => vec![format!(
-                                "{} ships it as {pkg}, not {own}: a new {own} would not upgrade it",
-                                target.name
-                            )],
                             None => vec![format!("no release of {child_name}{spec} was found to check")],
                             Some(v) => {
                                 let offset = version::epoch_offset(&have, None);
@@ -270,8 +273,7 @@ pub fn decide(
                             let mut w = wanted(false);
                             w.replaces = Some((pkg.clone(), have.clone()));
                             out.wanted.push(w);
-                            let offset = version::epoch_offset(&have, None);
-                            (Some(child_name), version::shift_epochs(own_relations()?, &pkg, offset))
+                            (Some(child_name), replacement_relations(&pkg, &have))
                         } else {
                             // A warning, not a note: for a library this is what the
                             // refusal to carry private copies must be read with.
@@ -294,8 +296,7 @@ pub fn decide(
                         let mut w = wanted(false);
                         w.replaces = Some((pkg.clone(), have.clone()));
                         out.wanted.push(w);
-                        let offset = version::epoch_offset(&have, None);
-                        (Some(child_name), version::shift_epochs(own_relations()?, &pkg, offset))
+                        (Some(child_name), replacement_relations(&pkg, &have))
                     }
                     ConflictMode::Bundle => {
                         reporter.info(&format!(

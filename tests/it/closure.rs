@@ -986,3 +986,43 @@ fn check_imports_built_modules_and_names_the_override() {
     let (ok, err) = run("out2", &["--override", file.to_str().unwrap()]);
     assert!(ok, "{err}");
 }
+
+/// A replacement takes the target's own package name for the project (bookworm ships
+/// GitPython as python3-git), so apt sees an upgrade of that package rather than a second
+/// package with the same files.
+#[test]
+fn replacement_takes_the_target_package_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let wheels = [
+        WheelBuilder::new("gitapp", "1.0")
+            .file("gitapp/__init__.py", "def main():\n    pass\n")
+            .metadata("Summary: Uses GitPython")
+            .metadata("Requires-Dist: GitPython>=3.2")
+            .entry_points("[console_scripts]\ngitapp = gitapp:main\n")
+            .write(tmp.path()),
+        WheelBuilder::new("GitPython", "3.2.1")
+            .file("git/__init__.py", "")
+            .metadata("Summary: Git from Python")
+            .write(tmp.path()),
+    ];
+    for w in &wheels {
+        add_wheel(&server, w);
+    }
+    let lists = lists_of(
+        tmp.path(),
+        "lists-git",
+        "Package: python3-git\nVersion: 3.1.30-1+deb12u2\nArchitecture: all\n\n",
+    );
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["gitapp"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let git = out.join("python3-git_3.2.1-0py2deb1_all.deb");
+    assert!(
+        git.exists(),
+        "{:?}",
+        std::fs::read_dir(&out).unwrap().collect::<Vec<_>>()
+    );
+    let depends = field(&out.join("python3-gitapp_1.0-0py2deb1_all.deb"), "Depends");
+    assert!(depends.contains("python3-git (>= 3.2)"), "{depends}");
+}
