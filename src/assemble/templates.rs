@@ -90,7 +90,40 @@ mod tests {
             )
             .unwrap();
         assert!(out.starts_with("#!/bin/sh\nset -e\n"));
-        assert!(out.contains("\tpy3compile -p python3-foo\n"), "{out}");
+        assert!(out.contains("\tpy3compile -p python3-foo ||\n"), "{out}");
+    }
+
+    /// A module upstream ships that does not compile (facebook-business ships one) must not
+    /// fail the postinst: py3compile's failure is reported, not fatal.
+    #[test]
+    fn postinst_survives_a_module_that_does_not_compile() {
+        let t = Templates::load(None).unwrap();
+        let script = t
+            .render(
+                "postinst",
+                &json!({"package": "python3-foo", "private_dirs": []}),
+            )
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("py3compile");
+        std::fs::write(
+            &bin,
+            "#!/bin/sh
+echo 'SyntaxError: invalid syntax' >&2
+exit 1
+",
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let o = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(String::from_utf8_lossy(&o.stderr).contains("could not be byte-compiled"));
     }
 
     /// The maintainer scripts take only the package and its private directory: whatever

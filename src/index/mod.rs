@@ -558,9 +558,10 @@ fn no_match_message(
     }
     if reasons.iter().any(|r| r.starts_with("source distribution")) {
         hints.push(
-            "a source distribution exists, but building from the sdist is not supported yet: build a wheel \
-             yourself (`pip wheel --no-deps`) and pass its directory with --find-links"
-                .to_owned(),
+            format!(
+                "a source distribution exists: py2deb builds from it when no wheel fits and the sdist \
+                 suits the target's Python (`--no-binary {name}` builds from it even when a wheel fits)"
+            ),
         );
     }
     if !hints.is_empty() {

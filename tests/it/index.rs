@@ -394,7 +394,7 @@ fn nothing_compatible_lists_every_file_and_why() {
         "nat-1.0.tar.gz — source distribution",
         "2.0rc1",
         "--target",
-        "not supported yet",
+        "--no-binary nat",
     ] {
         assert!(e.contains(want), "missing `{want}` in:\n{e}");
     }
