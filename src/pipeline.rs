@@ -905,6 +905,38 @@ fn prepare_group(
     // Which distributions go private, and into which application.
     let children = children_of(&nodes);
     let private = resolve::private_set(&children, &bundled);
+    // A requested project the target already ships becomes a newer version of the
+    // target's own package (same name, its epoch), never a second package with its files.
+    let mut nodes = nodes;
+    for &r in &roots {
+        let node = &mut nodes[r];
+        if overrides.package(&node.name).is_some() {
+            continue;
+        }
+        let private_modules = private.contains(&node.name);
+        if let Some((pkg, have)) =
+            resolve::takeover(&tindex, &cfg.target, &node.name, private_modules)?
+        {
+            let offset = crate::debian::version::epoch_offset(&have, None);
+            let ours = crate::debian::version::with_epoch_offset(
+                &assemble::full_version(&node.version, &cfg.revision),
+                offset,
+            );
+            if crate::debian::archive::compare_debian(&ours, &have).is_le() {
+                reporter.warn(&format!(
+                    "{} already ships {} as {pkg} {have}, which is not older than {ours}: apt keeps preferring the distribution's",
+                    cfg.target.name, node.name
+                ));
+            } else {
+                reporter.warn(&format!(
+                    "{}: built as {pkg} {ours}, an upgrade of {}'s {pkg} {have}",
+                    node.chain, cfg.target.name
+                ));
+            }
+            node.epoch_offset = offset;
+            node.replaces = Some((pkg, have));
+        }
+    }
     // The archive is no longer needed; writing big packages should not carry it.
     drop(tindex);
     release_freed_memory();

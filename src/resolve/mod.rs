@@ -512,6 +512,47 @@ fn system_chain(archive: &Archive, package: &str) -> Option<String> {
     None
 }
 
+/// The target's own package of a requested project, which the converted package takes over
+/// (bookworm ships black as `black`, yt-dlp as `yt-dlp`): the new package gets that name,
+/// so installing it is an upgrade of the distribution's package instead of a clash over
+/// its files (`/usr/bin/black`). Returns the package and the version the target has, or
+/// `None` when the target has no package of this project.
+///
+/// A package may take over a name only if it keeps what that package promises its reverse
+/// dependencies: when the converted package's modules are private (`private`) and other
+/// packages of the target depend on the distribution's, taking its name would break them,
+/// so the build stops and says so.
+pub fn takeover(
+    index: &TargetIndex,
+    target: &Target,
+    project: &str,
+    private: bool,
+) -> Result<Option<(String, String)>> {
+    let req: Requirement = project
+        .parse()
+        .map_err(|e| anyhow::anyhow!("project name `{project}`: {e}"))?;
+    let row = mapping::map_requirement(&req, true, &index.universe(target));
+    // A name picked by convention is not known to be this project.
+    let (Some(pkg), Some(have), false) = (row.package, row.available, row.guess) else {
+        return Ok(None);
+    };
+    if private {
+        let rdeps = index.archive.reverse_depends(&pkg);
+        if !rdeps.is_empty() {
+            bail!(
+                "{} ships {project} as {pkg} {have}, which {} depend on; this build of {project} keeps its \
+                 modules private (its dependencies are too old in {}), so it cannot take over {pkg} without \
+                 breaking them, and beside it the two would clash over the same files; build it with \
+                 --conflicts replace, or fix the requirements with an override (py2deb.toml)",
+                target.name,
+                rdeps.join(", "),
+                target.name
+            );
+        }
+    }
+    Ok(Some((pkg, have)))
+}
+
 /// A distribution package that a private copy would break, and so must go private too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dragged {

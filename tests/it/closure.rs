@@ -1026,3 +1026,64 @@ fn replacement_takes_the_target_package_name() {
     let depends = field(&out.join("python3-gitapp_1.0-0py2deb1_all.deb"), "Depends");
     assert!(depends.contains("python3-git (>= 3.2)"), "{depends}");
 }
+
+/// A requested project the target already ships (bookworm's `black`) is built as a newer
+/// version of the target's own package, so apt upgrades it instead of stopping with
+/// "trying to overwrite '/usr/bin/black'"; with private modules and packages depending on
+/// the distribution's, the takeover is refused before anything is written.
+#[test]
+fn requested_project_takes_over_the_targets_own_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let wheels = [
+        WheelBuilder::new("black", "26.1.0")
+            .file("black/__init__.py", "def main():\n    pass\n")
+            .metadata("Summary: The uncompromising formatter")
+            .metadata("Requires-Dist: urllib3>=2")
+            .entry_points("[console_scripts]\nblack = black:main\n")
+            .write(tmp.path()),
+        WheelBuilder::new("urllib3", "2.2.0")
+            .file("urllib3/__init__.py", "")
+            .metadata("Summary: HTTP")
+            .write(tmp.path()),
+    ];
+    for w in &wheels {
+        add_wheel(&server, w);
+    }
+    let base = "Package: black\nVersion: 23.1.0-1\nArchitecture: all\n\n\
+                Package: python3-urllib3\nVersion: 1.26.12-1+deb12u4\nArchitecture: all\n\n";
+    let lists = lists_of(tmp.path(), "lists-black", base);
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["black", "--conflicts", "replace"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let deb = out.join("black_26.1.0-0py2deb1_all.deb");
+    assert!(
+        deb.exists(),
+        "{:?}",
+        std::fs::read_dir(&out).unwrap().collect::<Vec<_>>()
+    );
+    assert_eq!(field(&deb, "Package"), "black");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["packages"][0]["replaces"], "black 23.1.0-1", "{json}");
+
+    // Private modules (urllib3 bundled) and a package needing the distribution's black.
+    let lists = lists_of(
+        tmp.path(),
+        "lists-black-rdep",
+        &format!(
+            "{base}Package: python3-pylsp-black\nVersion: 1.2.1-1\nArchitecture: all\nDepends: black\n\n"
+        ),
+    );
+    let out = tmp.path().join("out-refused");
+    let o = py2deb(&server, &lists, &out, &["black", "--conflicts", "bundle"]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("python3-pylsp-black") && err.contains("cannot take over black"),
+        "{err}"
+    );
+    assert!(
+        std::fs::read_dir(&out).map_or(true, |mut d| d.next().is_none()),
+        "nothing written"
+    );
+}
