@@ -523,3 +523,42 @@ if [[ $INSTALL_OK == yes ]]; then
     check "purge: dist-packages back to its pristine state after autoremove" "$LOGS/pristine.log" pristine_check || true
 fi
 phase_end "install, run, purge in a clean bookworm chroot"
+
+# --- beside the distribution's own package of the same program ----------------------------------
+# Debian's package is installed first, then the converted one from the flat repository: it
+# must be an upgrade of that package (same name), never an overwrite error, the new version
+# must run, and dpkg/apt must stay consistent.
+phase_start "beside bookworm's own package of the same project"
+# project==version (pinned), the program, and the version it reports.
+BESIDE=("yt-dlp==2026.10.26 yt-dlp 2026.10.26" "httpie==3.2.4 http 3.2.4")
+beside_check() {
+    local spec=$1 prog=$2 want=$3 dir=$4 pkg root out
+    mkdir -p "$dir"
+    timeout "$BUILD_TIMEOUT" "$PY2DEB" "$spec" --target bookworm -o "$dir" --json \
+        --maintainer "$MAINT" >"$dir.json" || return 1
+    pkg=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["packages"][0]["package"])' "$dir.json")
+    echo "converted package: $pkg"
+    chroot_new || return 1
+    root=$CHROOT_ROOT
+    chroot_apt "$root" install "$pkg" || return 1
+    echo "bookworm's: $(chroot_run "$root" dpkg-query -W -f='${Version}' "$pkg")"
+    chroot_repo "$root" "$dir" || return 1
+    chroot_apt "$root" install "$pkg" || return 1
+    out=$(chroot_run "$root" timeout 60 "/usr/bin/$prog" --version </dev/null) || return 1
+    echo "$prog --version: $out"
+    grep -qF -- "$want" <<<"$out" || { echo "expected $want"; return 1; }
+    [[ -z $(chroot_run "$root" dpkg --audit) ]] || { echo "dpkg --audit is not clean"; return 1; }
+    chroot_run "$root" apt-get check || return 1
+    chroot_apt "$root" purge "$pkg" || return 1
+    chroot_destroy "$root"
+}
+if [[ $HAVE_CHROOT == yes && $HAVE_BIN == yes ]]; then
+    for row in "${BESIDE[@]}"; do
+        read -r spec prog want <<<"$row"
+        check "${spec%%==*}: installs over bookworm's own package as an upgrade, runs, apt stays consistent" \
+            "$LOGS/beside-${spec%%==*}.log" beside_check "$spec" "$prog" "$want" "$WORK/beside/${spec%%==*}" || true
+    done
+else
+    for row in "${BESIDE[@]}"; do skip "${row%%==*}: installs over bookworm's own package" "no chroot or binary"; done
+fi
+phase_end "beside bookworm's own package of the same project"
