@@ -547,6 +547,16 @@ pub fn assemble(
                     Payload::Source(e.index),
                 )?;
             }
+            Scheme::Data if is_uncompressed_man_page(&e.path) => {
+                // Debian Policy §12.1: man pages are installed compressed with `gzip -9n`.
+                let page = wheel.read(e.index)?;
+                add(
+                    &mut files,
+                    format!("usr/{}.gz", e.path),
+                    0o644,
+                    Payload::Bytes(gzip_n(&page)?),
+                )?;
+            }
             Scheme::Data => {
                 add(
                     &mut files,
@@ -849,6 +859,20 @@ pub fn assemble(
         homepage: Option<String>,
     }
     for prog in &programs {
+        // A program with its own page (shipped by the wheel) gets no generated stub: never
+        // two pages for one program.
+        let has_page = files.keys().any(|p| {
+            p.strip_prefix("usr/share/man/man")
+                .and_then(|rest| rest.split_once('/'))
+                .is_some_and(|(_, file)| {
+                    file.strip_suffix(".gz")
+                        .and_then(|f| f.rsplit_once('.'))
+                        .is_some_and(|(name, _)| name == prog)
+                })
+        });
+        if has_page {
+            continue;
+        }
         let page = templates.render(
             "manpage",
             &ManCtx {
@@ -959,6 +983,22 @@ pub fn assemble(
         filename,
         programs,
     })
+}
+
+/// `share/man/man1/foo.1` (a page the wheel ships under `.data/data`, not yet gzipped).
+fn is_uncompressed_man_page(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("share/man/man") else {
+        return false;
+    };
+    let Some((section, file)) = rest.split_once('/') else {
+        return false;
+    };
+    !section.is_empty()
+        && section.chars().next().is_some_and(|c| c.is_ascii_digit())
+        && !file.contains('/')
+        && file.rsplit_once('.').is_some_and(|(name, ext)| {
+            !name.is_empty() && ext.starts_with(|c: char| c.is_ascii_digit())
+        })
 }
 
 /// A URL fit for the Homepage field, the copyright's Source and the man page: an absolute

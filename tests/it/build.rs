@@ -624,3 +624,40 @@ fn issue2_bad_specs_are_named() {
         assert_fails_cleanly(&o, &out, needle);
     }
 }
+
+/// A man page the wheel ships (`.data/data/share/man/man1/tool.1`) is installed compressed
+/// as Debian Policy §12.1 asks, and the program it documents gets no generated stub beside
+/// it; a program without a page still gets one.
+#[test]
+fn wheel_man_pages_are_gzipped_and_replace_the_stub() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = ".TH TOOL 1\n.SH NAME\ntool \\- does things\n";
+    let wheel = WheelBuilder::new("mantool", "1.0")
+        .file("mantool/__init__.py", "def main():\n    pass\n")
+        .file("mantool-1.0.data/data/share/man/man1/tool.1", page)
+        .entry_points("[console_scripts]\ntool = mantool:main\nother = mantool:main\n")
+        .metadata("Summary: A tool with its own man page")
+        .write(tmp.path());
+    let out = tmp.path().join("out");
+    let o = build_local(&wheel, &out);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let deb = only_deb(&out);
+    let x = tmp.path().join("x");
+    assert!(run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&x))
+        .status
+        .success());
+    let man1 = x.join("usr/share/man/man1");
+    let mut pages: Vec<String> = std::fs::read_dir(&man1)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    pages.sort();
+    assert_eq!(pages, ["other.1.gz", "tool.1.gz"]);
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(std::fs::File::open(man1.join("tool.1.gz")).unwrap()),
+        &mut text,
+    )
+    .unwrap();
+    assert_eq!(text, page, "the wheel's own page, not a stub");
+}
