@@ -1275,8 +1275,11 @@ fn follow_spec(req: &Requirement) -> String {
 /// recorded; an exact pin (`==1.0`) in the recorded spec is lifted, since following new
 /// releases is the point of the update.
 pub struct Rebuilder<'a> {
-    /// Settings not recorded per package (cache, templates, limits, SOURCE_DATE_EPOCH).
-    pub base: BuildConfig,
+    /// Makes the settings not recorded per package (cache, templates, limits,
+    /// SOURCE_DATE_EPOCH); called on the first rebuild, so that a `repo` command that
+    /// builds nothing neither reads the machine nor fails on the build environment.
+    make_base: Box<dyn Fn() -> Result<BuildConfig> + 'a>,
+    base: Mutex<Option<BuildConfig>>,
     pub reporter: &'a dyn Reporter,
     /// Where rebuilt packages wait until the repository has copied them into its pool;
     /// removed when the rebuilder is dropped.
@@ -1285,17 +1288,36 @@ pub struct Rebuilder<'a> {
 
 impl<'a> Rebuilder<'a> {
     pub fn new(base: BuildConfig, reporter: &'a dyn Reporter) -> Self {
+        Self::lazy(move || Ok(base.clone()), reporter)
+    }
+
+    /// A rebuilder whose base settings are made by `make_base` when first needed.
+    pub fn lazy(
+        make_base: impl Fn() -> Result<BuildConfig> + 'a,
+        reporter: &'a dyn Reporter,
+    ) -> Self {
         Rebuilder {
-            base,
+            make_base: Box::new(make_base),
+            base: Mutex::new(None),
             reporter,
             scratch: Mutex::new(Vec::new()),
         }
+    }
+
+    fn base(&self) -> Result<BuildConfig> {
+        let mut base = self.base.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = base.as_ref() {
+            return Ok(b.clone());
+        }
+        let b = (self.make_base)()?;
+        *base = Some(b.clone());
+        Ok(b)
     }
 }
 
 impl Rebuilder<'_> {
     fn config_for(&self, record: &crate::repo::BuildRecord) -> Result<BuildConfig> {
-        let mut cfg = self.base.clone();
+        let mut cfg = self.base()?;
         let arch = if record.arch == "all" {
             None
         } else {
@@ -1321,9 +1343,8 @@ impl Rebuilder<'_> {
             cfg.compression = c.parse().map_err(anyhow::Error::msg)?;
         }
         cfg.index.pre = record.options.get("pre").is_some_and(|p| p == "true");
-        use clap::ValueEnum;
         if let Some(d) = record.options.get("deps") {
-            cfg.deps = resolve::DepsMode::from_str(d, true).map_err(anyhow::Error::msg)?;
+            cfg.deps = d.parse::<resolve::DepsMode>().map_err(anyhow::Error::msg)?;
         }
         if let Some(c) = record.options.get("conflicts") {
             cfg.conflicts = c
@@ -1345,7 +1366,7 @@ impl Rebuilder<'_> {
     }
 }
 
-impl crate::cli::repo::RepoBuilder for Rebuilder<'_> {
+impl crate::repo::RepoBuilder for Rebuilder<'_> {
     fn newer(
         &self,
         record: &crate::repo::BuildRecord,
