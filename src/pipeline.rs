@@ -1280,19 +1280,15 @@ pub struct Rebuilder<'a> {
     /// builds nothing neither reads the machine nor fails on the build environment.
     make_base: Box<dyn Fn() -> Result<BuildConfig> + 'a>,
     base: Mutex<Option<BuildConfig>>,
-    pub reporter: &'a dyn Reporter,
+    reporter: &'a dyn Reporter,
     /// Where rebuilt packages wait until the repository has copied them into its pool;
     /// removed when the rebuilder is dropped.
-    pub scratch: Mutex<Vec<tempfile::TempDir>>,
+    scratch: Mutex<Vec<tempfile::TempDir>>,
 }
 
 impl<'a> Rebuilder<'a> {
-    pub fn new(base: BuildConfig, reporter: &'a dyn Reporter) -> Self {
-        Self::lazy(move || Ok(base.clone()), reporter)
-    }
-
     /// A rebuilder whose base settings are made by `make_base` when first needed.
-    pub fn lazy(
+    pub fn new(
         make_base: impl Fn() -> Result<BuildConfig> + 'a,
         reporter: &'a dyn Reporter,
     ) -> Self {

@@ -574,7 +574,7 @@ pub fn run(opts: Opts) -> Result<()> {
             // Only `repo update` builds; the others must not read the machine or the
             // build environment, so the build settings are made when first needed.
             let base = BuildArgs::parse_defaults();
-            let builder = pipeline::Rebuilder::lazy(
+            let builder = pipeline::Rebuilder::new(
                 move || Ok(base.config(&crate::report::Silent)?.0),
                 &reporter,
             );
