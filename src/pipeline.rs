@@ -1347,16 +1347,18 @@ impl Rebuilder<'_> {
                 .parse::<resolve::ConflictMode>()
                 .map_err(anyhow::Error::msg)?;
         }
+        // Built for this machine's release and architecture: the host's own lists, and
+        // compiled sdist builds are valid for it (and only then).
+        let for_host = Target::host().ok().is_some_and(|h| {
+            h.name == record.target && (record.arch == "all" || h.arch == record.arch)
+        });
+        cfg.target_is_host = for_host;
         if let Some(dir) = record.options.get("apt-lists") {
             cfg.archive.lists_dir = PathBuf::from(dir);
             cfg.archive.offline = true;
             cfg.host_archive = true;
         } else {
-            // The host's own lists when it was built for the host's release.
-            let host = Target::host().ok();
-            cfg.host_archive = host.is_some_and(|h| {
-                h.name == record.target && (record.arch == "all" || h.arch == record.arch)
-            });
+            cfg.host_archive = for_host;
         }
         Ok(cfg)
     }

@@ -573,7 +573,8 @@ pub fn run(opts: Opts) -> Result<()> {
         Some(Command::Repo(args)) => {
             // Only `repo update` builds; the others must not read the machine or the
             // build environment, so the build settings are made when first needed.
-            let base = BuildArgs::parse_defaults();
+            // Each record names its target; the base's is a placeholder that reads nothing.
+            let base = BuildArgs::parse_defaults(&["--target", "bookworm", "--arch", "amd64"]);
             let builder = pipeline::Rebuilder::new(
                 move || Ok(base.config(&crate::report::Silent)?.0),
                 &reporter,
@@ -714,13 +715,14 @@ fn check_built(built: &[Built], cfg: &BuildConfig, reporter: &Terminal) -> Resul
 impl BuildArgs {
     /// Build options at their defaults (and environment), for commands that build on
     /// behalf of a record, like `repo update`.
-    fn parse_defaults() -> BuildArgs {
+    fn parse_defaults(extra: &[&str]) -> BuildArgs {
         #[derive(Parser)]
         struct Defaults {
             #[command(flatten)]
             b: BuildArgs,
         }
-        Defaults::parse_from(["py2deb", "placeholder"]).b
+        let args = ["py2deb", "placeholder"].iter().chain(extra);
+        Defaults::parse_from(args).b
     }
 }
 
