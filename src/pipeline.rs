@@ -1307,27 +1307,45 @@ fn follow_spec(req: &Requirement) -> String {
 /// recorded; an exact pin (`==1.0`) in the recorded spec is lifted, since following new
 /// releases is the point of the update.
 pub struct Rebuilder<'a> {
-    /// Settings not recorded per package (cache, templates, limits, SOURCE_DATE_EPOCH).
-    pub base: BuildConfig,
-    pub reporter: &'a dyn Reporter,
+    /// Makes the settings not recorded per package (cache, templates, limits,
+    /// SOURCE_DATE_EPOCH); called on the first rebuild, so that a `repo` command that
+    /// builds nothing neither reads the machine nor fails on the build environment.
+    make_base: Box<dyn Fn() -> Result<BuildConfig> + 'a>,
+    base: Mutex<Option<BuildConfig>>,
+    reporter: &'a dyn Reporter,
     /// Where rebuilt packages wait until the repository has copied them into its pool;
     /// removed when the rebuilder is dropped.
-    pub scratch: Mutex<Vec<tempfile::TempDir>>,
+    scratch: Mutex<Vec<tempfile::TempDir>>,
 }
 
 impl<'a> Rebuilder<'a> {
-    pub fn new(base: BuildConfig, reporter: &'a dyn Reporter) -> Self {
+    /// A rebuilder whose base settings are made by `make_base` when first needed.
+    pub fn new(
+        make_base: impl Fn() -> Result<BuildConfig> + 'a,
+        reporter: &'a dyn Reporter,
+    ) -> Self {
         Rebuilder {
-            base,
+            make_base: Box::new(make_base),
+            base: Mutex::new(None),
             reporter,
             scratch: Mutex::new(Vec::new()),
         }
+    }
+
+    fn base(&self) -> Result<BuildConfig> {
+        let mut base = self.base.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(b) = base.as_ref() {
+            return Ok(b.clone());
+        }
+        let b = (self.make_base)()?;
+        *base = Some(b.clone());
+        Ok(b)
     }
 }
 
 impl Rebuilder<'_> {
     fn config_for(&self, record: &crate::repo::BuildRecord) -> Result<BuildConfig> {
-        let mut cfg = self.base.clone();
+        let mut cfg = self.base()?;
         let arch = if record.arch == "all" {
             None
         } else {
@@ -1353,31 +1371,32 @@ impl Rebuilder<'_> {
             cfg.compression = c.parse().map_err(anyhow::Error::msg)?;
         }
         cfg.index.pre = record.options.get("pre").is_some_and(|p| p == "true");
-        use clap::ValueEnum;
         if let Some(d) = record.options.get("deps") {
-            cfg.deps = resolve::DepsMode::from_str(d, true).map_err(anyhow::Error::msg)?;
+            cfg.deps = d.parse::<resolve::DepsMode>().map_err(anyhow::Error::msg)?;
         }
         if let Some(c) = record.options.get("conflicts") {
             cfg.conflicts = c
                 .parse::<resolve::ConflictMode>()
                 .map_err(anyhow::Error::msg)?;
         }
+        // Built for this machine's release and architecture: the host's own lists, and
+        // compiled sdist builds are valid for it (and only then).
+        let for_host = Target::host().ok().is_some_and(|h| {
+            h.name == record.target && (record.arch == "all" || h.arch == record.arch)
+        });
+        cfg.target_is_host = for_host;
         if let Some(dir) = record.options.get("apt-lists") {
             cfg.archive.lists_dir = PathBuf::from(dir);
             cfg.archive.offline = true;
             cfg.host_archive = true;
         } else {
-            // The host's own lists when it was built for the host's release.
-            let host = Target::host().ok();
-            cfg.host_archive = host.is_some_and(|h| {
-                h.name == record.target && (record.arch == "all" || h.arch == record.arch)
-            });
+            cfg.host_archive = for_host;
         }
         Ok(cfg)
     }
 }
 
-impl crate::cli::repo::RepoBuilder for Rebuilder<'_> {
+impl crate::repo::RepoBuilder for Rebuilder<'_> {
     fn newer(
         &self,
         record: &crate::repo::BuildRecord,

@@ -307,29 +307,132 @@ fn dep5_name(spdx: &str) -> String {
     }
 }
 
+/// An SPDX expression grouped as a tree, for rewriting in DEP-5 syntax.
+enum LicenseNode {
+    Leaf(String),
+    /// `true` for `and`, `false` for `or`; same-operator chains are flattened.
+    Op(bool, Vec<LicenseNode>),
+}
+
+/// Longest `License-Expression` parsed as SPDX; longer ones (no real license needs a
+/// fraction of this) are only tokenized, so nesting cannot run the rewrite out of stack.
+const MAX_SPDX_EXPRESSION: usize = 2048;
+
+/// An SPDX license expression (PEP 639 `License-Expression`) as a DEP-5 `License:` value
+/// plus the short names it uses, in order of appearance. DEP-5 lets `and` bind tighter
+/// than `or` as SPDX does, and writes `(A OR B) AND C` as `A or B, and C`; deeper grouping
+/// than that keeps its parentheses, so the meaning is never changed.
+fn dep5_expression(expr: &str) -> (String, Vec<String>) {
+    let parsed = (expr.len() <= MAX_SPDX_EXPRESSION)
+        .then(|| spdx::Expression::parse_mode(expr, spdx::ParseMode::LAX).ok())
+        .flatten();
+    let Some(parsed) = parsed else {
+        return dep5_tokens(expr);
+    };
+    let mut names = Vec::new();
+    let mut stack: Vec<LicenseNode> = Vec::new();
+    for node in parsed.iter() {
+        match node {
+            spdx::expression::ExprNode::Req(r) => {
+                let mut name = dep5_name(&r.req.license.to_string());
+                if !names.contains(&name) {
+                    names.push(name.clone());
+                }
+                if let Some(add) = &r.req.addition {
+                    let exception = dep5_name(&add.to_string());
+                    if !names.contains(&exception) {
+                        names.push(exception.clone());
+                    }
+                    name = format!("{name} with {exception}");
+                }
+                stack.push(LicenseNode::Leaf(name));
+            }
+            spdx::expression::ExprNode::Op(op) => {
+                let and = *op == spdx::expression::Operator::And;
+                let (Some(right), Some(left)) = (stack.pop(), stack.pop()) else {
+                    return dep5_tokens(expr);
+                };
+                let mut kids = Vec::new();
+                for k in [left, right] {
+                    match k {
+                        LicenseNode::Op(a, inner) if a == and => kids.extend(inner),
+                        k => kids.push(k),
+                    }
+                }
+                stack.push(LicenseNode::Op(and, kids));
+            }
+        }
+    }
+    match (stack.pop(), stack.is_empty()) {
+        (Some(root), true) => (render_license(&root, true), names),
+        _ => dep5_tokens(expr),
+    }
+}
+
+/// DEP-5 text of a node; `top` allows the comma form, which only DEP-5's outermost level
+/// has.
+fn render_license(node: &LicenseNode, top: bool) -> String {
+    match node {
+        LicenseNode::Leaf(name) => name.clone(),
+        // `and` binds tighter than `or`: an `and` operand needs no grouping.
+        LicenseNode::Op(false, kids) => kids
+            .iter()
+            .map(|k| render_license(k, false))
+            .collect::<Vec<_>>()
+            .join(" or "),
+        LicenseNode::Op(true, kids) => {
+            let is_or = |k: &LicenseNode| matches!(k, LicenseNode::Op(false, _));
+            let rendered: Vec<String> = kids.iter().map(|k| render_license(k, false)).collect();
+            if !kids.iter().any(is_or) {
+                return rendered.join(" and ");
+            }
+            if top && rendered.iter().all(|r| !r.contains('(')) {
+                return rendered.join(", and ");
+            }
+            kids.iter()
+                .zip(rendered)
+                .map(|(k, r)| if is_or(k) { format!("({r})") } else { r })
+                .collect::<Vec<_>>()
+                .join(" and ")
+        }
+    }
+}
+
+/// A `License-Expression` that is not valid SPDX: map each word, keep the operators and
+/// the parentheses as written.
+fn dep5_tokens(expr: &str) -> (String, Vec<String>) {
+    let mut names = Vec::new();
+    let mut out = String::new();
+    let spaced = expr.replace('(', " ( ").replace(')', " ) ");
+    for tok in spaced.split_whitespace() {
+        let word = match tok.to_ascii_uppercase().as_str() {
+            "(" | ")" => tok.to_owned(),
+            "AND" => "and".to_owned(),
+            "OR" => "or".to_owned(),
+            "WITH" => "with".to_owned(),
+            _ => {
+                let n = dep5_name(tok);
+                if !names.contains(&n) {
+                    names.push(n.clone());
+                }
+                n
+            }
+        };
+        if !(out.is_empty() || out.ends_with('(') || word == ")") {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    }
+    (out, names)
+}
+
 /// The license of a distribution as a DEP-5 `License:` expression plus the short names
 /// it uses.
 fn license_of(meta: &Metadata) -> (String, Vec<String>) {
     if let Some(expr) = &meta.license_expression {
-        // SPDX expression: map each identifier, keep the `and`/`or` structure.
-        let mut names = Vec::new();
-        let mut out = Vec::new();
-        for tok in expr.replace(['(', ')'], " ").split_whitespace() {
-            match tok.to_ascii_uppercase().as_str() {
-                "AND" => out.push("and".to_owned()),
-                "OR" => out.push("or".to_owned()),
-                "WITH" => out.push("with".to_owned()),
-                _ => {
-                    let n = dep5_name(tok);
-                    if !names.contains(&n) {
-                        names.push(n.clone());
-                    }
-                    out.push(n);
-                }
-            }
-        }
+        let (out, names) = dep5_expression(expr);
         if !names.is_empty() {
-            return (out.join(" "), names);
+            return (out, names);
         }
     }
     let classifiers: Vec<String> = meta
@@ -1148,6 +1251,42 @@ mod tests {
         assert_eq!(dep5_name("MIT"), "Expat");
         assert_eq!(dep5_name("BSD-3-Clause"), "BSD-3-clause");
         assert_eq!(dep5_name("Weird License (v2)"), "Weird-License--v2");
+    }
+
+    #[test]
+    fn spdx_grouping_survives_the_dep5_rewrite() {
+        let (expr, names) = dep5_expression("(MIT OR Apache-2.0) AND BSD-3-Clause");
+        assert_eq!(expr, "Expat or Apache-2.0, and BSD-3-clause");
+        assert_eq!(names, ["Expat", "Apache-2.0", "BSD-3-clause"]);
+        // Without parentheses `and` binds tighter, in SPDX as in DEP-5.
+        let (expr, _) = dep5_expression("MIT OR Apache-2.0 AND BSD-3-Clause");
+        assert_eq!(expr, "Expat or Apache-2.0 and BSD-3-clause");
+        let (expr, _) = dep5_expression("BSD-3-Clause AND (MIT OR Apache-2.0)");
+        assert_eq!(expr, "BSD-3-clause, and Expat or Apache-2.0");
+        // Deeper than DEP-5's comma can say: the parentheses stay.
+        let (expr, _) = dep5_expression("MIT OR (ISC AND (Zlib OR 0BSD))");
+        assert_eq!(expr, "Expat or ISC and (Zlib or 0BSD)");
+        let (expr, names) = dep5_expression("GPL-2.0-or-later WITH Classpath-exception-2.0");
+        assert_eq!(expr, "GPL-2+ with Classpath-exception-2.0");
+        assert_eq!(names, ["GPL-2+", "Classpath-exception-2.0"]);
+        assert_eq!(dep5_expression("MIT AND MIT").1, ["Expat"]);
+    }
+
+    #[test]
+    fn hostile_license_expression_keeps_its_grouping() {
+        // Not SPDX: mapped word by word, the parentheses kept as written.
+        let (expr, names) = dep5_expression("(Foo Bar OR MIT) AND Baz");
+        assert_eq!(expr, "(Foo Bar or Expat) and Baz");
+        assert_eq!(names, ["Foo", "Bar", "Expat", "Baz"]);
+        // Nesting far past any real license is not parsed recursively.
+        let deep = format!("{}MIT{}", "(".repeat(50_000), ")".repeat(50_000));
+        let (expr, names) = dep5_expression(&deep);
+        assert_eq!(names, ["Expat"]);
+        assert!(
+            expr.starts_with("((") && expr.contains("Expat"),
+            "{}",
+            &expr[..20]
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ pub mod repo;
 
 use crate::debian::archive::ArchiveOptions;
 use crate::debian::deb::Compression;
-use crate::debian::target::Target;
+use crate::debian::target::TargetSpec;
 use crate::index::fetch::Cache;
 use crate::index::IndexConfig;
 use crate::inspect::wheel::Limits;
@@ -263,8 +263,11 @@ struct TargetArgs {
 }
 
 impl TargetArgs {
-    fn resolve(&self) -> Result<(Target, ArchiveOptions, bool)> {
-        let target = Target::from_option(&self.target, self.arch.as_deref())?;
+    /// The target asked for and where its package lists come from. Runs nothing: only
+    /// [`TargetSpec::resolve`] reads the machine, and only commands that need the target's
+    /// facts call it.
+    fn spec(&self) -> Result<(TargetSpec, ArchiveOptions, bool)> {
+        let target = TargetSpec::new(&self.target, self.arch.as_deref())?;
         let mut opts = ArchiveOptions {
             mirror: self.mirror.clone(),
             components: self.component.clone(),
@@ -280,7 +283,7 @@ impl TargetArgs {
                 opts.offline = true;
                 true
             }
-            None => self.target == "host",
+            None => target.is_host(),
         };
         Ok((target, opts, host))
     }
@@ -411,14 +414,18 @@ fn source_date_epoch() -> Result<Option<u64>> {
 }
 
 impl BuildArgs {
-    /// What the user typed → what the program uses.
+    /// What the user typed → what the program uses, for a command that builds: this
+    /// resolves the target (running dpkg, ldd and python3 for `host`) and reads the
+    /// maintainer from the environment, so only build paths call it.
     fn config(&self, reporter: &dyn Reporter) -> Result<(BuildConfig, Vec<Spec>)> {
         let specs = self
             .specs
             .iter()
             .map(|s| s.parse())
             .collect::<Result<Vec<Spec>>>()?;
-        let (target, mut archive, host_archive) = self.target.resolve()?;
+        let (target, mut archive, host_archive) = self.target.spec()?;
+        let target_is_host = target.is_host();
+        let target = target.resolve()?;
         // Replacing a package, and keeping private copies consistent with the distribution
         // packages an application still imports, need to know who depends on what.
         archive.with_depends = self.conflicts != ConflictMode::Fail;
@@ -511,7 +518,7 @@ impl BuildArgs {
             no_binary: self.no_binary.clone(),
             build_isolation: !self.no_build_isolation,
             build_timeout: std::time::Duration::from_secs(self.build_timeout),
-            target_is_host: self.target.target == "host",
+            target_is_host,
         };
         Ok((cfg, specs))
     }
@@ -564,9 +571,14 @@ pub fn run(opts: Opts) -> Result<()> {
         Some(Command::Build(args)) => build(&args, &reporter),
         Some(Command::Map(args)) => map(&args, &reporter),
         Some(Command::Repo(args)) => {
-            let base = BuildArgs::parse_defaults();
-            let (cfg, _) = base.config(&crate::report::Silent)?;
-            let builder = pipeline::Rebuilder::new(cfg, &reporter);
+            // Only `repo update` builds; the others must not read the machine or the
+            // build environment, so the build settings are made when first needed.
+            // Each record names its target; the base's is a placeholder that reads nothing.
+            let base = BuildArgs::parse_defaults(&["--target", "bookworm", "--arch", "amd64"]);
+            let builder = pipeline::Rebuilder::new(
+                move || Ok(base.config(&crate::report::Silent)?.0),
+                &reporter,
+            );
             crate::cli::repo::run(args.command, &reporter, &builder)
         }
         None => build(&opts.build, &reporter),
@@ -579,7 +591,8 @@ fn map(args: &MapArgs, reporter: &Terminal) -> Result<()> {
         .iter()
         .map(|r| crate::python::markers::parse_requirement(r))
         .collect::<Result<Vec<_>>>()?;
-    let (target, opts, host) = args.target.resolve()?;
+    let (target, opts, host) = args.target.spec()?;
+    let target = target.resolve()?;
     let index = crate::resolve::TargetIndex::load(&target, host, &opts, reporter)?;
     let env = crate::python::markers::environment(&target)?;
     let universe = index.universe(&target);
@@ -702,13 +715,14 @@ fn check_built(built: &[Built], cfg: &BuildConfig, reporter: &Terminal) -> Resul
 impl BuildArgs {
     /// Build options at their defaults (and environment), for commands that build on
     /// behalf of a record, like `repo update`.
-    fn parse_defaults() -> BuildArgs {
+    fn parse_defaults(extra: &[&str]) -> BuildArgs {
         #[derive(Parser)]
         struct Defaults {
             #[command(flatten)]
             b: BuildArgs,
         }
-        Defaults::parse_from(["py2deb", "placeholder"]).b
+        let args = ["py2deb", "placeholder"].iter().chain(extra);
+        Defaults::parse_from(args).b
     }
 }
 
@@ -818,6 +832,18 @@ mod tests {
             "{e}"
         );
         assert!(parse_url("https://pypi.org/simple", "--index-url").is_ok());
+    }
+
+    #[test]
+    fn modes_parse_through_from_str() {
+        let o = Opts::try_parse_from(["py2deb", "x", "--deps", "none", "--conflicts", "bundle"])
+            .unwrap();
+        assert_eq!(o.build.deps, DepsMode::None);
+        assert_eq!(o.build.conflicts, ConflictMode::Bundle);
+        let e = Opts::try_parse_from(["py2deb", "x", "--deps", "some"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("some") && e.contains("missing, none"), "{e}");
     }
 
     #[test]

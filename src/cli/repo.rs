@@ -8,28 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
 
-use crate::repo::{self, BuildRecord, Incoming, InitOptions, NewBuild, Repo};
+use crate::repo::{self, Incoming, InitOptions, Repo, RepoBuilder};
 use crate::report::Reporter;
-
-/// Looks for newer releases of a recorded build and builds them; implemented by the build
-/// pipeline, used by `repo update`.
-pub trait RepoBuilder {
-    /// Is there a release newer than `record.version` that the recorded spec selects (same
-    /// target, options and indexes)? When `dry_run` is true, only report the version (leave
-    /// `debs` empty); otherwise build it and return the `.deb`s with their build records.
-    fn newer(&self, record: &BuildRecord, dry_run: bool) -> Result<Option<NewBuild>>;
-}
-
-/// A builder for contexts without the build pipeline: `repo update` explains itself.
-pub struct NoBuilder;
-impl RepoBuilder for NoBuilder {
-    fn newer(&self, record: &BuildRecord, _dry_run: bool) -> Result<Option<NewBuild>> {
-        anyhow::bail!(
-            "cannot rebuild {}: this py2deb was built without the build pipeline",
-            record.project
-        )
-    }
-}
 
 /// `py2deb repo …`
 #[derive(Debug, Args)]

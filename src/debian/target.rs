@@ -1,7 +1,9 @@
 //! The distribution release a package is built for: its Python, glibc and architecture.
 //!
 //! `host` reads this machine (`/etc/os-release`, `dpkg --print-architecture`,
-//! `/usr/bin/python3`, glibc); named targets carry the facts of their release.
+//! `/usr/bin/python3`, glibc); named targets carry the facts of their release. A
+//! [`TargetSpec`] is what the user asked for, checked without running anything; only
+//! [`TargetSpec::resolve`] reads the machine, so commands that do not build never do.
 
 use anyhow::{bail, Context, Result};
 use std::fmt;
@@ -102,6 +104,48 @@ pub fn machine_for_arch(arch: &str) -> Option<&'static str> {
         "riscv64" => "riscv64",
         _ => return None,
     })
+}
+
+/// `--target` and `--arch` as given: checked, not yet resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetSpec {
+    /// `host` or a known codename.
+    pub name: String,
+    /// Debian architecture asked for, if any.
+    pub arch: Option<String>,
+}
+
+impl TargetSpec {
+    /// Check the names without touching the machine: `host` or a known release, and a
+    /// known architecture.
+    pub fn new(name: &str, arch: Option<&str>) -> Result<TargetSpec> {
+        if name != "host" && !RELEASES.iter().any(|r| r.0 == name) {
+            bail!(
+                "unknown target `{name}`: use `host` or one of {}",
+                Target::known_names().join(", ")
+            );
+        }
+        if let Some(a) = arch {
+            if machine_for_arch(a).is_none() {
+                bail!(
+                    "unknown architecture `{a}`: use a Debian architecture such as amd64 or arm64"
+                );
+            }
+        }
+        Ok(TargetSpec {
+            name: name.to_owned(),
+            arch: arch.map(str::to_owned),
+        })
+    }
+
+    pub fn is_host(&self) -> bool {
+        self.name == "host"
+    }
+
+    /// The facts of the release; for `host` this runs dpkg, ldd and /usr/bin/python3.
+    pub fn resolve(&self) -> Result<Target> {
+        Target::from_option(&self.name, self.arch.as_deref())
+    }
 }
 
 impl Target {
@@ -245,7 +289,12 @@ fn host_arch() -> Result<String> {
         .context(
         "running `dpkg --print-architecture`: the host target needs dpkg; name a --target instead",
     )?;
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    let arch = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    // A failing or silent dpkg must not pass for an architecture named ``.
+    if !out.status.success() || arch.is_empty() {
+        bail!("`dpkg --print-architecture` failed; the host target needs a working dpkg, or name a --target and --arch");
+    }
+    Ok(arch)
 }
 
 fn host_glibc() -> Result<(u32, u32)> {
@@ -278,6 +327,20 @@ mod tests {
     fn unknown_target_lists_choices() {
         let e = Target::named("hamm", "amd64").unwrap_err().to_string();
         assert!(e.contains("hamm") && e.contains("bookworm"), "{e}");
+    }
+
+    #[test]
+    fn target_specs_are_checked_without_resolving() {
+        let s = TargetSpec::new("host", None).unwrap();
+        assert!(s.is_host());
+        let s = TargetSpec::new("trixie", Some("arm64")).unwrap();
+        assert_eq!(s.resolve().unwrap().machine, "aarch64");
+        let e = TargetSpec::new("hamm", None).unwrap_err().to_string();
+        assert!(e.contains("`hamm`") && e.contains("bookworm"), "{e}");
+        let e = TargetSpec::new("bookworm", Some("vax"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`vax`") && e.contains("amd64"), "{e}");
     }
 
     #[test]

@@ -837,23 +837,12 @@ fn unescape(s: &str) -> String {
     out
 }
 
+/// `%XX` escapes of a URL path decoded; a malformed escape stays as written and bytes
+/// that are not UTF-8 become U+FFFD.
 fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -982,6 +971,9 @@ mod tests {
             "<4,>=3.8 & & &bogus; &"
         );
         assert_eq!(percent_decode("a%2Bb%zz%"), "a+b%zz%");
+        // A sign is not a hex digit: `%+1` is not the byte 0x01.
+        assert_eq!(percent_decode("x%+1-1.0.whl"), "x%+1-1.0.whl");
+        assert_eq!(percent_decode("x%FF.whl"), "x\u{fffd}.whl");
     }
 
     fn file(name: &str) -> DistFile {

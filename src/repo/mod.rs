@@ -121,6 +121,26 @@ pub struct NewBuild {
     pub debs: Vec<Incoming>,
 }
 
+/// Looks for newer releases of a recorded build and builds them, for [`Repo::update`]. The
+/// repository owns this contract; the build pipeline implements it.
+pub trait RepoBuilder {
+    /// Is there a release newer than `record.version` that the recorded spec selects (same
+    /// target, options and indexes)? When `dry_run` is true, only report the version (leave
+    /// `debs` empty); otherwise build it and return the `.deb`s with their build records.
+    fn newer(&self, record: &BuildRecord, dry_run: bool) -> Result<Option<NewBuild>>;
+}
+
+/// A builder for contexts without the build pipeline: `repo update` explains itself.
+pub struct NoBuilder;
+impl RepoBuilder for NoBuilder {
+    fn newer(&self, record: &BuildRecord, _dry_run: bool) -> Result<Option<NewBuild>> {
+        bail!(
+            "cannot rebuild {}: this py2deb was built without the build pipeline",
+            record.project
+        )
+    }
+}
+
 /// Repository settings, fixed by `repo init` (re-running `init` changes them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoConfig {

@@ -22,7 +22,7 @@ use pep508_rs::{ExtraName, Requirement, VersionOrUrl};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What to do with requirements the target lacks (`--deps`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DepsMode {
     /// Build them too, recursively.
     Missing,
@@ -32,7 +32,7 @@ pub enum DepsMode {
 
 /// What to do when the target ships a requirement at a version that does not fit
 /// (`--conflicts`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConflictMode {
     /// Replace the distribution's package when nothing in the target's archive would break
     /// (every reverse dependency still accepts the new version, no ABI it provides is
@@ -45,6 +45,39 @@ pub enum ConflictMode {
     Replace,
     /// Stop with an explanation.
     Fail,
+}
+
+impl std::str::FromStr for DepsMode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Ok(match s {
+            "missing" => DepsMode::Missing,
+            "none" => DepsMode::None,
+            _ => return Err(format!("`{s}` is not one of missing, none")),
+        })
+    }
+}
+
+/// The spelling `--deps` and build records use.
+impl std::fmt::Display for DepsMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DepsMode::Missing => "missing",
+            DepsMode::None => "none",
+        })
+    }
+}
+
+/// The spelling `--conflicts`, overrides and build records use.
+impl std::fmt::Display for ConflictMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ConflictMode::Auto => "auto",
+            ConflictMode::Bundle => "bundle",
+            ConflictMode::Replace => "replace",
+            ConflictMode::Fail => "fail",
+        })
+    }
 }
 
 impl std::str::FromStr for ConflictMode {
@@ -785,6 +818,23 @@ pub fn combine(constraints: &[(VersionSpecifiers, String)]) -> VersionSpecifiers
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modes_round_trip_through_their_spelling() {
+        for d in [DepsMode::Missing, DepsMode::None] {
+            assert_eq!(d.to_string().parse::<DepsMode>(), Ok(d));
+        }
+        for c in [
+            ConflictMode::Auto,
+            ConflictMode::Bundle,
+            ConflictMode::Replace,
+            ConflictMode::Fail,
+        ] {
+            assert_eq!(c.to_string().parse::<ConflictMode>(), Ok(c));
+        }
+        let e = "all".parse::<DepsMode>().unwrap_err();
+        assert!(e.contains("`all`") && e.contains("missing, none"), "{e}");
+    }
 
     #[test]
     fn dependents_of_private_copies_go_private() {

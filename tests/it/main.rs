@@ -1,6 +1,7 @@
 //! The one integration-test binary. Fixtures (wheels, indexes) are built inside the tests.
 
 mod build;
+mod cli_env;
 mod closure;
 mod control_props;
 mod hostile_build;

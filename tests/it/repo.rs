@@ -850,7 +850,7 @@ fn cli(args: &[&str]) -> anyhow::Result<String> {
     use clap::Parser;
     let parsed = RepoCli::try_parse_from(std::iter::once("repo").chain(args.iter().copied()))?;
     let mut out = Vec::new();
-    py2deb::cli::repo::run_to(parsed.cmd, &Silent, &py2deb::cli::repo::NoBuilder, &mut out)?;
+    py2deb::cli::repo::run_to(parsed.cmd, &Silent, &py2deb::repo::NoBuilder, &mut out)?;
     Ok(String::from_utf8(out).unwrap())
 }
 

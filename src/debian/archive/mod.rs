@@ -20,7 +20,6 @@ use sha2::{Digest, Sha256};
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fs;
-use std::hash::{BuildHasher, Hasher};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -114,35 +113,10 @@ pub struct PackageVersion {
     pub priority: Option<String>,
 }
 
-/// A multiply-rotate hash for package names. The default SipHash dominated load time
-/// (60 000+ names per index); flooding resistance buys nothing here because the indexes
-/// are hash-checked against the release file before they are read.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct NameHash;
-
-impl BuildHasher for NameHash {
-    type Hasher = NameHasher;
-    fn build_hasher(&self) -> NameHasher {
-        NameHasher(0)
-    }
-}
-
-#[doc(hidden)]
-pub struct NameHasher(u64);
-
-impl Hasher for NameHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x517c_c1b7_2722_0a95);
-        }
-    }
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
+/// A fast hash for package names. The default SipHash dominated load time (60 000+ names
+/// per index); flooding resistance buys nothing here because the indexes are hash-checked
+/// against the release file before they are read.
+pub type NameHash = rustc_hash::FxBuildHasher;
 
 /// Every binary package the target can install, by name.
 #[derive(Debug, Default, Clone)]
