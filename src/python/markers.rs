@@ -108,8 +108,25 @@ fn parse_strict(text: &str) -> std::result::Result<Requirement, Refused> {
         }
         _ => text,
     };
-    let parsed = Requirement::parse_reporter(input, std::path::Path::new("/"), &mut collect)
-        .map_err(|e| Refused::Syntax(e.to_string()))?;
+    // pep508_rs 0.9 panics on a name that ends in a separator before whitespace (`a- >=1`):
+    // check the name first, and keep any other panic of the parser an error.
+    let name: String = input
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .collect();
+    let edge_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let valid = edge_ok(name.chars().next()) && edge_ok(name.chars().last());
+    if !name.is_empty() && !valid {
+        return Err(Refused::Syntax(format!(
+            "`{name}` is not a valid project name: PEP 508 names start and end with a letter or digit"
+        )));
+    }
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        Requirement::parse_reporter(input, std::path::Path::new("/"), &mut collect)
+    }))
+    .map_err(|_| Refused::Syntax("the requirement parser failed on it".to_owned()))?
+    .map_err(|e| Refused::Syntax(e.to_string()))?;
     match problems.into_iter().next() {
         Some(problem) => Err(Refused::Marker(problem)),
         None => Ok(parsed),
@@ -311,6 +328,16 @@ fn python_bound(expr: &MarkerExpression) -> Option<(Op, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// pep508_rs panics on `a- >=1`; py2deb refuses it as an invalid name instead.
+    #[test]
+    fn hostile_name_ending_in_a_separator_is_an_error_not_a_panic() {
+        for text in ["a- >=1", "j5- ; python_version > '3'", "a_ [x]", "-a"] {
+            let e = parse_requirement(text).unwrap_err().to_string();
+            assert!(e.contains("invalid requirement"), "{text}: {e}");
+        }
+        assert!(parse_requirement("a--b >=1").is_ok());
+    }
 
     #[test]
     fn hostile_marker_with_invalid_version_is_an_error() {
