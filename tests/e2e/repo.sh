@@ -500,7 +500,10 @@ start_index() {
     mkdir -p "$INDEX/files"
     cp -- "$WORK/wheels/chevron-0.13.1-py3-none-any.whl" "$INDEX/files/"
     write_index
-    python3 -u -m http.server --bind 127.0.0.1 --directory "$INDEX" 0 >"$LOGS/http-server.log" 2>&1 &
+    # The log exists before the server starts writing it: the port is read from it at once,
+    # and on a loaded machine the background redirection may not have created it yet.
+    : >"$LOGS/http-server.log"
+    python3 -u -m http.server --bind 127.0.0.1 --directory "$INDEX" 0 >>"$LOGS/http-server.log" 2>&1 &
     echo "$!" >"$HTTP_PID_FILE"
     for ((i = 0; i < 100; i++)); do
         port=$(sed -n 's/^Serving HTTP on .* port \([0-9][0-9]*\) .*/\1/p' "$LOGS/http-server.log" | head -n 1)
