@@ -380,15 +380,15 @@ impl Archive {
         opts: &ArchiveOptions,
         reporter: &dyn Reporter,
     ) -> Result<Archive> {
-        let repo = Repo::new(target, opts, reporter);
+        let mirror = Mirror::new(target, opts, reporter);
         let mut key = Sha256::new();
         key.update(opts.with_depends.to_string());
         let mut files = Vec::new();
-        for suite in repo.suites() {
-            let Some(release) = repo.release(&suite)? else {
+        for suite in mirror.suites() {
+            let Some(release) = mirror.release(&suite)? else {
                 continue;
             };
-            for comp in repo.components() {
+            for comp in mirror.components() {
                 let base = format!("{comp}/binary-{}/Packages", target.arch);
                 let Some(path) = [".xz", ".gz", ""]
                     .iter()
@@ -405,18 +405,18 @@ impl Archive {
         if files.is_empty() {
             bail!(
                 "{} lists no {} Packages index for {}: check --mirror, --arch and --component",
-                repo.base,
+                mirror.base,
                 target.arch,
                 target.name
             );
         }
         let key = hex::encode(key.finalize());
-        let compact = repo
+        let compact = mirror
             .dir(&target.name)
             .join(format!("packages-{}.tsv", target.arch));
         let sources: Vec<String> = files
             .iter()
-            .map(|(s, p, _)| format!("{}/dists/{s}/{p}", repo.base))
+            .map(|(s, p, _)| format!("{}/dists/{s}/{p}", mirror.base))
             .collect();
         if let Some(mut a) = read_compact(&compact, &key) {
             a.sources = sources;
@@ -424,7 +424,7 @@ impl Archive {
         }
         let mut a = Archive::default();
         for (suite, path, sha) in &files {
-            let local = repo.fetch_verified(suite, path, sha)?;
+            let local = mirror.fetch_verified(suite, path, sha)?;
             let raw = fs::read(&local)?;
             let data =
                 decompress(&raw).with_context(|| format!("decompressing {}", local.display()))?;
@@ -659,8 +659,9 @@ impl Keyring {
     }
 }
 
-/// A named target's mirror, with the cache in front of it.
-pub(crate) struct Repo<'a> {
+/// A named target's mirror (its Debian archive), with the cache in front of it. Not to be
+/// confused with [`crate::repo::Repo`], the repository py2deb publishes.
+pub(crate) struct Mirror<'a> {
     pub target: &'a Target,
     pub base: String,
     opts: &'a ArchiveOptions,
@@ -670,7 +671,7 @@ pub(crate) struct Repo<'a> {
     keyring: OnceCell<Option<Keyring>>,
 }
 
-impl<'a> Repo<'a> {
+impl<'a> Mirror<'a> {
     pub fn new(target: &'a Target, opts: &'a ArchiveOptions, reporter: &'a dyn Reporter) -> Self {
         let base = opts
             .mirror
@@ -678,7 +679,7 @@ impl<'a> Repo<'a> {
             .unwrap_or_else(|| target.mirror.clone())
             .trim_end_matches('/')
             .to_owned();
-        Repo {
+        Mirror {
             target,
             base,
             opts,
