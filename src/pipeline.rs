@@ -332,18 +332,8 @@ impl Drop for Staging {
 
 /// Take an exclusive lock on `file` without waiting; false if another process holds it.
 fn try_lock(file: &std::fs::File) -> Result<bool> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock(2) on a descriptor owned by `file` for the duration of the call.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(true);
-    }
-    let err = std::io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
-    } else {
-        Err(err).context("locking a staging directory")
-    }
+    crate::fsutil::flock(file, crate::fsutil::LockMode::Exclusive, false)
+        .context("locking a staging directory")
 }
 
 /// `.NAME.deb.XXXXXX.partial`: the temporary file older py2deb versions wrote next to the

@@ -3,7 +3,8 @@
 //! dh-python does for its fallback list), whether the shipped version satisfies a PEP 508
 //! requirement, and the Debian relation to write for it.
 
-use crate::debian::archive::{write_atomic, Archive, ArchiveOptions, Mirror};
+use crate::debian::archive::{Archive, ArchiveOptions, Mirror};
+use crate::fsutil::write_atomic;
 use crate::debian::relation::{Alternatives, Dep, Op, Relations};
 use crate::debian::target::Target;
 use crate::debian::version;

@@ -13,6 +13,7 @@
 //! passes `--allow-unverified-archive`.
 
 use crate::debian::target::Target;
+use crate::fsutil::write_atomic;
 use crate::index::fetch::{Http, HttpOptions, HttpStatusError};
 use crate::report::Reporter;
 use anyhow::{anyhow, bail, Context, Result};
@@ -564,19 +565,6 @@ fn write_compact(path: &Path, key: &str, a: &Archive) -> Result<()> {
         }
     }
     write_atomic(path, out.as_bytes())
-}
-
-/// Write through a temporary file in the same directory so a concurrent reader never
-/// sees half a file.
-pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path.parent().context("cache path has no parent")?;
-    fs::create_dir_all(dir)
-        .with_context(|| format!("creating cache directory {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.persist(path)
-        .map_err(|e| anyhow!("writing {}: {}", path.display(), e.error))?;
-    Ok(())
 }
 
 /// The parts of an InRelease file py2deb uses.
