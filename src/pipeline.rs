@@ -646,13 +646,24 @@ fn prepare_group(
 ) -> Result<Vec<Prepared>> {
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
     let http = Http::with_options(cfg.index.http.clone())?;
-    let cache = Cache::new(&cfg.cache_dir);
+    // One cache root for every stage: downloads, the target's archive, its dist-info map
+    // and sdist builds each keep their own bucket under it.
+    let cache = Cache::open(&cfg.cache_dir)?;
     let index = Index {
         config: cfg.index.clone(),
         http: &http,
         reporter,
     };
-    let tindex = resolve::TargetIndex::load(&cfg.target, cfg.host_archive, &cfg.archive, reporter)?;
+    let archive = ArchiveOptions {
+        cache_dir: Some(
+            cfg.archive
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| cache.root.clone()),
+        ),
+        ..cfg.archive.clone()
+    };
+    let tindex = resolve::TargetIndex::load(&cfg.target, cfg.host_archive, &archive, reporter)?;
 
     // Resolve: roots first, then what their requirements need, breadth first. A version
     // chosen early can be excluded by a requirement found later; that requirement is then

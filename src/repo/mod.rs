@@ -38,8 +38,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::{self, write_atomic, LockMode};
 use crate::debian::debfile;
+use crate::fsutil::{self, write_atomic, LockMode};
 use crate::report::Reporter;
 
 pub use check::CheckReport;

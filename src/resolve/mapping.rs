@@ -4,10 +4,10 @@
 //! requirement, and the Debian relation to write for it.
 
 use crate::debian::archive::{Archive, ArchiveOptions, Mirror};
-use crate::fsutil::write_atomic;
 use crate::debian::relation::{Alternatives, Dep, Op, Relations};
 use crate::debian::target::Target;
 use crate::debian::version;
+use crate::fsutil::write_atomic;
 use crate::python::normalize_name;
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
@@ -261,11 +261,9 @@ impl DistMap {
         opts: &ArchiveOptions,
         reporter: &dyn Reporter,
     ) -> Result<DistMap> {
-        let mirror = Mirror::new(target, opts, reporter);
+        let mirror = Mirror::new(target, opts, reporter)?;
         let suite = target.name.clone();
-        let cached = mirror
-            .dir(&suite)
-            .join(format!("distmap-{}.tsv", target.arch));
+        let cached = mirror.distmap_path(&suite);
         let release = match mirror.release(&suite) {
             Ok(Some(r)) => r,
             Ok(None) => bail!("{} has no InRelease for {suite}", mirror.base),

@@ -1,6 +1,7 @@
 //! The one integration-test binary. Fixtures (wheels, indexes) are built inside the tests.
 
 mod build;
+mod cache;
 mod closure;
 mod control_props;
 mod hostile_build;

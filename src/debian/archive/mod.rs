@@ -7,14 +7,16 @@
 //! signature with gpgv against the vendor's archive keys (carried in `data/keyrings/`, or
 //! `--archive-keyring`), and read only the text gpgv reports as signed; every index it
 //! lists is checked against its SHA256 there. Files are cached under
-//! `<cache>/archive/<vendor>/<suite>/`, and a cached InRelease is verified again on every
+//! `<cache>/archive-v2/<vendor>/<suite>/`, and a cached InRelease is verified again on every
 //! load. Parsed `Packages` are also cached in a compact TSV so that warm loads skip
 //! decompressing tens of megabytes. Without a usable key the load fails, unless the user
 //! passes `--allow-unverified-archive`.
 
 use crate::debian::target::Target;
 use crate::fsutil::write_atomic;
-use crate::index::fetch::{Http, HttpOptions, HttpStatusError};
+use crate::index::fetch::{
+    Cache, Http, HttpOptions, HttpStatusError, ARCHIVE_BUCKET, DISTMAP_BUCKET,
+};
 use crate::report::Reporter;
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -26,9 +28,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
-
-/// Bump when the compact cache layout changes so old caches are ignored, not misread.
-const CACHE_FORMAT: &str = "py2deb-packages-v2";
 
 /// Debian's archive signing keys (bullseye to trixie), from the debian-archive-keyring
 /// package; see `data/keyrings/README.md`.
@@ -60,7 +59,8 @@ pub struct ArchiveOptions {
     pub keyring: Option<PathBuf>,
     /// Timeouts and size caps for talking to the mirror.
     pub http: HttpOptions,
-    /// Cache root; [`cache_root`] when `None`.
+    /// Cache root (`--cache-dir`); [`Cache::default_root`] when `None`. Everything is
+    /// kept in its [`ARCHIVE_BUCKET`] (the dist-info map in [`DISTMAP_BUCKET`]).
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -82,19 +82,13 @@ impl Default for ArchiveOptions {
 }
 
 impl ArchiveOptions {
-    fn cache(&self) -> PathBuf {
-        self.cache_dir.clone().unwrap_or_else(cache_root)
+    /// The cache (`cache_dir`, else [`Cache::default_root`]), created and tagged.
+    fn cache(&self) -> Result<Cache> {
+        match &self.cache_dir {
+            Some(dir) => Cache::open(dir),
+            None => Cache::open(Cache::default_root()?),
+        }
     }
-}
-
-/// `$PY2DEB_CACHE_DIR`, else `$XDG_CACHE_HOME/py2deb` (`~/.cache/py2deb`).
-pub fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PY2DEB_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    dirs::cache_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("py2deb")
 }
 
 /// One version of a binary package as a `Packages` stanza describes it.
@@ -354,8 +348,9 @@ impl Archive {
         }
         let key = hex::encode(key.finalize());
         let compact = opts
-            .cache()
-            .join("archive/host")
+            .cache()?
+            .bucket(ARCHIVE_BUCKET)
+            .join("host")
             .join(format!("packages-{}.tsv", target.arch));
         let sources = lists.iter().map(|p| p.display().to_string()).collect();
         if let Some(mut a) = read_compact(&compact, &key) {
@@ -381,7 +376,7 @@ impl Archive {
         opts: &ArchiveOptions,
         reporter: &dyn Reporter,
     ) -> Result<Archive> {
-        let mirror = Mirror::new(target, opts, reporter);
+        let mirror = Mirror::new(target, opts, reporter)?;
         let mut key = Sha256::new();
         key.update(opts.with_depends.to_string());
         let mut files = Vec::new();
@@ -509,7 +504,7 @@ fn decompress_at_most(raw: &[u8], limit: u64) -> Result<Vec<u8>> {
 fn read_compact(path: &Path, key: &str) -> Option<Archive> {
     let text = fs::read_to_string(path).ok()?;
     let (header, body) = text.split_once('\n')?;
-    if header != format!("{CACHE_FORMAT}\t{key}") {
+    if header != format!("{ARCHIVE_BUCKET}\t{key}") {
         return None;
     }
     let mut a = Archive::default();
@@ -546,7 +541,7 @@ fn read_compact(path: &Path, key: &str) -> Option<Archive> {
 
 fn write_compact(path: &Path, key: &str, a: &Archive) -> Result<()> {
     let mut out = String::with_capacity(a.len() * 48);
-    out.push_str(&format!("{CACHE_FORMAT}\t{key}\n"));
+    out.push_str(&format!("{ARCHIVE_BUCKET}\t{key}\n"));
     let mut names: Vec<&String> = a.packages.keys().collect();
     names.sort();
     for name in names {
@@ -654,28 +649,32 @@ pub(crate) struct Mirror<'a> {
     pub base: String,
     opts: &'a ArchiveOptions,
     reporter: &'a dyn Reporter,
-    cache: PathBuf,
+    cache: Cache,
     http: OnceCell<Http>,
     keyring: OnceCell<Option<Keyring>>,
 }
 
 impl<'a> Mirror<'a> {
-    pub fn new(target: &'a Target, opts: &'a ArchiveOptions, reporter: &'a dyn Reporter) -> Self {
+    pub fn new(
+        target: &'a Target,
+        opts: &'a ArchiveOptions,
+        reporter: &'a dyn Reporter,
+    ) -> Result<Self> {
         let base = opts
             .mirror
             .clone()
             .unwrap_or_else(|| target.mirror.clone())
             .trim_end_matches('/')
             .to_owned();
-        Mirror {
+        Ok(Mirror {
             target,
             base,
             opts,
             reporter,
-            cache: opts.cache(),
+            cache: opts.cache()?,
             http: OnceCell::new(),
             keyring: OnceCell::new(),
-        }
+        })
     }
 
     fn http(&self) -> Result<&Http> {
@@ -711,11 +710,21 @@ impl<'a> Mirror<'a> {
         c
     }
 
+    /// The cached files of one suite.
     pub fn dir(&self, suite: &str) -> PathBuf {
         self.cache
-            .join("archive")
+            .bucket(ARCHIVE_BUCKET)
             .join(&self.target.vendor)
             .join(suite)
+    }
+
+    /// Where the dist-info map derived from a suite's `Contents` is cached.
+    pub fn distmap_path(&self, suite: &str) -> PathBuf {
+        self.cache
+            .bucket(DISTMAP_BUCKET)
+            .join(&self.target.vendor)
+            .join(suite)
+            .join(format!("distmap-{}.tsv", self.target.arch))
     }
 
     /// The suite's InRelease, verified, refreshed when older than `max_age` (conditional
