@@ -649,11 +649,7 @@ fn prepare_group(
     // One cache root for every stage: downloads, the target's archive, its dist-info map
     // and sdist builds each keep their own bucket under it.
     let cache = Cache::open(&cfg.cache_dir)?;
-    let index = Index {
-        config: cfg.index.clone(),
-        http: &http,
-        reporter,
-    };
+    let index = Index::new(cfg.index.clone(), &http, reporter);
     let archive = ArchiveOptions {
         cache_dir: Some(
             cfg.archive
@@ -1364,11 +1360,7 @@ impl crate::cli::repo::RepoBuilder for Rebuilder<'_> {
             _ => pep440_rs::VersionSpecifiers::empty(),
         };
         let http = Http::with_options(cfg.index.http.clone())?;
-        let index = Index {
-            config: cfg.index.clone(),
-            http: &http,
-            reporter: self.reporter,
-        };
+        let index = Index::new(cfg.index.clone(), &http, self.reporter);
         // The newest release with a wheel for the target, or else with an sdist.
         let newest = match index.select_wheel(&record.project, &spec, &cfg.target) {
             Ok(c) => c.version,

@@ -7,6 +7,7 @@ mod control_props;
 mod hostile_build;
 mod hostile_index;
 mod index;
+mod index_pages;
 mod index_props;
 mod mapping;
 mod parser_props;
