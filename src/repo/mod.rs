@@ -828,7 +828,7 @@ fn validate_config(c: &RepoConfig) -> Result<()> {
 fn validate_text(what: &str, value: &str) -> Result<()> {
     if let Some(c) = value
         .chars()
-        .find(|&c| c.is_control() || debfile::forbidden_char(c))
+        .find(|&c| c.is_control() || crate::debian::deb822::forbidden_char(c))
     {
         bail!(
             "invalid {what} {value:?}: contains U+{:04X}; use one line of printable text",
