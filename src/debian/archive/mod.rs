@@ -989,6 +989,22 @@ mod tests {
     }
 
     #[test]
+    fn packages_reader_keeps_wrapped_fields_and_skips_junk() {
+        let mut a = Archive::default();
+        a.add_packages(
+            b"Package: a\r\nVersion: 1\r\nArchitecture: all\r\nDepends: b,\n c (>= 2)\nProvides: x\r\n\r\n\
+              garbage without colon\n Version: 9\n\nVersion: 3\n\n\n\nPackage: d\nVersion: 2\nArchitecture: amd64",
+            true,
+        );
+        assert_eq!(a.len(), 2);
+        let v = a.newest("a").unwrap();
+        assert_eq!((v.version.as_str(), v.arch.as_str()), ("1", "all"));
+        assert_eq!(v.provides, ["x"]);
+        assert_eq!(a.reverse_depends("c"), ["a"]);
+        assert_eq!(a.newest("d").unwrap().version, "2");
+    }
+
+    #[test]
     fn parses_release_hashes() {
         let r = Release::parse(
             "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\nOrigin: Debian\nMD5Sum:\n 00 1 main/x\nSHA256:\n ab 12 main/binary-amd64/Packages.xz\n-----BEGIN PGP SIGNATURE-----\n",
