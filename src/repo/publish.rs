@@ -350,9 +350,7 @@ fn switch(root: &Path, suite: &str, n: u64) -> Result<()> {
         fs::rename(&tmp, &link).with_context(|| format!("cannot switch {}", link.display()))?;
     }
     // Make the switch durable before anything that relies on it (pruning, the state file).
-    if let Ok(d) = fs::File::open(&dists) {
-        let _ = d.sync_all();
-    }
+    let _ = crate::fsutil::sync_dir(&dists);
     Ok(())
 }
 
@@ -501,9 +499,7 @@ pub(super) fn publish(
         write_new(&gen.join("InRelease"), &clear)?;
         failpoint("publish:after-inrelease");
     }
-    if let Ok(d) = fs::File::open(&gen) {
-        let _ = d.sync_all();
-    }
+    let _ = crate::fsutil::sync_dir(&gen);
     switch(root, suite, n)?;
     failpoint("publish:after-switch");
     // Generations no client can still be reading (and half-written ones from killed runs).
