@@ -13,6 +13,7 @@ pub mod assemble;
 pub mod check;
 pub mod cli;
 pub mod debian;
+pub mod fsutil;
 pub mod index;
 pub mod inspect;
 pub mod overrides;

@@ -332,18 +332,8 @@ impl Drop for Staging {
 
 /// Take an exclusive lock on `file` without waiting; false if another process holds it.
 fn try_lock(file: &std::fs::File) -> Result<bool> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock(2) on a descriptor owned by `file` for the duration of the call.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if rc == 0 {
-        return Ok(true);
-    }
-    let err = std::io::Error::last_os_error();
-    if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
-    } else {
-        Err(err).context("locking a staging directory")
-    }
+    crate::fsutil::flock(file, crate::fsutil::LockMode::Exclusive, false)
+        .context("locking a staging directory")
 }
 
 /// `.NAME.deb.XXXXXX.partial`: the temporary file older py2deb versions wrote next to the
@@ -656,13 +646,20 @@ fn prepare_group(
 ) -> Result<Vec<Prepared>> {
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
     let http = Http::with_options(cfg.index.http.clone())?;
-    let cache = Cache::new(&cfg.cache_dir);
-    let index = Index {
-        config: cfg.index.clone(),
-        http: &http,
-        reporter,
+    // One cache root for every stage: downloads, the target's archive, its dist-info map
+    // and sdist builds each keep their own bucket under it.
+    let cache = Cache::open(&cfg.cache_dir)?;
+    let index = Index::new(cfg.index.clone(), &http, reporter);
+    let archive = ArchiveOptions {
+        cache_dir: Some(
+            cfg.archive
+                .cache_dir
+                .clone()
+                .unwrap_or_else(|| cache.root.clone()),
+        ),
+        ..cfg.archive.clone()
     };
-    let tindex = resolve::TargetIndex::load(&cfg.target, cfg.host_archive, &cfg.archive, reporter)?;
+    let tindex = resolve::TargetIndex::load(&cfg.target, cfg.host_archive, &archive, reporter)?;
 
     // Resolve: roots first, then what their requirements need, breadth first. A version
     // chosen early can be excluded by a requirement found later; that requirement is then
@@ -1414,11 +1411,7 @@ impl crate::repo::RepoBuilder for Rebuilder<'_> {
             _ => pep440_rs::VersionSpecifiers::empty(),
         };
         let http = Http::with_options(cfg.index.http.clone())?;
-        let index = Index {
-            config: cfg.index.clone(),
-            http: &http,
-            reporter: self.reporter,
-        };
+        let index = Index::new(cfg.index.clone(), &http, self.reporter);
         // The newest release with a wheel for the target, or else with an sdist.
         let newest = match index.select_wheel(&record.project, &spec, &cfg.target) {
             Ok(c) => c.version,

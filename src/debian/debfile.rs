@@ -15,6 +15,8 @@ use std::io::{self, BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use md5::Md5;
+
+use super::deb822::{clip, field, parse_paragraph, render_paragraph};
 use sha2::{Digest, Sha256};
 
 /// Why a file could not be read as a binary package. Every variant names the file.
@@ -107,15 +109,6 @@ pub fn inspect(path: &Path) -> Result<DebInfo, DebFileError> {
         md5,
         sha256,
     })
-}
-
-/// A parsed paragraph written back in deb822 form, fields in their original order.
-pub fn render_paragraph(fields: &[(String, String)]) -> String {
-    let mut out = String::new();
-    for (k, v) in fields {
-        write_field(&mut out, k, v);
-    }
-    out
 }
 
 /// Policy §5.6.7: package names are at least two characters of `a-z 0-9 + - .`, starting
@@ -440,11 +433,6 @@ fn normalise_paragraph(path: &Path, mut bytes: Vec<u8>) -> Result<Vec<u8>, DebFi
 pub const CONTROL_FILE_MAX: u64 = 1024 * 1024;
 /// Upper bound on the uncompressed `control.tar` (control file plus maintainer scripts).
 pub const CONTROL_TAR_MAX: u64 = 8 * 1024 * 1024;
-/// Upper bound on one field value, continuation lines included.
-pub const FIELD_MAX: usize = 256 * 1024;
-/// Upper bound on the number of fields in one paragraph.
-pub const FIELDS_MAX: usize = 512;
-
 /// Fields a `Packages` index adds itself; a package that carries them is trying to choose
 /// its own location or hashes in the index.
 pub const INDEX_ONLY_FIELDS: &[&str] = &[
@@ -459,165 +447,9 @@ pub const INDEX_ONLY_FIELDS: &[&str] = &[
     "Status",
 ];
 
-/// Characters never accepted in a control paragraph: besides ASCII controls (tab and the
-/// line feed separating lines excepted), the ones that end a line or reorder text in some
-/// reader (C1 controls with NEL, the Unicode line and paragraph separators, bidi overrides
-/// and isolates), so what a human reviews is what apt parses.
-pub fn forbidden_char(c: char) -> bool {
-    matches!(c, '\u{0}'..='\u{8}' | '\u{b}'..='\u{1f}' | '\u{7f}'..='\u{9f}')
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Describe a character for an error message (`U+0085`).
-fn describe(c: char) -> String {
-    format!("U+{:04X}", c as u32)
-}
-
-/// Parse one deb822 paragraph (deb-control(5), Policy §5.1) with dpkg's rules: every line
-/// is `Name: value` or a continuation starting with a space or tab; a continuation line that
-/// is blank, a carriage return, a second paragraph, a duplicate field (case-insensitive) or
-/// a malformed field name is an error. Empty lines are accepted only before and after the
-/// paragraph. Continuation lines are kept in the value (joined with `\n`, trailing
-/// whitespace removed), so multi-line fields survive a round trip through [`write_field`].
-pub fn parse_paragraph(bytes: &[u8]) -> Result<Vec<(String, String)>, String> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        format!(
-            "is not valid UTF-8 (byte {} of {}); re-encode it as UTF-8",
-            e.valid_up_to(),
-            bytes.len()
-        )
-    })?;
-    let mut fields: Vec<(String, String)> = Vec::new();
-    let mut ended = false;
-    let lines: Vec<&str> = text.split('\n').collect();
-    let last = lines.len() - 1;
-    for (i, line) in lines.iter().enumerate() {
-        let lineno = i + 1;
-        if let Some(c) = line.chars().find(|&c| forbidden_char(c)) {
-            let what = if c == '\r' {
-                "a carriage return (CRLF line ends); convert the file to LF line ends".to_owned()
-            } else {
-                format!("the forbidden character {}; remove it", describe(c))
-            };
-            return Err(format!("line {lineno}: contains {what}"));
-        }
-        if line.is_empty() {
-            // An empty last element is just the final newline.
-            if !fields.is_empty() && i != last {
-                ended = true;
-            }
-            continue;
-        }
-        if ended {
-            return Err(format!(
-                "line {lineno}: a second paragraph starts after an empty line; a package has exactly one"
-            ));
-        }
-        if line.starts_with([' ', '\t']) {
-            let Some((name, value)) = fields.last_mut() else {
-                return Err(format!(
-                    "line {lineno}: continuation line `{}` before any field",
-                    line.trim()
-                ));
-            };
-            let cont = line.trim_end_matches([' ', '\t']);
-            if cont.trim_start_matches([' ', '\t']).is_empty() {
-                return Err(format!(
-                    "line {lineno}: blank continuation line in field `{name}` (use ` .` for an empty line)"
-                ));
-            }
-            if value.len() + cont.len() + 1 > FIELD_MAX {
-                return Err(format!("field `{name}` is longer than {FIELD_MAX} bytes"));
-            }
-            value.push('\n');
-            value.push_str(cont);
-            continue;
-        }
-        let Some((name, value)) = line.split_once(':') else {
-            return Err(format!(
-                "line {lineno}: `{}` is not `Field: value`",
-                clip(line)
-            ));
-        };
-        check_field_name(name).map_err(|why| format!("line {lineno}: {why}"))?;
-        if fields.iter().any(|(k, _)| k.eq_ignore_ascii_case(name)) {
-            return Err(format!("line {lineno}: duplicate field `{name}`; keep one"));
-        }
-        if fields.len() >= FIELDS_MAX {
-            return Err(format!("has more than {FIELDS_MAX} fields"));
-        }
-        let value = value.trim_matches([' ', '\t']);
-        if value.len() > FIELD_MAX {
-            return Err(format!("field `{name}` is longer than {FIELD_MAX} bytes"));
-        }
-        fields.push((name.to_owned(), value.to_owned()));
-    }
-    if fields.is_empty() {
-        return Err("holds no field".into());
-    }
-    Ok(fields)
-}
-
-/// deb822 field names: printable ASCII without space or colon, not starting with `#` or `-`.
-fn check_field_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("field with an empty name".into());
-    }
-    if let Some(c) = name.chars().find(|c| !c.is_ascii_graphic()) {
-        return Err(format!(
-            "field name `{}` contains {} (names are printable ASCII without spaces)",
-            clip(name),
-            describe(c)
-        ));
-    }
-    if name.starts_with(['#', '-']) {
-        return Err(format!(
-            "field name `{}` starts with `{}`",
-            clip(name),
-            &name[..1]
-        ));
-    }
-    Ok(())
-}
-
-/// At most 80 characters of untrusted text for an error message.
-fn clip(s: &str) -> String {
-    if s.chars().count() <= 80 {
-        s.to_owned()
-    } else {
-        format!("{}…", s.chars().take(80).collect::<String>())
-    }
-}
-
-/// Append `Name: value` in deb822 form, the inverse of [`parse_paragraph`] for one field.
-pub fn write_field(out: &mut String, name: &str, value: &str) {
-    out.push_str(name);
-    out.push(':');
-    if !value.is_empty() && !value.starts_with('\n') {
-        out.push(' ');
-    }
-    out.push_str(value);
-    out.push('\n');
-}
-
-/// Case-insensitive field lookup (field names are case-insensitive per Policy §5.1).
-pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    fields
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v.as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn paragraph_continuations_are_kept() {
-        let f = parse_paragraph(b"Package: a\nDescription: x\n long\n .\nVersion: 1\n").unwrap();
-        assert_eq!(field(&f, "description"), Some("x\n long\n ."));
-        assert_eq!(field(&f, "VERSION"), Some("1"));
-    }
 
     #[test]
     fn not_a_deb_names_the_file() {

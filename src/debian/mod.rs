@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod control;
 pub mod deb;
+pub mod deb822;
 pub mod debfile;
 pub mod relation;
 pub mod target;

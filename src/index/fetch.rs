@@ -1,7 +1,8 @@
 //! HTTP for every stage (one client, one retry loop, timeouts, size caps, http(s)-only
-//! redirects), and the download cache (`~/.cache/py2deb`, keyed by the sha256 the index
-//! publishes, PEP 503/691 hashes): a file whose hash is known and cached is never
-//! downloaded again, so repeated builds work offline.
+//! redirects), and py2deb's one cache directory with its versioned buckets ([`Cache`]).
+//! Downloads are keyed by the sha256 the index publishes (PEP 503/691 hashes): a file
+//! whose hash is known and cached is never downloaded again, so repeated builds work
+//! offline.
 //!
 //! Servers are untrusted: every request is bounded in time (connect and read-idle
 //! timeouts, a minimum transfer rate, an overall deadline over all attempts) and in size,
@@ -679,36 +680,89 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     s
 }
 
-/// Content-addressed cache of downloaded files.
+/// py2deb's one cache directory, shared by every stage: `--cache-dir`, else
+/// `$PY2DEB_CACHE_DIR`, else `$XDG_CACHE_HOME/py2deb` (`~/.cache/py2deb`).
 ///
-/// Layout: `files/sha256/<h[..2]>/<h>/<filename>` for files the index gave a hash for,
-/// `files/url/<sha256 of url>/<filename>` (re-downloaded every time) for the rest. The
-/// file name is kept because later stages parse it.
+/// Each kind of data lives in its own versioned bucket, as uv does: a bucket's name
+/// changes whenever the format of what it holds changes, so a newer py2deb never parses
+/// an older layout, and old buckets are simply ignored (delete them at will). The root
+/// carries a `CACHEDIR.TAG` (<https://bford.info/cachedir/>) so backup tools skip it.
+///
+/// The downloads bucket is content-addressed: `files-v1/sha256/<h[..2]>/<h>/<filename>`
+/// for files the index gave a hash for, `files-v1/url/<sha256 of url>/<filename>`
+/// (re-downloaded every time) for the rest. The file name is kept because later stages
+/// parse it.
 #[derive(Debug, Clone)]
 pub struct Cache {
     pub root: PathBuf,
 }
 
+/// Downloaded distributions (wheels, sdists).
+pub const FILES_BUCKET: &str = "files-v1";
+/// Target archives: verified InRelease files, indexes and their compact `Packages` form.
+pub const ARCHIVE_BUCKET: &str = "archive-v2";
+/// Dist-info maps derived from the archives' `Contents`.
+pub const DISTMAP_BUCKET: &str = "distmap-v1";
+/// Wheels built from sdists, and their isolated build environments.
+pub const SDIST_BUCKET: &str = "sdist-v1";
+
+/// The file marking the root as a cache, and its mandatory first line.
+pub const CACHEDIR_TAG: &str = "CACHEDIR.TAG";
+const CACHEDIR_SIGNATURE: &str = "Signature: 8a477f597d28d172789f06886806bc55";
+
 impl Cache {
-    /// `$PY2DEB_CACHE_DIR`, else `$XDG_CACHE_HOME/py2deb` or `~/.cache/py2deb`.
+    /// `$PY2DEB_CACHE_DIR`, else `$XDG_CACHE_HOME/py2deb` or `~/.cache/py2deb`. Never a
+    /// shared directory such as `/tmp`: without a home there is no default.
     pub fn default_root() -> Result<PathBuf> {
         if let Some(dir) = std::env::var_os(CACHE_DIR_ENV).filter(|d| !d.is_empty()) {
             return Ok(PathBuf::from(dir));
         }
-        let base = dirs::cache_dir()
-            .context("no cache directory: set HOME, XDG_CACHE_HOME or PY2DEB_CACHE_DIR")?;
+        let base = dirs::cache_dir().context(
+            "no cache directory: set HOME, XDG_CACHE_HOME or PY2DEB_CACHE_DIR, or pass --cache-dir",
+        )?;
         Ok(base.join("py2deb"))
     }
 
+    /// The cache at `root`, without touching the disk.
     pub fn new(root: impl Into<PathBuf>) -> Cache {
         Cache { root: root.into() }
+    }
+
+    /// The cache at `root`, created if needed and tagged with `CACHEDIR.TAG`.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Cache> {
+        let cache = Cache::new(root);
+        std::fs::create_dir_all(&cache.root).with_context(|| {
+            format!(
+                "creating the cache directory {} (pass --cache-dir or set {CACHE_DIR_ENV} to use another)",
+                cache.root.display()
+            )
+        })?;
+        let tag = cache.root.join(CACHEDIR_TAG);
+        let tagged =
+            std::fs::read(&tag).is_ok_and(|t| t.starts_with(CACHEDIR_SIGNATURE.as_bytes()));
+        if !tagged {
+            crate::fsutil::write_atomic(
+                &tag,
+                format!(
+                    "{CACHEDIR_SIGNATURE}\n# This file is a cache directory tag created by py2deb.\n\
+                     # For information about cache directory tags, see https://bford.info/cachedir/\n"
+                )
+                .as_bytes(),
+            )?;
+        }
+        Ok(cache)
+    }
+
+    /// The directory of one bucket (`files-v1`, …).
+    pub fn bucket(&self, name: &str) -> PathBuf {
+        self.root.join(name)
     }
 
     /// Where a file with this sha256 lives once cached.
     pub fn path_for_hash(&self, sha256: &str, filename: &str) -> PathBuf {
         let h = sha256.to_ascii_lowercase();
-        self.root
-            .join("files/sha256")
+        self.bucket(FILES_BUCKET)
+            .join("sha256")
             .join(&h[..2.min(h.len())])
             .join(&h)
             .join(filename)
@@ -716,8 +770,8 @@ impl Cache {
 
     /// Where a file without a published hash is downloaded to.
     pub fn path_for_url(&self, url: &str, filename: &str) -> PathBuf {
-        self.root
-            .join("files/url")
+        self.bucket(FILES_BUCKET)
+            .join("url")
             .join(hex::encode(Sha256::digest(url.as_bytes())))
             .join(filename)
     }
@@ -939,7 +993,7 @@ mod tests {
         let h = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         assert_eq!(
             c.path_for_hash(h, "a-1-py3-none-any.whl"),
-            PathBuf::from(format!("/c/files/sha256/ba/{h}/a-1-py3-none-any.whl"))
+            PathBuf::from(format!("/c/files-v1/sha256/ba/{h}/a-1-py3-none-any.whl"))
         );
     }
 

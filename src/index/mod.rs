@@ -15,10 +15,11 @@ use crate::python::tags::{Compat, WheelFilename};
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
 use pep440_rs::{Operator, Version, VersionSpecifiers};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
 use url::Url;
 
 /// pip's default index.
@@ -81,14 +82,29 @@ pub struct Candidate {
     pub wheel: WheelFilename,
 }
 
-/// Reads project pages from the configured indexes.
+/// Reads project pages from the configured indexes. Each page is fetched at most once
+/// per `Index` (one run): the resolver asks for a project again for its sdist, for its
+/// requirements and at every restart of the closure, and must see the same answer each
+/// time, not whatever the index says a moment later.
 pub struct Index<'a> {
     pub config: IndexConfig,
     pub http: &'a Http,
     pub reporter: &'a dyn Reporter,
+    /// Parsed project pages by URL (`None`: the index does not know the project).
+    /// Failures are not kept, so a later request may still succeed.
+    pages: Mutex<HashMap<String, Arc<Option<Vec<DistFile>>>>>,
 }
 
 impl<'a> Index<'a> {
+    pub fn new(config: IndexConfig, http: &'a Http, reporter: &'a dyn Reporter) -> Index<'a> {
+        Index {
+            config,
+            http,
+            reporter,
+            pages: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// Every file of `name` across all configured sources: the index, then each extra
     /// index, then the find-links directories. A file name seen twice keeps its first
     /// source, so the primary index wins.
@@ -102,8 +118,8 @@ impl<'a> Index<'a> {
                 std::iter::once(&self.config.index_url).chain(&self.config.extra_index_urls)
             {
                 indexes += 1;
-                match self.index_page(index, &normalized)? {
-                    Some(found) => files.extend(found),
+                match self.index_page_once(index, &normalized)?.as_ref() {
+                    Some(found) => files.extend(found.iter().cloned()),
                     None => missing.push(redact(index.as_str())),
                 }
             }
@@ -136,6 +152,19 @@ impl<'a> Index<'a> {
         let mut seen = HashSet::new();
         files.retain(|f| seen.insert(f.filename.clone()));
         Ok(files)
+    }
+
+    /// [`Index::index_page`], memoized for the life of this `Index`.
+    fn index_page_once(&self, index: &Url, normalized: &str) -> Result<Arc<Option<Vec<DistFile>>>> {
+        let key = project_url(index, normalized)?.to_string();
+        // A panic elsewhere cannot leave the map half-written: each insert is whole.
+        let memo = || self.pages.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(page) = memo().get(&key) {
+            return Ok(page.clone());
+        }
+        let page = Arc::new(self.index_page(index, normalized)?);
+        memo().insert(key, page.clone());
+        Ok(page)
     }
 
     /// One project page, or `None` when the index does not know the project (404).

@@ -14,7 +14,7 @@ use anyhow::Result;
 
 use super::publish::{self, by_hash_path, release_files};
 use super::{check_pool_path, Repo, RepoConfig, KEY_FILE, OLD_DIRTY_FILE, STATE_DIR};
-use crate::debian::debfile;
+use crate::debian::{deb822, debfile};
 use crate::report::Reporter;
 
 /// What `repo check` found.
@@ -176,15 +176,15 @@ pub(super) fn client_view(root: &Path, config: &RepoConfig, problems: &mut Vec<S
             problems.push(format!("{name} is not UTF-8"));
             continue;
         };
-        for (i, stanza) in plain.split("\n\n").filter(|s| !s.is_empty()).enumerate() {
-            let fields = match debfile::parse_paragraph(stanza.as_bytes()) {
+        for (i, stanza) in deb822::paragraphs(plain.as_bytes()).enumerate() {
+            let fields = match deb822::parse_paragraph(stanza.text()) {
                 Ok(f) => f,
                 Err(e) => {
                     problems.push(format!("{name}, stanza {}: {e}", i + 1));
                     continue;
                 }
             };
-            let get = |k: &str| debfile::field(&fields, k).unwrap_or("").to_owned();
+            let get = |k: &str| deb822::field(&fields, k).unwrap_or("").to_owned();
             let (pkg, filename, size, sha) =
                 (get("Package"), get("Filename"), get("Size"), get("SHA256"));
             if let Err(e) = check_pool_path(&filename) {

@@ -33,13 +33,13 @@ mod publish;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::debian::debfile;
+use crate::fsutil::{self, write_atomic, LockMode};
 use crate::report::Reporter;
 
 pub use check::CheckReport;
@@ -767,42 +767,16 @@ impl Repo {
     /// Take the writer lock, telling the user when another writer holds it.
     fn lock(&self, reporter: &dyn Reporter) -> Result<Lock> {
         let path = self.state_path(LOCK_FILE);
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open lock file {}", path.display()))?;
-        if !flock(&file, false).with_context(|| format!("cannot lock {}", path.display()))? {
+        let file = fsutil::open_lock_file(&path)?;
+        let lock = |wait| fsutil::flock(&file, LockMode::Exclusive, wait);
+        if !lock(false).with_context(|| format!("cannot lock {}", path.display()))? {
             reporter.info(&format!(
                 "waiting for another py2deb writing {}",
                 self.root.display()
             ));
-            flock(&file, true).with_context(|| format!("cannot lock {}", path.display()))?;
+            lock(true).with_context(|| format!("cannot lock {}", path.display()))?;
         }
         Ok(Lock(file))
-    }
-}
-
-/// Exclusive `flock(2)` on `file`; `Ok(false)` when not blocking and another holder has it.
-/// flock locks belong to the open file description, so two writers in one process (each
-/// opening the lock file) exclude each other just as two processes do, and the kernel
-/// releases the lock when a writer dies.
-fn flock(file: &File, blocking: bool) -> std::io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    let op = libc::LOCK_EX | if blocking { 0 } else { libc::LOCK_NB };
-    loop {
-        // SAFETY: the descriptor is owned by `file` and stays open for the call; flock
-        // touches no memory.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            return Ok(true);
-        }
-        let err = std::io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) if !blocking => return Ok(false),
-            _ => return Err(err),
-        }
     }
 }
 
@@ -874,7 +848,7 @@ fn validate_config(c: &RepoConfig) -> Result<()> {
 fn validate_text(what: &str, value: &str) -> Result<()> {
     if let Some(c) = value
         .chars()
-        .find(|&c| c.is_control() || debfile::forbidden_char(c))
+        .find(|&c| c.is_control() || crate::debian::deb822::forbidden_char(c))
     {
         bail!(
             "invalid {what} {value:?}: contains U+{:04X}; use one line of printable text",
@@ -983,32 +957,7 @@ fn copy_into_pool(src: &Path, dest: &Path, sha256: &str) -> Result<()> {
 /// Temporary files are created 0600; published files must be world-readable for web
 /// servers and for apt's unprivileged `_apt` sandbox user.
 fn set_readable(path: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(0o644))
-        .with_context(|| format!("cannot chmod {}", path.display()))
-}
-
-/// Write `bytes` to `path` through a temporary file in the same directory and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = write_temp(path, bytes)?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot replace {}", path.display()))?;
-    Ok(())
-}
-
-/// Stage `bytes` next to `path` (not yet visible under its final name).
-pub(crate) fn write_temp(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile> {
-    let dir = path.parent().expect("published paths have a parent");
-    fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".new-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    set_readable(tmp.path())?;
-    Ok(tmp)
+    fsutil::set_mode(path, 0o644)
 }
 
 fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {

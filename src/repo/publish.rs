@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use super::guard::failpoint;
 use super::{gpg, set_readable, sort_entries, Entry, RepoConfig};
-use crate::debian::debfile;
+use crate::debian::{deb822, debfile};
 use crate::report::Reporter;
 
 /// Directory under `dists/` holding every suite's generations.
@@ -74,7 +74,7 @@ pub(super) fn by_hash_path(name: &str, sha256: &str) -> String {
 /// checked again here so a state file written before the checks existed cannot smuggle a
 /// second stanza or an index field into a signed index.
 pub(super) fn stanza(e: &Entry) -> Result<String> {
-    let fields = debfile::parse_paragraph(e.control.as_bytes()).map_err(|why| {
+    let fields = deb822::parse_paragraph(e.control.as_bytes()).map_err(|why| {
         anyhow::anyhow!(
             "the recorded control paragraph of {} {} ({}) {why}; remove it with `py2deb repo remove DIR {}={}` and add a fixed package",
             e.package, e.version, e.architecture, e.package, e.version
@@ -91,12 +91,11 @@ pub(super) fn stanza(e: &Entry) -> Result<String> {
         );
     }
     e.validate()?;
-    let mut out = debfile::render_paragraph(&fields);
-    let _ = write!(
-        out,
-        "Filename: {}\nSize: {}\nMD5sum: {}\nSHA256: {}\n",
-        e.filename, e.size, e.md5, e.sha256
-    );
+    let mut out = deb822::render_paragraph(&fields);
+    deb822::write_field(&mut out, "Filename", &e.filename);
+    deb822::write_field(&mut out, "Size", &e.size.to_string());
+    deb822::write_field(&mut out, "MD5sum", &e.md5);
+    deb822::write_field(&mut out, "SHA256", &e.sha256);
     Ok(out)
 }
 
@@ -142,58 +141,63 @@ fn release_date() -> Result<String> {
 
 fn release_text(config: &RepoConfig, files: &[Indexed]) -> Result<String> {
     let mut r = String::new();
-    let _ = writeln!(r, "Origin: {}", config.origin);
-    let _ = writeln!(r, "Label: {}", config.label);
-    let _ = writeln!(r, "Suite: {}", config.suite);
-    let _ = writeln!(r, "Codename: {}", config.codename);
-    let _ = writeln!(r, "Date: {}", release_date()?);
-    let _ = writeln!(r, "Architectures: {}", config.architectures.join(" "));
-    let _ = writeln!(r, "Components: {}", config.component);
-    let _ = writeln!(r, "Description: {}", config.description);
-    r.push_str("Acquire-By-Hash: yes\n");
-    r.push_str("MD5Sum:\n");
-    for f in files {
-        let _ = writeln!(r, " {} {:>16} {}", f.md5, f.size, f.name);
-    }
-    r.push_str("SHA256:\n");
-    for f in files {
-        let _ = writeln!(r, " {} {:>16} {}", f.sha256, f.size, f.name);
-    }
+    let mut field = |name: &str, value: &str| deb822::write_field(&mut r, name, value);
+    field("Origin", &config.origin);
+    field("Label", &config.label);
+    field("Suite", &config.suite);
+    field("Codename", &config.codename);
+    field("Date", &release_date()?);
+    field("Architectures", &config.architectures.join(" "));
+    field("Components", &config.component);
+    field("Description", &config.description);
+    field("Acquire-By-Hash", "yes");
+    // Multi-line fields: the value starts on the next line, one file per line.
+    let list = |hash: fn(&Indexed) -> &str| {
+        let mut v = String::new();
+        for f in files {
+            let _ = write!(v, "\n {} {:>16} {}", hash(f), f.size, f.name);
+        }
+        v
+    };
+    field("MD5Sum", &list(|f| &f.md5));
+    field("SHA256", &list(|f| &f.sha256));
     Ok(r)
 }
 
 /// The index entries a `Release` text lists (with both hashes), by file name.
 pub(super) fn release_files(text: &str) -> Vec<Indexed> {
-    let mut md5: HashMap<&str, &str> = HashMap::new();
-    let mut out = Vec::new();
-    let mut section = "";
-    for line in text.lines() {
-        if !line.starts_with(' ') {
-            section = line.split(':').next().unwrap_or("");
-            continue;
-        }
-        let parts: Vec<&str> = line.split_whitespace().collect();
-        let [hash, size, name] = parts[..] else {
-            continue;
-        };
-        match section {
-            "MD5Sum" => {
-                md5.insert(name, hash);
-            }
-            "SHA256" => {
-                if let Ok(size) = size.parse() {
-                    out.push(Indexed {
-                        name: name.to_owned(),
-                        size,
-                        md5: md5.get(name).map(|m| (*m).to_owned()).unwrap_or_default(),
-                        sha256: hash.to_owned(),
-                    });
-                }
-            }
-            _ => {}
-        }
-    }
-    out
+    let Some(release) = deb822::paragraphs(text.as_bytes()).next() else {
+        return Vec::new();
+    };
+    let lines = |name: &str| {
+        let value = release.get(name).unwrap_or_default();
+        let value = std::str::from_utf8(value).unwrap_or_default();
+        value
+            .lines()
+            .filter_map(|l| {
+                let parts: Vec<&str> = l.split_whitespace().collect();
+                let [hash, size, name] = parts[..] else {
+                    return None;
+                };
+                Some((hash, size, name))
+            })
+            .collect::<Vec<_>>()
+    };
+    let md5: HashMap<&str, &str> = lines("MD5Sum")
+        .into_iter()
+        .map(|(h, _, n)| (n, h))
+        .collect();
+    lines("SHA256")
+        .into_iter()
+        .filter_map(|(hash, size, name)| {
+            Some(Indexed {
+                name: name.to_owned(),
+                size: size.parse().ok()?,
+                md5: md5.get(name).map(|m| (*m).to_owned()).unwrap_or_default(),
+                sha256: hash.to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// Where a suite's generations live.
@@ -346,9 +350,7 @@ fn switch(root: &Path, suite: &str, n: u64) -> Result<()> {
         fs::rename(&tmp, &link).with_context(|| format!("cannot switch {}", link.display()))?;
     }
     // Make the switch durable before anything that relies on it (pruning, the state file).
-    if let Ok(d) = fs::File::open(&dists) {
-        let _ = d.sync_all();
-    }
+    let _ = crate::fsutil::sync_dir(&dists);
     Ok(())
 }
 
@@ -497,9 +499,7 @@ pub(super) fn publish(
         write_new(&gen.join("InRelease"), &clear)?;
         failpoint("publish:after-inrelease");
     }
-    if let Ok(d) = fs::File::open(&gen) {
-        let _ = d.sync_all();
-    }
+    let _ = crate::fsutil::sync_dir(&gen);
     switch(root, suite, n)?;
     failpoint("publish:after-switch");
     // Generations no client can still be reading (and half-written ones from killed runs).

@@ -3,10 +3,11 @@
 //! dh-python does for its fallback list), whether the shipped version satisfies a PEP 508
 //! requirement, and the Debian relation to write for it.
 
-use crate::debian::archive::{write_atomic, Archive, ArchiveOptions, Repo};
+use crate::debian::archive::{Archive, ArchiveOptions, Mirror};
 use crate::debian::relation::{Alternatives, Dep, Op, Relations};
 use crate::debian::target::Target;
 use crate::debian::version;
+use crate::fsutil::write_atomic;
 use crate::python::normalize_name;
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
@@ -260,14 +261,12 @@ impl DistMap {
         opts: &ArchiveOptions,
         reporter: &dyn Reporter,
     ) -> Result<DistMap> {
-        let repo = Repo::new(target, opts, reporter);
+        let mirror = Mirror::new(target, opts, reporter)?;
         let suite = target.name.clone();
-        let cached = repo
-            .dir(&suite)
-            .join(format!("distmap-{}.tsv", target.arch));
-        let release = match repo.release(&suite) {
+        let cached = mirror.distmap_path(&suite);
+        let release = match mirror.release(&suite) {
             Ok(Some(r)) => r,
-            Ok(None) => bail!("{} has no InRelease for {suite}", repo.base),
+            Ok(None) => bail!("{} has no InRelease for {suite}", mirror.base),
             Err(_) if opts.offline && cached.exists() => {
                 return DistMap::parse_tsv(&fs::read_to_string(&cached)?, MapOrigin::Contents);
             }
@@ -276,7 +275,7 @@ impl DistMap {
         // Debian splits Contents per component with a separate Contents-all; Ubuntu has one
         // Contents-<arch> per suite that already includes Architecture: all packages.
         let mut wanted = Vec::new();
-        for comp in repo.components() {
+        for comp in mirror.components() {
             for p in [
                 format!("{comp}/Contents-all.gz"),
                 format!("{comp}/Contents-{}.gz", target.arch),
@@ -295,7 +294,7 @@ impl DistMap {
         if wanted.is_empty() {
             bail!(
                 "{}/dists/{suite}/InRelease lists no Contents index for {}",
-                repo.base,
+                mirror.base,
                 target.arch
             );
         }
@@ -314,7 +313,7 @@ impl DistMap {
             origin: MapOrigin::Contents,
         };
         for p in &wanted {
-            let local = repo.fetch_verified(&suite, p, &release.sha256[p].0)?;
+            let local = mirror.fetch_verified(&suite, p, &release.sha256[p].0)?;
             let file = fs::File::open(&local)?;
             m.add_contents(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
                 .with_context(|| format!("reading {}", local.display()))?;
@@ -324,7 +323,7 @@ impl DistMap {
         let header = vec![
             format!(
                 "py2deb dist-info map\tsuite={suite}\tarch={}\tmirror={}",
-                target.arch, repo.base
+                target.arch, mirror.base
             ),
             format!("key {key}"),
             format!("sources: {}", sources.join(" ")),

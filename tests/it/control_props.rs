@@ -1,11 +1,11 @@
 //! Properties of the deb822 control parser the repository trusts with hostile packages
-//! (`debfile::parse_paragraph` and `render_paragraph`): random and mutated inputs never
+//! (`deb822::parse_paragraph` and `render_paragraph`): random and mutated inputs never
 //! panic, and nothing accepted can carry a stanza break or a forbidden character into a
 //! `Packages` index; accepted paragraphs survive a round trip.
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use py2deb::debian::debfile::{forbidden_char, parse_paragraph, render_paragraph};
+use py2deb::debian::deb822::{forbidden_char, parse_paragraph, render_paragraph};
 
 fn config(cases: u32) -> Config {
     Config {

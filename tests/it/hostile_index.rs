@@ -32,11 +32,7 @@ fn config(index: &str) -> IndexConfig {
 }
 
 fn select_with(http: &Http, index: &str, rec: &Recorder) -> anyhow::Result<Candidate> {
-    let index = Index {
-        config: config(index),
-        http,
-        reporter: rec,
-    };
+    let index = Index::new(config(index), http, rec);
     index.select_wheel(
         "foo",
         &VersionSpecifiers::from_str("").unwrap(),
@@ -312,11 +308,8 @@ fn hostile_huge_index_page_is_refused() {
     })
     .unwrap();
     for name in ["foo", "bar"] {
-        let index = Index {
-            config: config(&server.url()),
-            http: &http,
-            reporter: &Recorder::default(),
-        };
+        let rec = Recorder::default();
+        let index = Index::new(config(&server.url()), &http, &rec);
         let err = index.project_files(name).unwrap_err();
         let e = format!("{err:#}");
         assert!(

@@ -34,11 +34,7 @@ fn spec(s: &str) -> VersionSpecifiers {
 fn select(config: IndexConfig, name: &str, s: &str) -> anyhow::Result<Candidate> {
     let http = http();
     let rec = Recorder::default();
-    let index = Index {
-        config,
-        http: &http,
-        reporter: &rec,
-    };
+    let index = Index::new(config, &http, &rec);
     index.select_wheel(name, &spec(s), &bookworm())
 }
 
@@ -157,11 +153,7 @@ fn pinned_yanked_file_is_used_with_a_warning() {
     );
     let http = http();
     let rec = Recorder::default();
-    let index = Index {
-        config: config(&server.url()),
-        http: &http,
-        reporter: &rec,
-    };
+    let index = Index::new(config(&server.url()), &http, &rec);
     index
         .select_wheel("foo", &spec("==1.1"), &bookworm())
         .unwrap();
@@ -672,14 +664,14 @@ fn pyhive_final_sdist_beats_a_prerelease_wheel() {
     for pre in [false, true] {
         let http = http();
         let rec = Recorder::default();
-        let index = Index {
-            config: IndexConfig {
+        let index = Index::new(
+            IndexConfig {
                 pre,
                 ..config(&server.url())
             },
-            http: &http,
-            reporter: &rec,
-        };
+            &http,
+            &rec,
+        );
         let e = index
             .select_wheel("pyhive", &spec(""), &bookworm())
             .unwrap_err()

@@ -661,10 +661,15 @@ fn named_target_downloads_verifies_and_caches() {
     let m = DistMap::load(&bookworm(), &opts, &rec);
     assert_eq!(m.origin, MapOrigin::Contents);
     assert_eq!(m.entries("regex")[0].python_version, "2022.10.31");
-    let cached = cache.path().join("archive/debian/bookworm");
-    assert!(
-        cached.join("packages-amd64.tsv").exists() && cached.join("distmap-amd64.tsv").exists()
-    );
+    let cached = cache.path().join("archive-v2/debian/bookworm");
+    assert!(cached.join("packages-amd64.tsv").exists());
+    assert!(cache
+        .path()
+        .join("distmap-v1/debian/bookworm/distmap-amd64.tsv")
+        .exists());
+    assert!(std::fs::read_to_string(cache.path().join("CACHEDIR.TAG"))
+        .unwrap()
+        .starts_with("Signature: 8a477f597d28d172789f06886806bc55\n"));
 
     // Fresh cache: no network at all.
     let before = mirror.hits.load(Ordering::SeqCst);
@@ -974,7 +979,7 @@ fn hostile_unverified_cache_is_verified_again() {
         ..signer.options(cache.path())
     };
     Archive::load_remote(&bookworm(), &opts, &Recorder::default()).unwrap();
-    let cached = cache.path().join("archive/debian/bookworm/InRelease");
+    let cached = cache.path().join("archive-v2/debian/bookworm/InRelease");
     assert!(cached.exists());
 
     // Someone replaces the cached copy (or an earlier --allow-unverified-archive run left

@@ -86,7 +86,7 @@ fn stanzas(text: &str) -> Vec<BTreeMap<String, String>> {
     text.split("\n\n")
         .filter(|s| !s.trim().is_empty())
         .map(|s| {
-            debfile::parse_paragraph(s.as_bytes())
+            py2deb::debian::deb822::parse_paragraph(s.as_bytes())
                 .unwrap()
                 .into_iter()
                 .collect()

@@ -84,9 +84,9 @@ pub(crate) fn client_view(root: &Path) -> Result<BTreeSet<(String, String)>, Str
         }
         let index = String::from_utf8(bytes).map_err(|_| "Packages is not UTF-8")?;
         for stanza in index.split("\n\n").filter(|s| !s.is_empty()) {
-            let fields = py2deb::debian::debfile::parse_paragraph(stanza.as_bytes())?;
+            let fields = py2deb::debian::deb822::parse_paragraph(stanza.as_bytes())?;
             let get = |k: &str| {
-                py2deb::debian::debfile::field(&fields, k)
+                py2deb::debian::deb822::field(&fields, k)
                     .unwrap_or("")
                     .to_owned()
             };

@@ -7,13 +7,17 @@
 //! signature with gpgv against the vendor's archive keys (carried in `data/keyrings/`, or
 //! `--archive-keyring`), and read only the text gpgv reports as signed; every index it
 //! lists is checked against its SHA256 there. Files are cached under
-//! `<cache>/archive/<vendor>/<suite>/`, and a cached InRelease is verified again on every
+//! `<cache>/archive-v2/<vendor>/<suite>/`, and a cached InRelease is verified again on every
 //! load. Parsed `Packages` are also cached in a compact TSV so that warm loads skip
 //! decompressing tens of megabytes. Without a usable key the load fails, unless the user
 //! passes `--allow-unverified-archive`.
 
+use crate::debian::deb822;
 use crate::debian::target::Target;
-use crate::index::fetch::{Http, HttpOptions, HttpStatusError};
+use crate::fsutil::write_atomic;
+use crate::index::fetch::{
+    Cache, Http, HttpOptions, HttpStatusError, ARCHIVE_BUCKET, DISTMAP_BUCKET,
+};
 use crate::report::Reporter;
 use anyhow::{anyhow, bail, Context, Result};
 use sha2::{Digest, Sha256};
@@ -24,9 +28,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
-
-/// Bump when the compact cache layout changes so old caches are ignored, not misread.
-const CACHE_FORMAT: &str = "py2deb-packages-v2";
 
 /// Debian's archive signing keys (bullseye to trixie), from the debian-archive-keyring
 /// package; see `data/keyrings/README.md`.
@@ -58,7 +59,8 @@ pub struct ArchiveOptions {
     pub keyring: Option<PathBuf>,
     /// Timeouts and size caps for talking to the mirror.
     pub http: HttpOptions,
-    /// Cache root; [`cache_root`] when `None`.
+    /// Cache root (`--cache-dir`); [`Cache::default_root`] when `None`. Everything is
+    /// kept in its [`ARCHIVE_BUCKET`] (the dist-info map in [`DISTMAP_BUCKET`]).
     pub cache_dir: Option<PathBuf>,
 }
 
@@ -80,19 +82,13 @@ impl Default for ArchiveOptions {
 }
 
 impl ArchiveOptions {
-    fn cache(&self) -> PathBuf {
-        self.cache_dir.clone().unwrap_or_else(cache_root)
+    /// The cache (`cache_dir`, else [`Cache::default_root`]), created and tagged.
+    fn cache(&self) -> Result<Cache> {
+        match &self.cache_dir {
+            Some(dir) => Cache::open(dir),
+            None => Cache::open(Cache::default_root()?),
+        }
     }
-}
-
-/// `$PY2DEB_CACHE_DIR`, else `$XDG_CACHE_HOME/py2deb` (`~/.cache/py2deb`).
-pub fn cache_root() -> PathBuf {
-    if let Some(dir) = std::env::var_os("PY2DEB_CACHE_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(dir);
-    }
-    dirs::cache_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("py2deb")
 }
 
 /// One version of a binary package as a `Packages` stanza describes it.
@@ -138,71 +134,43 @@ impl Archive {
     /// Add the stanzas of a decompressed `Packages` file. Only the fields the mapping
     /// needs are looked at, which keeps a 60 000-stanza file well under 100 ms.
     pub fn add_packages(&mut self, data: &[u8], with_depends: bool) {
-        let mut name: &[u8] = b"";
-        let mut version: &[u8] = b"";
-        let mut arch: &[u8] = b"";
-        let mut provides: &[u8] = b"";
-        let mut depends: Option<&[u8]> = None;
-        let mut pre_depends: Option<&[u8]> = None;
-        let mut breaks: Option<&[u8]> = None;
-        let mut priority: Option<&[u8]> = None;
-        for line in data.split(|&b| b == b'\n').chain(std::iter::once(&b""[..])) {
-            if line.is_empty() || line == b"\r" {
-                if !name.is_empty() {
-                    self.insert(
-                        lossy(name),
-                        PackageVersion {
-                            version: lossy(version),
-                            arch: lossy(arch),
-                            provides: split_names(&lossy(provides)),
-                            depends: depends.map(lossy),
-                            pre_depends: pre_depends.map(lossy),
-                            breaks: breaks.map(lossy),
-                            priority: priority.map(lossy),
-                        },
-                    );
+        for stanza in deb822::paragraphs(data) {
+            let mut name: &[u8] = b"";
+            let mut version: &[u8] = b"";
+            let mut arch: &[u8] = b"";
+            let mut provides: &[u8] = b"";
+            let (mut depends, mut pre_depends, mut breaks, mut priority) = (None, None, None, None);
+            for (k, v) in stanza.fields() {
+                // dpkg writes these names in this case; matching on the exact bytes keeps
+                // the loop cheap, and other spellings do not occur in archive indexes.
+                match k {
+                    b"Package" => name = v,
+                    b"Version" => version = v,
+                    b"Architecture" => arch = v,
+                    b"Provides" => provides = v,
+                    _ if !with_depends => {}
+                    b"Depends" => depends = Some(v),
+                    b"Pre-Depends" => pre_depends = Some(v),
+                    b"Breaks" => breaks = Some(v),
+                    b"Priority" => priority = Some(v),
+                    _ => {}
                 }
-                (name, version, arch, provides, depends) = (b"", b"", b"", b"", None);
-                (pre_depends, breaks, priority) = (None, None, None);
+            }
+            if name.is_empty() {
                 continue;
             }
-            // Continuation lines start with a space; none of the fields read here use them
-            // except Depends/Provides, which dpkg writes on one line in Packages files.
-            match line[0] {
-                b'P' => {
-                    if let Some(v) = line.strip_prefix(b"Package:") {
-                        name = v.trim_ascii();
-                    } else if let Some(v) = line.strip_prefix(b"Provides:") {
-                        provides = v.trim_ascii();
-                    } else if !with_depends {
-                    } else if let Some(v) = line.strip_prefix(b"Pre-Depends:") {
-                        pre_depends = Some(v.trim_ascii());
-                    } else if let Some(v) = line.strip_prefix(b"Priority:") {
-                        priority = Some(v.trim_ascii());
-                    }
-                }
-                b'B' if with_depends => {
-                    if let Some(v) = line.strip_prefix(b"Breaks:") {
-                        breaks = Some(v.trim_ascii());
-                    }
-                }
-                b'V' => {
-                    if let Some(v) = line.strip_prefix(b"Version:") {
-                        version = v.trim_ascii();
-                    }
-                }
-                b'A' => {
-                    if let Some(v) = line.strip_prefix(b"Architecture:") {
-                        arch = v.trim_ascii();
-                    }
-                }
-                b'D' if with_depends => {
-                    if let Some(v) = line.strip_prefix(b"Depends:") {
-                        depends = Some(v.trim_ascii());
-                    }
-                }
-                _ => {}
-            }
+            self.insert(
+                lossy(name),
+                PackageVersion {
+                    version: lossy(version),
+                    arch: lossy(arch),
+                    provides: split_names(&lossy(provides)),
+                    depends: depends.map(lossy),
+                    pre_depends: pre_depends.map(lossy),
+                    breaks: breaks.map(lossy),
+                    priority: priority.map(lossy),
+                },
+            );
         }
     }
 
@@ -327,8 +295,9 @@ impl Archive {
         }
         let key = hex::encode(key.finalize());
         let compact = opts
-            .cache()
-            .join("archive/host")
+            .cache()?
+            .bucket(ARCHIVE_BUCKET)
+            .join("host")
             .join(format!("packages-{}.tsv", target.arch));
         let sources = lists.iter().map(|p| p.display().to_string()).collect();
         if let Some(mut a) = read_compact(&compact, &key) {
@@ -354,15 +323,15 @@ impl Archive {
         opts: &ArchiveOptions,
         reporter: &dyn Reporter,
     ) -> Result<Archive> {
-        let repo = Repo::new(target, opts, reporter);
+        let mirror = Mirror::new(target, opts, reporter)?;
         let mut key = Sha256::new();
         key.update(opts.with_depends.to_string());
         let mut files = Vec::new();
-        for suite in repo.suites() {
-            let Some(release) = repo.release(&suite)? else {
+        for suite in mirror.suites() {
+            let Some(release) = mirror.release(&suite)? else {
                 continue;
             };
-            for comp in repo.components() {
+            for comp in mirror.components() {
                 let base = format!("{comp}/binary-{}/Packages", target.arch);
                 let Some(path) = [".xz", ".gz", ""]
                     .iter()
@@ -379,18 +348,18 @@ impl Archive {
         if files.is_empty() {
             bail!(
                 "{} lists no {} Packages index for {}: check --mirror, --arch and --component",
-                repo.base,
+                mirror.base,
                 target.arch,
                 target.name
             );
         }
         let key = hex::encode(key.finalize());
-        let compact = repo
+        let compact = mirror
             .dir(&target.name)
             .join(format!("packages-{}.tsv", target.arch));
         let sources: Vec<String> = files
             .iter()
-            .map(|(s, p, _)| format!("{}/dists/{s}/{p}", repo.base))
+            .map(|(s, p, _)| format!("{}/dists/{s}/{p}", mirror.base))
             .collect();
         if let Some(mut a) = read_compact(&compact, &key) {
             a.sources = sources;
@@ -398,7 +367,7 @@ impl Archive {
         }
         let mut a = Archive::default();
         for (suite, path, sha) in &files {
-            let local = repo.fetch_verified(suite, path, sha)?;
+            let local = mirror.fetch_verified(suite, path, sha)?;
             let raw = fs::read(&local)?;
             let data =
                 decompress(&raw).with_context(|| format!("decompressing {}", local.display()))?;
@@ -482,7 +451,7 @@ fn decompress_at_most(raw: &[u8], limit: u64) -> Result<Vec<u8>> {
 fn read_compact(path: &Path, key: &str) -> Option<Archive> {
     let text = fs::read_to_string(path).ok()?;
     let (header, body) = text.split_once('\n')?;
-    if header != format!("{CACHE_FORMAT}\t{key}") {
+    if header != format!("{ARCHIVE_BUCKET}\t{key}") {
         return None;
     }
     let mut a = Archive::default();
@@ -519,7 +488,7 @@ fn read_compact(path: &Path, key: &str) -> Option<Archive> {
 
 fn write_compact(path: &Path, key: &str, a: &Archive) -> Result<()> {
     let mut out = String::with_capacity(a.len() * 48);
-    out.push_str(&format!("{CACHE_FORMAT}\t{key}\n"));
+    out.push_str(&format!("{ARCHIVE_BUCKET}\t{key}\n"));
     let mut names: Vec<&String> = a.packages.keys().collect();
     names.sort();
     for name in names {
@@ -540,19 +509,6 @@ fn write_compact(path: &Path, key: &str, a: &Archive) -> Result<()> {
     write_atomic(path, out.as_bytes())
 }
 
-/// Write through a temporary file in the same directory so a concurrent reader never
-/// sees half a file.
-pub(crate) fn write_atomic(path: &Path, data: &[u8]) -> Result<()> {
-    let dir = path.parent().context("cache path has no parent")?;
-    fs::create_dir_all(dir)
-        .with_context(|| format!("creating cache directory {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(data)?;
-    tmp.persist(path)
-        .map_err(|e| anyhow!("writing {}: {}", path.display(), e.error))?;
-    Ok(())
-}
-
 /// The parts of an InRelease file py2deb uses.
 #[derive(Debug, Clone, Default)]
 pub struct Release {
@@ -571,20 +527,17 @@ impl Release {
     /// Parse the fields of a Release file's text, as it is.
     pub fn parse_plain(text: &str) -> Release {
         let mut r = Release::default();
-        let mut in_sha = false;
-        for line in text.lines() {
-            if !line.starts_with(' ') {
-                in_sha = line.trim_end() == "SHA256:";
-                continue;
-            }
-            if in_sha {
-                let mut f = line.split_whitespace();
-                if let (Some(h), Some(size), Some(path)) = (f.next(), f.next(), f.next()) {
-                    r.sha256.insert(
-                        path.to_owned(),
-                        (h.to_ascii_lowercase(), size.parse().unwrap_or(0)),
-                    );
-                }
+        let Some(release) = deb822::paragraphs(text.as_bytes()).next() else {
+            return r;
+        };
+        let sha256 = release.get("SHA256").unwrap_or_default();
+        for line in String::from_utf8_lossy(sha256).lines() {
+            let mut f = line.split_whitespace();
+            if let (Some(h), Some(size), Some(path)) = (f.next(), f.next(), f.next()) {
+                r.sha256.insert(
+                    path.to_owned(),
+                    (h.to_ascii_lowercase(), size.parse().unwrap_or(0)),
+                );
             }
         }
         r
@@ -633,34 +586,39 @@ impl Keyring {
     }
 }
 
-/// A named target's mirror, with the cache in front of it.
-pub(crate) struct Repo<'a> {
+/// A named target's mirror (its Debian archive), with the cache in front of it. Not to be
+/// confused with [`crate::repo::Repo`], the repository py2deb publishes.
+pub(crate) struct Mirror<'a> {
     pub target: &'a Target,
     pub base: String,
     opts: &'a ArchiveOptions,
     reporter: &'a dyn Reporter,
-    cache: PathBuf,
+    cache: Cache,
     http: OnceCell<Http>,
     keyring: OnceCell<Option<Keyring>>,
 }
 
-impl<'a> Repo<'a> {
-    pub fn new(target: &'a Target, opts: &'a ArchiveOptions, reporter: &'a dyn Reporter) -> Self {
+impl<'a> Mirror<'a> {
+    pub fn new(
+        target: &'a Target,
+        opts: &'a ArchiveOptions,
+        reporter: &'a dyn Reporter,
+    ) -> Result<Self> {
         let base = opts
             .mirror
             .clone()
             .unwrap_or_else(|| target.mirror.clone())
             .trim_end_matches('/')
             .to_owned();
-        Repo {
+        Ok(Mirror {
             target,
             base,
             opts,
             reporter,
-            cache: opts.cache(),
+            cache: opts.cache()?,
             http: OnceCell::new(),
             keyring: OnceCell::new(),
-        }
+        })
     }
 
     fn http(&self) -> Result<&Http> {
@@ -696,11 +654,21 @@ impl<'a> Repo<'a> {
         c
     }
 
+    /// The cached files of one suite.
     pub fn dir(&self, suite: &str) -> PathBuf {
         self.cache
-            .join("archive")
+            .bucket(ARCHIVE_BUCKET)
             .join(&self.target.vendor)
             .join(suite)
+    }
+
+    /// Where the dist-info map derived from a suite's `Contents` is cached.
+    pub fn distmap_path(&self, suite: &str) -> PathBuf {
+        self.cache
+            .bucket(DISTMAP_BUCKET)
+            .join(&self.target.vendor)
+            .join(suite)
+            .join(format!("distmap-{}.tsv", self.target.arch))
     }
 
     /// The suite's InRelease, verified, refreshed when older than `max_age` (conditional
@@ -992,6 +960,22 @@ mod tests {
             assert!(e.contains("more than 65536 bytes"), "{e}");
             assert_eq!(decompress_at_most(&bomb, 1 << 20).unwrap().len(), 1 << 20);
         }
+    }
+
+    #[test]
+    fn packages_reader_keeps_wrapped_fields_and_skips_junk() {
+        let mut a = Archive::default();
+        a.add_packages(
+            b"Package: a\r\nVersion: 1\r\nArchitecture: all\r\nDepends: b,\n c (>= 2)\nProvides: x\r\n\r\n\
+              garbage without colon\n Version: 9\n\nVersion: 3\n\n\n\nPackage: d\nVersion: 2\nArchitecture: amd64",
+            true,
+        );
+        assert_eq!(a.len(), 2);
+        let v = a.newest("a").unwrap();
+        assert_eq!((v.version.as_str(), v.arch.as_str()), ("1", "all"));
+        assert_eq!(v.provides, ["x"]);
+        assert_eq!(a.reverse_depends("c"), ["a"]);
+        assert_eq!(a.newest("d").unwrap().version, "2");
     }
 
     #[test]

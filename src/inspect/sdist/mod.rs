@@ -50,7 +50,7 @@ pub struct SdistBuildOptions {
     pub pip_index_args: Vec<String>,
     /// Limit for the whole build, environment creation included (`--build-timeout`).
     pub timeout: Duration,
-    /// py2deb's cache directory; builds live in `<cache_dir>/sdist/`.
+    /// py2deb's cache directory; builds live in `<cache_dir>/sdist-v1/`.
     pub cache_dir: PathBuf,
     /// Caps for unpacking the sdist.
     pub limits: Limits,
@@ -165,7 +165,7 @@ pub fn build_wheel(
     let started = Instant::now();
     let deadline = started + opts.timeout;
     let python_identity = env::interpreter_identity(&opts.python)?;
-    let root = opts.cache_dir.join("sdist");
+    let root = opts.cache_dir.join(crate::index::fetch::SDIST_BUCKET);
 
     // What the result depends on: the exact input, the interpreter and the options.
     let mut key = Sha256::new();
@@ -444,7 +444,7 @@ impl Builder<'_> {
                 python_identity: &env::interpreter_identity(&self.opts.python)?,
                 requires,
                 pip_index_args: &self.opts.pip_index_args,
-                cache_root: &self.opts.cache_dir.join("sdist"),
+                cache_root: &self.opts.cache_dir.join(crate::index::fetch::SDIST_BUCKET),
                 log: self.log,
                 deadline: self.deadline,
                 timeout: self.opts.timeout,

@@ -2,6 +2,7 @@
 //! build log, each child in its own process group so that a timeout or an interrupt
 //! stops everything it started (compilers included), and a deadline shared by all steps.
 
+use crate::fsutil::LockMode;
 use anyhow::{Context, Result};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -167,31 +168,13 @@ pub fn tail(log: &Path, n: usize) -> String {
 /// An exclusive lock on `path` (created if needed), held until the file is dropped:
 /// serializes concurrent py2deb runs that would build the same cache entry.
 pub fn lock(path: &Path) -> Result<File> {
-    let f = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("creating lock file {}", path.display()))?;
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock(2) on a file descriptor we own for the duration of the call.
-    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("locking {}", path.display()));
-    }
-    Ok(f)
+    crate::fsutil::lock_path(path, LockMode::Exclusive)
 }
 
 /// Turn an exclusive [`lock`] into a shared one, so that other runs may use what it
 /// protects while no one may rebuild it.
 pub fn downgrade(f: &File) -> Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock(2) on a file descriptor we own for the duration of the call.
-    let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_SH) };
-    if rc != 0 {
-        return Err(std::io::Error::last_os_error()).context("downgrading a cache lock");
-    }
+    crate::fsutil::flock(f, LockMode::Shared, true).context("downgrading a cache lock")?;
     Ok(())
 }
 
