@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 const EPOCH: &str = "1700000000";
 const MAINTAINER: &str = "Test Maintainer <test@example.org>";
 
-fn py2deb() -> Command {
+pub(crate) fn py2deb() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_py2deb"));
     // Hermetic: no user cache, no inherited index settings.
     c.env_remove("PIP_INDEX_URL")
@@ -19,7 +19,7 @@ fn py2deb() -> Command {
 
 /// A tiny stand-in for bookworm's apt lists (hermetic: no mirror), with the packages
 /// the fixtures depend on.
-fn apt_lists() -> &'static str {
+pub(crate) fn apt_lists() -> &'static str {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     let dir = DIR.get_or_init(|| {
         let d = tempfile::tempdir().unwrap();

@@ -60,6 +60,15 @@ fn index(dir: &Path, app_entry_points: bool) -> IndexServer {
     server
 }
 
+/// A loopback index serving these wheels, written into `dir`.
+fn serve(dir: &Path, wheels: Vec<WheelBuilder>) -> IndexServer {
+    let server = IndexServer::start(Mode::Json);
+    for w in wheels {
+        add_wheel(&server, &w.write(dir));
+    }
+    server
+}
+
 /// Serve a wheel file under its project name (taken from the file name).
 fn add_wheel(server: &IndexServer, wheel: &Path) {
     let file = wheel.file_name().unwrap().to_str().unwrap();
@@ -543,33 +552,28 @@ fn dotted_dependency_name_is_the_built_package_name() {
 #[test]
 fn extras_of_dependencies_join_the_closure() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(Mode::Json);
-    let wheels = [
-        WheelBuilder::new("extras_app", "1.0")
-            .file("extras_app/__init__.py", "")
-            .metadata("Summary: Demo application")
-            .metadata("Requires-Dist: lib-with-extras>=1")
-            .metadata("Requires-Dist: extra-user>=1")
-            .write(tmp.path()),
-        WheelBuilder::new("extra_user", "1.0")
-            .file("extra_user/__init__.py", "")
-            .metadata("Summary: Uses the library with its extra")
-            .metadata("Requires-Dist: lib-with-extras[fast]>=1")
-            .write(tmp.path()),
-        WheelBuilder::new("lib_with_extras", "2.0")
-            .file("lib_with_extras/__init__.py", "")
-            .metadata("Summary: Library with an extra")
-            .metadata("Provides-Extra: fast")
-            .metadata("Requires-Dist: speedup>=0.5; extra == \"fast\"")
-            .write(tmp.path()),
-        WheelBuilder::new("speedup", "0.9")
-            .file("speedup/__init__.py", "")
-            .metadata("Summary: What the extra needs")
-            .write(tmp.path()),
-    ];
-    for w in &wheels {
-        add_wheel(&server, w);
-    }
+    let server = serve(
+        tmp.path(),
+        vec![
+            WheelBuilder::new("extras_app", "1.0")
+                .file("extras_app/__init__.py", "")
+                .metadata("Summary: Demo application")
+                .metadata("Requires-Dist: lib-with-extras>=1")
+                .metadata("Requires-Dist: extra-user>=1"),
+            WheelBuilder::new("extra_user", "1.0")
+                .file("extra_user/__init__.py", "")
+                .metadata("Summary: Uses the library with its extra")
+                .metadata("Requires-Dist: lib-with-extras[fast]>=1"),
+            WheelBuilder::new("lib_with_extras", "2.0")
+                .file("lib_with_extras/__init__.py", "")
+                .metadata("Summary: Library with an extra")
+                .metadata("Provides-Extra: fast")
+                .metadata("Requires-Dist: speedup>=0.5; extra == \"fast\""),
+            WheelBuilder::new("speedup", "0.9")
+                .file("speedup/__init__.py", "")
+                .metadata("Summary: What the extra needs"),
+        ],
+    );
     let lists = lists(tmp.path());
     let out = tmp.path().join("out");
     let o = py2deb(&server, &lists, &out, &["extras-app"]);
@@ -600,22 +604,19 @@ fn extras_of_dependencies_join_the_closure() {
 #[test]
 fn auto_replaces_when_every_dependent_accepts_it() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(Mode::Json);
-    let wheels = [
-        WheelBuilder::new("numapp", "1.0")
-            .file("numapp/__init__.py", "def main():\n    pass\n")
-            .metadata("Summary: Uses numpy 2")
-            .metadata("Requires-Dist: numpy>=2")
-            .entry_points("[console_scripts]\nnumapp = numapp:main\n")
-            .write(tmp.path()),
-        WheelBuilder::new("numpy", "2.1")
-            .file("numpy/__init__.py", "")
-            .metadata("Summary: Arrays")
-            .write(tmp.path()),
-    ];
-    for w in &wheels {
-        add_wheel(&server, w);
-    }
+    let server = serve(
+        tmp.path(),
+        vec![
+            WheelBuilder::new("numapp", "1.0")
+                .file("numapp/__init__.py", "def main():\n    pass\n")
+                .metadata("Summary: Uses numpy 2")
+                .metadata("Requires-Dist: numpy>=2")
+                .entry_points("[console_scripts]\nnumapp = numapp:main\n"),
+            WheelBuilder::new("numpy", "2.1")
+                .file("numpy/__init__.py", "")
+                .metadata("Summary: Arrays"),
+        ],
+    );
     let lists_with = |extra: &str| {
         let d = tmp.path().join(format!("lists-{}", extra.len()));
         std::fs::create_dir_all(&d).unwrap();
@@ -713,33 +714,28 @@ fn packages_of(json: &serde_json::Value) -> Vec<(String, Vec<String>)> {
 #[test]
 fn private_copy_drags_what_its_own_requirements_break() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(Mode::Json);
-    let wheels = [
-        WheelBuilder::new("webapp", "1.0")
-            .file("webapp/__init__.py", "def main():\n    pass\n")
-            .metadata("Summary: Web tool")
-            .metadata("Requires-Dist: requests>=2")
-            .metadata("Requires-Dist: urllib3>=2")
-            .entry_points("[console_scripts]\nwebapp = webapp:main\n")
-            .write(tmp.path()),
-        WheelBuilder::new("urllib3", "2.2.0")
-            .file("urllib3/__init__.py", "")
-            .metadata("Summary: HTTP")
-            .write(tmp.path()),
-        WheelBuilder::new("requests", "2.28.1")
-            .file("requests/__init__.py", "")
-            .metadata("Summary: HTTP for humans")
-            .metadata("Requires-Dist: urllib3<1.27,>=1.21.1")
-            .write(tmp.path()),
-        WheelBuilder::new("requests", "2.32.0")
-            .file("requests/__init__.py", "")
-            .metadata("Summary: HTTP for humans")
-            .metadata("Requires-Dist: urllib3<3,>=1.21.1")
-            .write(tmp.path()),
-    ];
-    for w in &wheels {
-        add_wheel(&server, w);
-    }
+    let server = serve(
+        tmp.path(),
+        vec![
+            WheelBuilder::new("webapp", "1.0")
+                .file("webapp/__init__.py", "def main():\n    pass\n")
+                .metadata("Summary: Web tool")
+                .metadata("Requires-Dist: requests>=2")
+                .metadata("Requires-Dist: urllib3>=2")
+                .entry_points("[console_scripts]\nwebapp = webapp:main\n"),
+            WheelBuilder::new("urllib3", "2.2.0")
+                .file("urllib3/__init__.py", "")
+                .metadata("Summary: HTTP"),
+            WheelBuilder::new("requests", "2.28.1")
+                .file("requests/__init__.py", "")
+                .metadata("Summary: HTTP for humans")
+                .metadata("Requires-Dist: urllib3<1.27,>=1.21.1"),
+            WheelBuilder::new("requests", "2.32.0")
+                .file("requests/__init__.py", "")
+                .metadata("Summary: HTTP for humans")
+                .metadata("Requires-Dist: urllib3<3,>=1.21.1"),
+        ],
+    );
     let lists = lists_of(
         tmp.path(),
         "lists-requests",
@@ -777,28 +773,24 @@ fn private_copy_drags_what_its_own_requirements_break() {
 #[test]
 fn private_copy_of_an_abi_package_drags_its_compiled_dependents() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(Mode::Json);
-    let wheels = [
-        WheelBuilder::new("plotapp", "1.0")
-            .file("plotapp/__init__.py", "def main():\n    pass\n")
-            .metadata("Summary: Plots")
-            .metadata("Requires-Dist: numpy>=2")
-            .metadata("Requires-Dist: matplotlib")
-            .entry_points("[console_scripts]\nplotapp = plotapp:main\n")
-            .write(tmp.path()),
-        WheelBuilder::new("numpy", "2.1")
-            .file("numpy/__init__.py", "")
-            .metadata("Summary: Arrays")
-            .write(tmp.path()),
-        WheelBuilder::new("matplotlib", "3.9.0")
-            .file("matplotlib/__init__.py", "")
-            .metadata("Summary: Plotting")
-            .metadata("Requires-Dist: numpy>=1.23")
-            .write(tmp.path()),
-    ];
-    for w in &wheels {
-        add_wheel(&server, w);
-    }
+    let server = serve(
+        tmp.path(),
+        vec![
+            WheelBuilder::new("plotapp", "1.0")
+                .file("plotapp/__init__.py", "def main():\n    pass\n")
+                .metadata("Summary: Plots")
+                .metadata("Requires-Dist: numpy>=2")
+                .metadata("Requires-Dist: matplotlib")
+                .entry_points("[console_scripts]\nplotapp = plotapp:main\n"),
+            WheelBuilder::new("numpy", "2.1")
+                .file("numpy/__init__.py", "")
+                .metadata("Summary: Arrays"),
+            WheelBuilder::new("matplotlib", "3.9.0")
+                .file("matplotlib/__init__.py", "")
+                .metadata("Summary: Plotting")
+                .metadata("Requires-Dist: numpy>=1.23"),
+        ],
+    );
     let lists = lists_of(
         tmp.path(),
         "lists-numpy",
@@ -832,27 +824,24 @@ fn private_copy_of_an_abi_package_drags_its_compiled_dependents() {
 #[test]
 fn compiled_private_copy_makes_the_package_arch_specific() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(Mode::Json);
-    let wheels = [
-        WheelBuilder::new("fastapp", "1.0")
-            .file("fastapp/__init__.py", "def main():\n    pass\n")
-            .metadata("Summary: Uses a compiled dependency")
-            .metadata("Requires-Dist: urllib3>=2")
-            .entry_points("[console_scripts]\nfastapp = fastapp:main\n")
-            .write(tmp.path()),
-        WheelBuilder::new("urllib3", "2.2.0")
-            .tag("cp311-cp311-manylinux_2_28_x86_64")
-            .file("urllib3/__init__.py", "")
-            .file(
-                "urllib3/_speedups.cpython-311-x86_64-linux-gnu.so",
-                "\x7fELF",
-            )
-            .metadata("Summary: HTTP")
-            .write(tmp.path()),
-    ];
-    for w in &wheels {
-        add_wheel(&server, w);
-    }
+    let server = serve(
+        tmp.path(),
+        vec![
+            WheelBuilder::new("fastapp", "1.0")
+                .file("fastapp/__init__.py", "def main():\n    pass\n")
+                .metadata("Summary: Uses a compiled dependency")
+                .metadata("Requires-Dist: urllib3>=2")
+                .entry_points("[console_scripts]\nfastapp = fastapp:main\n"),
+            WheelBuilder::new("urllib3", "2.2.0")
+                .tag("cp311-cp311-manylinux_2_28_x86_64")
+                .file("urllib3/__init__.py", "")
+                .file(
+                    "urllib3/_speedups.cpython-311-x86_64-linux-gnu.so",
+                    "\x7fELF",
+                )
+                .metadata("Summary: HTTP"),
+        ],
+    );
     let lists = lists(tmp.path());
     let out = tmp.path().join("out");
     let o = py2deb(&server, &lists, &out, &["fastapp", "--conflicts", "bundle"]);
@@ -875,21 +864,18 @@ fn compiled_private_copy_makes_the_package_arch_specific() {
 #[test]
 fn overrides_add_and_skip_requirements_and_name_packages() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(Mode::Json);
-    let wheels = [
-        WheelBuilder::new("stubs_app", "1.0")
-            .file("stubs_app/__init__.py", "import helper_lib\n")
-            .metadata("Summary: Imports helper-lib without declaring it")
-            .metadata("Requires-Dist: not-needed>=1")
-            .write(tmp.path()),
-        WheelBuilder::new("helper_lib", "1.5")
-            .file("helper_lib/__init__.py", "")
-            .metadata("Summary: Helper library")
-            .write(tmp.path()),
-    ];
-    for w in &wheels {
-        add_wheel(&server, w);
-    }
+    let server = serve(
+        tmp.path(),
+        vec![
+            WheelBuilder::new("stubs_app", "1.0")
+                .file("stubs_app/__init__.py", "import helper_lib\n")
+                .metadata("Summary: Imports helper-lib without declaring it")
+                .metadata("Requires-Dist: not-needed>=1"),
+            WheelBuilder::new("helper_lib", "1.5")
+                .file("helper_lib/__init__.py", "")
+                .metadata("Summary: Helper library"),
+        ],
+    );
     let file = tmp.path().join("py2deb.toml");
     std::fs::write(
         &file,
@@ -933,20 +919,17 @@ fn overrides_add_and_skip_requirements_and_name_packages() {
 #[test]
 fn check_imports_built_modules_and_names_the_override() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(Mode::Json);
-    let wheels = [
-        WheelBuilder::new("undeclared_app", "1.0")
-            .file("undeclared_app/__init__.py", "import helper_lib\n")
-            .metadata("Summary: Imports helper-lib without declaring it")
-            .write(tmp.path()),
-        WheelBuilder::new("helper_lib", "1.5")
-            .file("helper_lib/__init__.py", "")
-            .metadata("Summary: Helper library")
-            .write(tmp.path()),
-    ];
-    for w in &wheels {
-        add_wheel(&server, w);
-    }
+    let server = serve(
+        tmp.path(),
+        vec![
+            WheelBuilder::new("undeclared_app", "1.0")
+                .file("undeclared_app/__init__.py", "import helper_lib\n")
+                .metadata("Summary: Imports helper-lib without declaring it"),
+            WheelBuilder::new("helper_lib", "1.5")
+                .file("helper_lib/__init__.py", "")
+                .metadata("Summary: Helper library"),
+        ],
+    );
     let lists = lists(tmp.path());
     let run = |out: &str, extra: &[&str]| {
         let mut args = vec!["undeclared-app", "--check", "--no-default-overrides"];
@@ -993,22 +976,19 @@ fn check_imports_built_modules_and_names_the_override() {
 #[test]
 fn replacement_takes_the_target_package_name() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(Mode::Json);
-    let wheels = [
-        WheelBuilder::new("gitapp", "1.0")
-            .file("gitapp/__init__.py", "def main():\n    pass\n")
-            .metadata("Summary: Uses GitPython")
-            .metadata("Requires-Dist: GitPython>=3.2")
-            .entry_points("[console_scripts]\ngitapp = gitapp:main\n")
-            .write(tmp.path()),
-        WheelBuilder::new("GitPython", "3.2.1")
-            .file("git/__init__.py", "")
-            .metadata("Summary: Git from Python")
-            .write(tmp.path()),
-    ];
-    for w in &wheels {
-        add_wheel(&server, w);
-    }
+    let server = serve(
+        tmp.path(),
+        vec![
+            WheelBuilder::new("gitapp", "1.0")
+                .file("gitapp/__init__.py", "def main():\n    pass\n")
+                .metadata("Summary: Uses GitPython")
+                .metadata("Requires-Dist: GitPython>=3.2")
+                .entry_points("[console_scripts]\ngitapp = gitapp:main\n"),
+            WheelBuilder::new("GitPython", "3.2.1")
+                .file("git/__init__.py", "")
+                .metadata("Summary: Git from Python"),
+        ],
+    );
     let lists = lists_of(
         tmp.path(),
         "lists-git",
@@ -1034,22 +1014,19 @@ fn replacement_takes_the_target_package_name() {
 #[test]
 fn requested_project_takes_over_the_targets_own_package() {
     let tmp = tempfile::tempdir().unwrap();
-    let server = IndexServer::start(Mode::Json);
-    let wheels = [
-        WheelBuilder::new("black", "26.1.0")
-            .file("black/__init__.py", "def main():\n    pass\n")
-            .metadata("Summary: The uncompromising formatter")
-            .metadata("Requires-Dist: urllib3>=2")
-            .entry_points("[console_scripts]\nblack = black:main\n")
-            .write(tmp.path()),
-        WheelBuilder::new("urllib3", "2.2.0")
-            .file("urllib3/__init__.py", "")
-            .metadata("Summary: HTTP")
-            .write(tmp.path()),
-    ];
-    for w in &wheels {
-        add_wheel(&server, w);
-    }
+    let server = serve(
+        tmp.path(),
+        vec![
+            WheelBuilder::new("black", "26.1.0")
+                .file("black/__init__.py", "def main():\n    pass\n")
+                .metadata("Summary: The uncompromising formatter")
+                .metadata("Requires-Dist: urllib3>=2")
+                .entry_points("[console_scripts]\nblack = black:main\n"),
+            WheelBuilder::new("urllib3", "2.2.0")
+                .file("urllib3/__init__.py", "")
+                .metadata("Summary: HTTP"),
+        ],
+    );
     let base = "Package: black\nVersion: 23.1.0-1\nArchitecture: all\n\n\
                 Package: python3-urllib3\nVersion: 1.26.12-1+deb12u4\nArchitecture: all\n\n";
     let lists = lists_of(tmp.path(), "lists-black", base);

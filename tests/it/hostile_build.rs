@@ -8,29 +8,15 @@ use std::process::{Command, Output};
 
 const MAINTAINER: &str = "Test Maintainer <test@example.org>";
 
+/// The binary with the hermetic environment and bookworm-like lists of `build.rs`, and a
+/// fixed timestamp.
 fn py2deb() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_py2deb"));
-    c.env_remove("PIP_INDEX_URL")
-        .env_remove("PIP_EXTRA_INDEX_URL")
-        .env("SOURCE_DATE_EPOCH", "1700000000");
+    let mut c = crate::build::py2deb();
+    c.env("SOURCE_DATE_EPOCH", "1700000000");
     c
 }
 
-/// A stand-in for bookworm's apt lists, so that no mirror is asked.
-fn apt_lists() -> &'static str {
-    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    let dir = DIR.get_or_init(|| {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::write(
-            d.path()
-                .join("deb.debian.org_debian_dists_bookworm_main_binary-amd64_Packages"),
-            "Package: python3\nVersion: 3.11.2-1+b1\nArchitecture: amd64\n\n",
-        )
-        .unwrap();
-        d
-    });
-    dir.path().to_str().unwrap()
-}
+use crate::build::apt_lists;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
