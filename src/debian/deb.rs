@@ -120,6 +120,18 @@ pub fn write_deb(
     out: &mut dyn Write,
 ) -> Result<DebSummary> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    write_deb_with_cores(spec, source, out, cores)
+}
+
+/// [`write_deb`] with the compressor using at most `cores` threads (its share of the
+/// machine when several packages are written at once). The bytes do not depend on it.
+pub fn write_deb_with_cores(
+    spec: &DebSpec,
+    source: &mut dyn FnMut(usize) -> Result<Vec<u8>>,
+    out: &mut dyn Write,
+    cores: usize,
+) -> Result<DebSummary> {
+    let cores = cores.max(1);
     let threads = if spec.size_hint > 0 {
         cores.min(spec.size_hint.div_ceil(XZ_BLOCK_SIZE).max(1) as usize)
     } else {

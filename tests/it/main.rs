@@ -8,6 +8,7 @@ mod hostile_index;
 mod index;
 mod index_props;
 mod mapping;
+mod parallel;
 mod parser_props;
 mod repo;
 mod repo_hostile;
