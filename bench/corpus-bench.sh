@@ -14,7 +14,9 @@
 #
 # Needs: network for the first (cache-filling) run, GNU time (apt-get install time),
 # dpkg-deb. Environment: PY2DEB (default target/release/py2deb), BENCH_WORK (default
-# bench/out/corpus), PY2DEB_CACHE_DIR (default BENCH_WORK/cache, kept between runs).
+# bench/out/corpus), PY2DEB_CACHE_DIR (default BENCH_WORK/cache, kept between runs),
+# BENCH_WARM=0 to skip the cache-filling run (when an earlier run already filled it, e.g.
+# to compare two binaries back to back). Other work on the machine skews the figures.
 
 set -euo pipefail
 
@@ -51,6 +53,7 @@ measure() {
 
 declare -A WALL RSS
 for tool in "${TOOLS[@]}"; do
+    [[ ${BENCH_WARM:-1} == 0 ]] && break
     say "warming the cache: $tool"
     measure "$tool" "$WORK/warm-$tool" "$WORK/warm-$tool.log" >/dev/null
     rm -rf "$WORK/warm-$tool"

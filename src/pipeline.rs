@@ -1180,8 +1180,8 @@ struct Cancelled;
 /// Each package goes to its own file and its bytes depend only on its spec (the
 /// compressors' output does not depend on their thread count, see `debian::deb`), so
 /// the order and the parallelism change nothing in what is written. The cores are
-/// shared: a package gets `cores / packages in flight` compression threads. The largest
-/// packages start first, so that a big one does not run alone at the end. The first
+/// shared in proportion to size (see below), and the largest packages start first, so
+/// that a big one does not run alone at the end. The first
 /// error stops the others (they notice at their next file) and is the one returned;
 /// the caller's staging directory takes whatever was written with it.
 fn write_all(
@@ -1205,6 +1205,7 @@ fn write_all(
     let running = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let hints: Vec<u64> = todo.iter().map(|p| p.assembly.spec.size_hint).collect();
     let slots: Vec<Mutex<&mut Prepared>> = todo.into_iter().map(Mutex::new).collect();
     let worker = || loop {
         if stop.load(Ordering::SeqCst) {
@@ -1216,7 +1217,14 @@ fn write_all(
         // Packages writing now, or about to: those still waiting will start as soon as
         // a writer is free.
         let in_flight = (running.fetch_add(1, Ordering::SeqCst) + 1).max(jobs.min(count - i));
-        let threads = (cores / in_flight).max(1);
+        let threads = match (hints[i], hints[i..].iter().sum::<u64>()) {
+            // A share of the cores in proportion to the bytes left to write, rounded up:
+            // the largest package, the one the run waits for, gets the threads its xz
+            // blocks can use (the writer caps them by blocks), while the small ones
+            // beside it take one each. The total stays within cores + jobs - 1.
+            (hint, rest) if hint > 0 => (cores as u64 * hint).div_ceil(rest) as usize,
+            _ => (cores / in_flight).max(1),
+        };
         let result = write_one(cfg, staging, &mut p, threads, &stop);
         running.fetch_sub(1, Ordering::SeqCst);
         if let Err(e) = result {
