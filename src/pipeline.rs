@@ -1180,10 +1180,10 @@ struct Cancelled;
 /// Each package goes to its own file and its bytes depend only on its spec (the
 /// compressors' output does not depend on their thread count, see `debian::deb`), so
 /// the order and the parallelism change nothing in what is written. The cores are
-/// shared in proportion to size (see below), and the largest packages start first, so
-/// that a big one does not run alone at the end. The first
-/// error stops the others (they notice at their next file) and is the one returned;
-/// the caller's staging directory takes whatever was written with it.
+/// shared by size (see below), and the largest packages start first, so that a big one
+/// does not run alone at the end. The first error stops the others (they notice at
+/// their next file) and is the one returned; the caller's staging directory takes
+/// whatever was written with it.
 fn write_all(
     cfg: &BuildConfig,
     staging: &Path,
@@ -1217,13 +1217,15 @@ fn write_all(
         // Packages writing now, or about to: those still waiting will start as soon as
         // a writer is free.
         let in_flight = (running.fetch_add(1, Ordering::SeqCst) + 1).max(jobs.min(count - i));
-        let threads = match (hints[i], hints[i..].iter().sum::<u64>()) {
-            // A share of the cores in proportion to the bytes left to write, rounded up:
-            // the largest package, the one the run waits for, gets the threads its xz
-            // blocks can use (the writer caps them by blocks), while the small ones
-            // beside it take one each. The total stays within cores + jobs - 1.
-            (hint, rest) if hint > 0 => (cores as u64 * hint).div_ceil(rest) as usize,
-            _ => (cores / in_flight).max(1),
+        // An even share of the cores, or, if more, a share in proportion to the bytes
+        // left to write, rounded up: the largest package, the one the run waits for,
+        // gets the threads its xz blocks can use (the writer caps them by blocks), while
+        // the small ones beside it take one each. The total stays near the core count.
+        let even = (cores / in_flight).max(1);
+        let rest: u64 = hints[i..].iter().sum();
+        let threads = match hints[i] {
+            0 => even,
+            hint => even.max((cores as u64 * hint).div_ceil(rest.max(1)) as usize),
         };
         let result = write_one(cfg, staging, &mut p, threads, &stop);
         running.fetch_sub(1, Ordering::SeqCst);

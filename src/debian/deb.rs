@@ -351,7 +351,6 @@ fn write_deb_spooled(
         data_len,
         &mut data_file,
     )?;
-    drop(ar);
     out.flush()?;
     Ok(DebSummary {
         installed_size_kib: installed_size,
