@@ -4,7 +4,8 @@
 //! The tar members use the GNU format that `dpkg-deb --build` produces (it runs GNU tar
 //! with `--format=gnu`), including `././@LongLink` records for names over 100 bytes, and
 //! the same depth-first, name-sorted entry order. The ar container is the common format
-//! dpkg writes itself (deb(5)), built by hand so every header byte is under our control.
+//! dpkg writes itself (deb(5)). Both are written with the `ar` and `tar` crates; the few
+//! header bytes they would lay out differently from GNU tar are set here (see `header`).
 
 use crate::debian::control::BinaryControl;
 use anyhow::{bail, Context, Result};
@@ -119,6 +120,18 @@ pub fn write_deb(
     out: &mut dyn Write,
 ) -> Result<DebSummary> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    write_deb_with_cores(spec, source, out, cores)
+}
+
+/// [`write_deb`] with the compressor using at most `cores` threads (its share of the
+/// machine when several packages are written at once). The bytes do not depend on it.
+pub fn write_deb_with_cores(
+    spec: &DebSpec,
+    source: &mut dyn FnMut(usize) -> Result<Vec<u8>>,
+    out: &mut dyn Write,
+    cores: usize,
+) -> Result<DebSummary> {
+    let cores = cores.max(1);
     let threads = if spec.size_hint > 0 {
         cores.min(spec.size_hint.div_ceil(XZ_BLOCK_SIZE).max(1) as usize)
     } else {
@@ -163,7 +176,7 @@ const MAX_THREADS: usize = 16;
 /// least one worker, zstd's output depends only on its parameters, not on the worker count.
 const ZSTD_LEVEL: i32 = 19;
 /// The ar member mode dpkg writes.
-const AR_MODE: &str = "100644";
+const AR_MODE: u32 = 0o100644;
 
 /// Compressor settings that do not change with the input.
 #[derive(Debug, Clone, Copy)]
@@ -322,17 +335,17 @@ fn write_deb_spooled(
     let control_tar = ctar.finish()?.finish()?;
 
     let ext = spec.compression.extension();
-    ar_magic(out)?;
-    ar_member(out, "debian-binary", spec.mtime, 4, &mut &b"2.0\n"[..])?;
+    let mut ar = ar::Builder::new(&mut *out);
+    ar_member(&mut ar, "debian-binary", spec.mtime, 4, &mut &b"2.0\n"[..])?;
     ar_member(
-        out,
+        &mut ar,
         &format!("control.tar{ext}"),
         spec.mtime,
         control_tar.len() as u64,
         &mut control_tar.as_slice(),
     )?;
     ar_member(
-        out,
+        &mut ar,
         &format!("data.tar{ext}"),
         spec.mtime,
         data_len,
@@ -534,171 +547,163 @@ const BLOCK: usize = 512;
 /// GNU tar pads the archive to whole 10 KiB records (blocking factor 20).
 const RECORD: u64 = 20 * BLOCK as u64;
 
-/// A minimal GNU-format tar writer for regular files, directories and symlinks, owned
-/// by root:root with one fixed mtime.
-struct TarWriter<W: Write> {
+/// Counts what passes through, for the record padding `tar::Builder` does not do.
+struct Counting<W: Write> {
     w: W,
-    mtime: u64,
     written: u64,
+}
+
+impl<W: Write> Write for Counting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.w.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.w.flush()
+    }
+}
+
+/// GNU-format tar of regular files, directories and symlinks, owned by root:root with
+/// one fixed mtime, on `tar::Builder`. Only `Builder::append` is used: the path-taking
+/// methods normalize names (`./usr/` becomes `usr`) and write their own long-name
+/// records, neither of which is what GNU tar (and so dpkg-deb) writes.
+struct TarWriter<W: Write> {
+    tar: tar::Builder<Counting<W>>,
+    mtime: u64,
 }
 
 impl<W: Write> TarWriter<W> {
     fn new(w: W, mtime: u64) -> Self {
         TarWriter {
-            w,
+            tar: tar::Builder::new(Counting { w, written: 0 }),
             mtime,
-            written: 0,
         }
-    }
-
-    fn put(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.w.write_all(bytes)?;
-        self.written += bytes.len() as u64;
-        Ok(())
-    }
-
-    /// Content followed by zero padding to a whole block.
-    fn put_padded(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.put(bytes)?;
-        let rem = bytes.len() % BLOCK;
-        if rem != 0 {
-            self.put(&[0u8; BLOCK][..BLOCK - rem])?;
-        }
-        Ok(())
     }
 
     fn directory(&mut self, name: &str) -> io::Result<()> {
-        self.entry(name, 0o755, b'5', 0, "")
+        self.entry(name, 0o755, tar::EntryType::Directory, b"", "")
     }
 
     fn file(&mut self, name: &str, mode: u32, content: &[u8]) -> io::Result<()> {
-        self.entry(name, mode, b'0', content.len() as u64, "")?;
-        self.put_padded(content)
+        self.entry(name, mode, tar::EntryType::Regular, content, "")
     }
 
     fn symlink(&mut self, name: &str, target: &str) -> io::Result<()> {
-        self.entry(name, 0o777, b'2', 0, target)
+        self.entry(name, 0o777, tar::EntryType::Symlink, b"", target)
     }
 
-    fn entry(&mut self, name: &str, mode: u32, kind: u8, size: u64, link: &str) -> io::Result<()> {
+    fn entry(
+        &mut self,
+        name: &str,
+        mode: u32,
+        kind: tar::EntryType,
+        content: &[u8],
+        link: &str,
+    ) -> io::Result<()> {
         // GNU tar stores names that do not fit the 100-byte field in a preceding
-        // `././@LongLink` record ('L' for the name, 'K' for a symlink target).
+        // `././@LongLink` record ('K' for a symlink target, then 'L' for the name).
         if link.len() > 100 {
-            self.long_link(b'K', link)?;
+            self.long_link(tar::EntryType::GNULongLink, link)?;
         }
         if name.len() > 100 {
-            self.long_link(b'L', name)?;
+            self.long_link(tar::EntryType::GNULongName, name)?;
         }
-        let header = header(
+        let h = header(
             name.as_bytes(),
             mode,
-            size,
+            content.len() as u64,
             self.mtime,
             kind,
             link.as_bytes(),
-        );
-        self.put(&header)
+        )?;
+        self.tar.append(&h, content)
     }
 
-    fn long_link(&mut self, kind: u8, value: &str) -> io::Result<()> {
+    fn long_link(&mut self, kind: tar::EntryType, value: &str) -> io::Result<()> {
         let mut data = value.as_bytes().to_vec();
         data.push(0);
-        let h = header(b"././@LongLink", 0o644, data.len() as u64, 0, kind, b"");
-        self.put(&h)?;
-        self.put_padded(&data)
+        let h = header(b"././@LongLink", 0o644, data.len() as u64, 0, kind, b"")?;
+        self.tar.append(&h, data.as_slice())
     }
 
-    /// End-of-archive marker (two zero blocks), padded to a whole record.
-    fn finish(mut self) -> io::Result<W> {
-        self.put(&[0u8; 2 * BLOCK])?;
-        let rem = self.written % RECORD;
+    /// End-of-archive marker (two zero blocks, `Builder::into_inner`), padded to a
+    /// whole record as GNU tar does.
+    fn finish(self) -> io::Result<W> {
+        let mut c = self.tar.into_inner()?;
+        let rem = c.written % RECORD;
         if rem != 0 {
-            let pad = vec![0u8; (RECORD - rem) as usize];
-            self.put(&pad)?;
+            c.w.write_all(&vec![0u8; (RECORD - rem) as usize])?;
         }
-        Ok(self.w)
+        Ok(c.w)
     }
 }
 
 /// One GNU tar header block. Over-long `name`/`link` are truncated here; the caller has
-/// already emitted the full value as a long-link record.
-fn header(name: &[u8], mode: u32, size: u64, mtime: u64, kind: u8, link: &[u8]) -> [u8; BLOCK] {
-    let mut h = [0u8; BLOCK];
-    let n = name.len().min(100);
-    h[..n].copy_from_slice(&name[..n]);
-    octal(&mut h[100..108], u64::from(mode));
-    octal(&mut h[108..116], 0); // uid
-    octal(&mut h[116..124], 0); // gid
-    numeric(&mut h[124..136], size);
-    numeric(&mut h[136..148], mtime);
-    h[156] = kind;
-    let l = link.len().min(100);
-    h[157..157 + l].copy_from_slice(&link[..l]);
-    h[257..265].copy_from_slice(b"ustar  \0"); // GNU magic and version
-    h[265..269].copy_from_slice(b"root");
-    h[297..301].copy_from_slice(b"root");
-    // Checksum: computed with the checksum field itself filled with spaces.
-    h[148..156].copy_from_slice(b"        ");
-    let sum: u32 = h.iter().map(|&b| u32::from(b)).sum();
-    let cks = format!("{sum:06o}\0 ");
-    h[148..156].copy_from_slice(cks.as_bytes());
-    h
+/// already emitted the full value as a long-link record. The numeric fields are the
+/// crate's (zero-padded octal and NUL, GNU base-256 from 8 GiB on: the same bytes GNU
+/// tar writes); two things are done by hand:
+/// - name and link target are copied as given, since `set_path`/`set_link_name`
+///   normalize them (`./usr/` to `usr`) and refuse over-long values;
+/// - the checksum is laid out as GNU tar does, six digits, NUL, space, where
+///   `set_cksum` writes seven digits and NUL: the same number, different bytes.
+fn header(
+    name: &[u8],
+    mode: u32,
+    size: u64,
+    mtime: u64,
+    kind: tar::EntryType,
+    link: &[u8],
+) -> io::Result<tar::Header> {
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(mode);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_size(size);
+    h.set_mtime(mtime);
+    h.set_entry_type(kind);
+    h.set_username("root")?;
+    h.set_groupname("root")?;
+    let gnu = h
+        .as_gnu_mut()
+        .ok_or_else(|| io::Error::other("tar::Header::new_gnu gave a non-GNU header"))?;
+    let n = name.len().min(gnu.name.len());
+    gnu.name[..n].copy_from_slice(&name[..n]);
+    let l = link.len().min(gnu.linkname.len());
+    gnu.linkname[..l].copy_from_slice(&link[..l]);
+    h.set_cksum();
+    let sum = h.cksum()?;
+    let field = format!("{sum:06o}\0 ");
+    h.as_gnu_mut()
+        .ok_or_else(|| io::Error::other("tar::Header::new_gnu gave a non-GNU header"))?
+        .cksum
+        .copy_from_slice(field.as_bytes());
+    Ok(h)
 }
 
-/// Zero-padded octal digits followed by NUL, filling the field.
-fn octal(field: &mut [u8], value: u64) {
-    let digits = field.len() - 1;
-    let s = format!("{value:0digits$o}");
-    field[..digits].copy_from_slice(s.as_bytes());
-    field[digits] = 0;
-}
-
-/// Octal when it fits, else GNU's base-256 encoding (files of 8 GiB and more).
-fn numeric(field: &mut [u8], value: u64) {
-    let digits = field.len() - 1;
-    if value < 1u64 << (3 * digits) {
-        octal(field, value);
-    } else {
-        field.fill(0);
-        field[0] = 0x80;
-        let be = value.to_be_bytes();
-        let len = field.len();
-        field[len - 8..].copy_from_slice(&be);
-    }
-}
-
-fn ar_magic(out: &mut dyn Write) -> Result<()> {
-    out.write_all(b"!<arch>\n")?;
-    Ok(())
-}
-
-/// One common-format ar member: root-owned, mode 100644, padded to an even offset.
-fn ar_member(
-    out: &mut dyn Write,
+/// One common-format ar member (the `ar` crate's format for names of up to 16 bytes
+/// without spaces): root-owned, mode 100644, padded to an even offset.
+fn ar_member<W: Write>(
+    ar: &mut ar::Builder<W>,
     name: &str,
     mtime: u64,
     size: u64,
     content: &mut dyn io::Read,
 ) -> Result<()> {
-    if name.len() > 16 || mtime > 999_999_999_999 || size > 9_999_999_999 {
+    // The crate pads fields but does not truncate them: a value too wide for its field
+    // would shift the rest of the header, so it is refused here.
+    if name.len() > 16 || name.contains(' ') || mtime > 999_999_999_999 || size > 9_999_999_999 {
         bail!("ar member `{name}` does not fit the ar header (size {size}, mtime {mtime})");
     }
-    let header = format!(
-        "{name:<16}{mtime:<12}{:<6}{:<6}{AR_MODE:<8}{size:<10}`\n",
-        0, 0
-    );
-    debug_assert_eq!(header.len(), 60);
-    out.write_all(header.as_bytes())?;
-    let copied = io::copy(content, out).with_context(|| format!("writing ar member {name}"))?;
-    if copied != size {
-        bail!("ar member `{name}`: expected {size} bytes, wrote {copied}");
-    }
-    if size % 2 == 1 {
-        out.write_all(b"\n")?;
-    }
+    let mut header = ar::Header::new(name.as_bytes().to_vec(), size);
+    header.set_mtime(mtime);
+    header.set_uid(0);
+    header.set_gid(0);
+    header.set_mode(AR_MODE);
+    ar.append(&header, content)
+        .with_context(|| format!("writing ar member {name}"))?;
     Ok(())
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1207,13 +1212,14 @@ mod tests {
 
     #[test]
     fn tar_numbers_and_long_names() {
-        let mut f = [0u8; 12];
-        numeric(&mut f, 0o17);
-        assert_eq!(&f, b"00000000017\0");
-        numeric(&mut f, 1 << 33);
-        assert_eq!(f[0], 0x80);
-        assert_eq!(&f[4..], &(1u64 << 33).to_be_bytes());
-        let h = header(b"./x", 0o644, 5, MTIME, b'0', b"");
+        let h = header(b"./x", 0o644, 0o17, MTIME, tar::EntryType::Regular, b"").unwrap();
+        let h = h.as_bytes();
+        assert_eq!(&h[124..136], b"00000000017\0");
+        let big = header(b"./x", 0o644, 1 << 33, MTIME, tar::EntryType::Regular, b"").unwrap();
+        let big = big.as_bytes();
+        assert_eq!(big[124], 0x80);
+        assert_eq!(&big[125..128], &[0, 0, 0]);
+        assert_eq!(&big[128..136], &(1u64 << 33).to_be_bytes());
         let sum: u32 = h
             .iter()
             .enumerate()
@@ -1226,9 +1232,42 @@ mod tests {
             })
             .sum();
         assert_eq!(
-            std::str::from_utf8(&h[148..154]).unwrap(),
-            format!("{sum:06o}")
+            std::str::from_utf8(&h[148..156]).unwrap(),
+            format!("{sum:06o}\0 ")
         );
+        assert_eq!(&h[..4], b"./x\0", "the name is kept as given");
+        assert_eq!(&h[257..265], b"ustar  \0");
+    }
+
+    /// The bytes the hand-written ar and tar writer produced for the test package
+    /// (uncompressed, so only the container format counts): long names, long link
+    /// targets, empty and exact-KiB files, non-ASCII names, scripts.
+    #[test]
+    fn container_bytes_match_the_hand_written_writer() {
+        use sha2::{Digest, Sha256};
+        let (bytes, _) = write(&spec(Compression::None), 1);
+        assert_eq!(bytes.len(), 41152);
+        assert_eq!(
+            hex::encode(Sha256::digest(&bytes)),
+            "fd981cbadf53885953d668ffb07423df3d85c3ee8ddd1a0ff66c866eb6b17765"
+        );
+    }
+
+    #[test]
+    fn ar_member_that_does_not_fit_is_refused() {
+        let mut ar = ar::Builder::new(Vec::new());
+        for (name, mtime, size) in [
+            ("a-member-name-too-long", 0, 0),
+            ("with space", 0, 0),
+            ("x", 1_000_000_000_000, 0),
+            ("x", 0, 10_000_000_000),
+        ] {
+            let err = ar_member(&mut ar, name, mtime, size, &mut &b""[..]).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("does not fit"),
+                "{name}: {err:#}"
+            );
+        }
     }
 
     /// About 100 MB of data through the real pipeline; run by hand with `--ignored` to
