@@ -290,7 +290,12 @@ pub fn decide(
                         target.name
                     ),
                     ConflictMode::Auto => {
+                        let others = others_shipped(index, &pkg, &child_name);
                         let blockers = match candidate(&child_name, &spec) {
+                            _ if !others.is_empty() => vec![format!(
+                                "{pkg} ships other projects too ({}), which a package of {child_name} alone would remove",
+                                others.join(", ")
+                            )],
                             None => vec![format!("no release of {child_name}{spec} was found to check")],
                             Some(v) => {
                                 let offset = version::epoch_offset(&have, None);
@@ -545,6 +550,20 @@ fn system_chain(archive: &Archive, package: &str) -> Option<String> {
     None
 }
 
+/// The projects other than `project` whose metadata the target's `package` ships.
+fn others_shipped(index: &TargetIndex, package: &str, project: &str) -> Vec<String> {
+    let project = normalize_name(project);
+    let mut others: Vec<String> = index
+        .dists
+        .projects_of(package)
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| *name != project)
+        .collect();
+    others.dedup();
+    others
+}
+
 /// The target's own package of a requested project, which the converted package takes over
 /// (bookworm ships black as `black`, yt-dlp as `yt-dlp`): the new package gets that name,
 /// so installing it is an upgrade of the distribution's package instead of a clash over
@@ -569,6 +588,11 @@ pub fn takeover(
     let (Some(pkg), Some(have), false) = (row.package, row.available, row.guess) else {
         return Ok(None);
     };
+    // A package that ships other projects too (bookworm's monolithic python3-azure ships
+    // every azure-* client) is not this project's own: one project must never replace it.
+    if !others_shipped(index, &pkg, project).is_empty() {
+        return Ok(None);
+    }
     if private {
         let rdeps = index.archive.reverse_depends(&pkg);
         if !rdeps.is_empty() {

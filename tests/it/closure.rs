@@ -1064,3 +1064,31 @@ fn requested_project_takes_over_the_targets_own_package() {
         "nothing written"
     );
 }
+
+/// A target package that ships many projects (bookworm's monolithic python3-azure ships
+/// every azure-* client) is not one project's own: a converted azure-synapse-accesscontrol
+/// keeps its own name instead of taking over, and removing, python3-azure.
+#[test]
+fn a_package_of_many_projects_is_never_taken_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = serve(
+        tmp.path(),
+        vec![WheelBuilder::new("azure_synapse_accesscontrol", "0.7.0")
+            .file("azure/synapse/accesscontrol/__init__.py", "")
+            .metadata("Summary: Synapse access control")],
+    );
+    let lists = lists_of(
+        tmp.path(),
+        "lists-azure",
+        "Package: python3-azure\nVersion: 20230112+git-1\nArchitecture: all\n\n",
+    );
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["azure-synapse-accesscontrol"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        json["packages"][0]["package"], "python3-azure-synapse-accesscontrol",
+        "{json}"
+    );
+    assert!(json["packages"][0]["replaces"].is_null(), "{json}");
+}
