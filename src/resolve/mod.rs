@@ -8,6 +8,7 @@
 pub mod mapping;
 
 use crate::assemble;
+use crate::debian::archive::relation_names;
 use crate::debian::archive::{Archive, ArchiveOptions};
 use crate::debian::relation::Relations;
 use crate::debian::target::Target;
@@ -435,11 +436,7 @@ pub fn replacement_blockers(archive: &Archive, package: &str, new_version: &str)
                 }
                 let kept = group.0.iter().any(|d| {
                     if d.package == package {
-                        d.constraint.as_ref().is_none_or(|(op, bound)| {
-                            bound
-                                .parse::<debversion::Version>()
-                                .is_ok_and(|b| op.accepts(new.cmp(&b)))
-                        })
+                        accepts_version(d, &new)
                     } else if provided.contains(&d.package.as_str()) {
                         // The replacement cannot promise the ABI the distribution's build
                         // provides; another real provider keeps the group satisfiable.
@@ -457,12 +454,7 @@ pub fn replacement_blockers(archive: &Archive, package: &str, new_version: &str)
             if mentions(text, package, &[]) {
                 if let Ok(relations) = text.parse::<Relations>() {
                     for dep in relations.0.iter().flat_map(|g| &g.0) {
-                        let hit = dep.package == package
-                            && dep.constraint.as_ref().is_none_or(|(op, bound)| {
-                                bound
-                                    .parse::<debversion::Version>()
-                                    .is_ok_and(|b| op.accepts(new.cmp(&b)))
-                            });
+                        let hit = dep.package == package && accepts_version(dep, &new);
                         if hit {
                             out.push(format!("{name} {} breaks {dep}", pv.version));
                         }
@@ -479,9 +471,16 @@ pub fn replacement_blockers(archive: &Archive, package: &str, new_version: &str)
 
 /// Does a relation field name `package` or one of the virtual names it provides?
 fn mentions(text: &str, package: &str, provided: &[&str]) -> bool {
-    text.split([',', '|']).any(|dep| {
-        let name = dep.trim().split([' ', '(', ':']).next().unwrap_or("");
-        name == package || provided.contains(&name)
+    relation_names(text).any(|name| name == package || provided.contains(&name))
+}
+
+/// Does `dep` (on the package at `version`) accept that version? An unversioned relation
+/// does; a bound that is not a Debian version accepts nothing.
+fn accepts_version(dep: &crate::debian::relation::Dep, version: &debversion::Version) -> bool {
+    dep.constraint.as_ref().is_none_or(|(op, bound)| {
+        bound
+            .parse::<debversion::Version>()
+            .is_ok_and(|b| op.accepts(version.cmp(&b)))
     })
 }
 
@@ -532,8 +531,7 @@ fn system_chain(archive: &Archive, package: &str) -> Option<String> {
             continue;
         };
         for text in [&pv.depends, &pv.pre_depends].into_iter().flatten() {
-            for dep in text.split([',', '|']) {
-                let dep = dep.trim().split([' ', '(', ':']).next().unwrap_or("");
+            for dep in relation_names(text) {
                 let mut targets = vec![dep.to_owned()];
                 if !archive.contains(dep) {
                     targets = archive.providers(dep).to_vec();
@@ -635,8 +633,7 @@ pub fn import_closure(archive: &Archive, start: &[String]) -> BTreeSet<String> {
             continue;
         };
         for text in [&pv.depends, &pv.pre_depends].into_iter().flatten() {
-            for dep in text.split([',', '|']) {
-                let dep = dep.trim().split([' ', '(', ':']).next().unwrap_or("");
+            for dep in relation_names(text) {
                 if archive.contains(dep) {
                     queue.push_back(dep.to_owned());
                 } else {
@@ -722,14 +719,9 @@ pub fn dragged_private(
                     if on_it.is_empty() {
                         continue;
                     }
-                    let accepted = on_it.iter().any(|x| {
-                        x.package == *pkg
-                            && x.constraint.as_ref().is_none_or(|(op, bound)| {
-                                bound
-                                    .parse::<debversion::Version>()
-                                    .is_ok_and(|b| op.accepts(new.cmp(&b)))
-                            })
-                    });
+                    let accepted = on_it
+                        .iter()
+                        .any(|x| x.package == *pkg && accepts_version(x, &new));
                     if !accepted {
                         why.push(format!(
                             "{d} {} needs {group}, not {name} {version}",

@@ -230,12 +230,9 @@ impl Archive {
             .iter()
             .filter(|(_, versions)| {
                 versions.iter().any(|v| {
-                    v.depends.as_deref().is_some_and(|d| {
-                        d.split([',', '|']).any(|dep| {
-                            let name = dep.trim().split([' ', '(', ':']).next().unwrap_or("");
-                            name == package
-                        })
-                    })
+                    v.depends
+                        .as_deref()
+                        .is_some_and(|d| relation_names(d).any(|name| name == package))
                 })
             })
             .map(|(name, _)| name.clone())
@@ -385,13 +382,18 @@ fn lossy(b: &[u8]) -> String {
 
 /// `a (= 1), b:any, c` → `[a, b, c]`.
 fn split_names(field: &str) -> Vec<String> {
+    relation_names(field).map(str::to_owned).collect()
+}
+
+/// The package names a relation field mentions, alternatives included, without versions
+/// or architecture qualifiers: `a (>= 1) | b:any, c` → `a`, `b`, `c`. The one reading of
+/// relation fields for who-depends-on-what questions.
+pub fn relation_names(field: &str) -> impl Iterator<Item = &str> {
     field
         .split([',', '|'])
-        .filter_map(|p| {
-            let n = p.trim().split([' ', '(', ':']).next()?.trim();
-            (!n.is_empty()).then(|| n.to_owned())
-        })
-        .collect()
+        .filter_map(|p| p.trim().split([' ', '(', ':']).next())
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
 }
 
 /// dpkg ordering; unparsable versions sort first so a broken stanza never wins.
