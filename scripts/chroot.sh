@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Throw-away Debian 12 (bookworm) chroots for installing built .debs with apt.
+# Throw-away Debian chroots (bookworm by default, or any suite debootstrap knows, such as
+# trixie) for installing built .debs with apt.
 #
 # A pristine minbase chroot (debootstrap, plus python3 so installs are quick) is
 # created once at ${PY2DEB_CHROOT:-/var/cache/py2deb-test/bookworm} and reused as
@@ -29,21 +30,29 @@
 #                                  subshells (use in an EXIT trap)
 #
 # Environment:
-#   PY2DEB_CHROOT         pristine chroot path (default /var/cache/py2deb-test/bookworm)
+#   PY2DEB_CHROOT_SUITE   Debian suite of the chroot (default bookworm); each suite has its own
+#                         pristine tree, tarball and apt cache, so suites never mix
+#   PY2DEB_CHROOT         pristine chroot path (default /var/cache/py2deb-test/$PY2DEB_CHROOT_SUITE)
 #   PY2DEB_MIRROR         Debian mirror (default http://deb.debian.org/debian)
 #   PY2DEB_CHROOT_COPY    force the instance method: overlay | copy (default: auto)
 
 set -euo pipefail
 
-CHROOT_SUITE=bookworm
-CHROOT_PRISTINE=${PY2DEB_CHROOT:-/var/cache/py2deb-test/bookworm}
+CHROOT_SUITE=${PY2DEB_CHROOT_SUITE:-bookworm}
+[[ $CHROOT_SUITE =~ ^[a-z][a-z0-9-]*$ ]] || { printf 'chroot: error: PY2DEB_CHROOT_SUITE=%q is not a suite name\n' "$CHROOT_SUITE" >&2; exit 1; }
+CHROOT_PRISTINE=${PY2DEB_CHROOT:-/var/cache/py2deb-test/$CHROOT_SUITE}
 CHROOT_MIRROR=${PY2DEB_MIRROR:-http://deb.debian.org/debian}
 # Everything else lives beside the pristine tree so `cp -a` and overlay stay on one filesystem.
 CHROOT_CACHE=$(dirname "$CHROOT_PRISTINE")
 CHROOT_INCLUDE=python3
 # Downloaded .debs shared between instances, so a dependency such as python3-requests
 # is fetched from the archive once per machine rather than once per test.
-CHROOT_APT_CACHE=$CHROOT_CACHE/apt-archives
+# Bookworm keeps the historical name so existing caches stay warm.
+if [[ $CHROOT_SUITE == bookworm ]]; then
+    CHROOT_APT_CACHE=$CHROOT_CACHE/apt-archives
+else
+    CHROOT_APT_CACHE=$CHROOT_CACHE/apt-archives-$CHROOT_SUITE
+fi
 # Package lists older than this are refreshed in the pristine tree: after a point
 # release the archive drops superseded .debs and installs from stale lists would 404.
 CHROOT_LISTS_MAX_AGE=$((12 * 3600))
@@ -124,15 +133,15 @@ _chroot_ensure_locked() {
         tmp=$(mktemp -d "$CHROOT_CACHE/tarball.XXXXXX")
         # --make-tarball only downloads and verifies; the tarball makes later rebuilds offline.
         debootstrap --variant=minbase --include="$CHROOT_INCLUDE" --make-tarball="$tarball.part" \
-            "$CHROOT_SUITE" "$tmp" "$CHROOT_MIRROR" >"$CHROOT_CACHE/debootstrap-download.log" 2>&1 \
-            || { rm -rf "$tmp"; _chdie "debootstrap download failed, see $CHROOT_CACHE/debootstrap-download.log"; }
+            "$CHROOT_SUITE" "$tmp" "$CHROOT_MIRROR" >"$CHROOT_CACHE/debootstrap-download-$CHROOT_SUITE.log" 2>&1 \
+            || { rm -rf "$tmp"; _chdie "debootstrap download failed, see $CHROOT_CACHE/debootstrap-download-$CHROOT_SUITE.log"; }
         rm -rf "$tmp"
         mv "$tarball.part" "$tarball"
     fi
     _chlog "debootstrapping $CHROOT_PRISTINE"
     debootstrap --variant=minbase --include="$CHROOT_INCLUDE" --unpack-tarball="$tarball" \
-        "$CHROOT_SUITE" "$CHROOT_PRISTINE" "$CHROOT_MIRROR" >"$CHROOT_CACHE/debootstrap.log" 2>&1 \
-        || _chdie "debootstrap failed, see $CHROOT_CACHE/debootstrap.log"
+        "$CHROOT_SUITE" "$CHROOT_PRISTINE" "$CHROOT_MIRROR" >"$CHROOT_CACHE/debootstrap-$CHROOT_SUITE.log" 2>&1 \
+        || _chdie "debootstrap failed, see $CHROOT_CACHE/debootstrap-$CHROOT_SUITE.log"
     # debootstrap leaves the mirror it used in sources.list; state it explicitly anyway so the
     # file is the same whatever debootstrap version wrote it.
     printf 'deb %s %s main\n' "$CHROOT_MIRROR" "$CHROOT_SUITE" >"$CHROOT_PRISTINE/etc/apt/sources.list"
