@@ -91,167 +91,10 @@ impl ArchiveOptions {
     }
 }
 
-/// One version of a binary package as a `Packages` stanza describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PackageVersion {
-    /// Full Debian version (`1:2.0-3`).
-    pub version: String,
-    /// `all` or the architecture.
-    pub arch: String,
-    /// Names this package provides (version constraints dropped).
-    pub provides: Vec<String>,
-    /// The raw `Depends` field, when [`ArchiveOptions::with_depends`] was set.
-    pub depends: Option<String>,
-    /// The raw `Pre-Depends`, `Breaks` and `Priority` fields, with `Depends` (what a
-    /// replacement of another package must keep satisfied).
-    pub pre_depends: Option<String>,
-    pub breaks: Option<String>,
-    pub priority: Option<String>,
-}
-
-/// A fast hash for package names. The default SipHash dominated load time (60 000+ names
-/// per index); flooding resistance buys nothing here because the indexes are hash-checked
-/// against the release file before they are read.
-pub type NameHash = rustc_hash::FxBuildHasher;
-
-/// Every binary package the target can install, by name.
-#[derive(Debug, Default, Clone)]
-pub struct Archive {
-    packages: HashMap<String, Vec<PackageVersion>, NameHash>,
-    provided_by: HashMap<String, Vec<String>, NameHash>,
-    /// Human-readable list of the indexes this was read from.
-    pub sources: Vec<String>,
-}
+pub mod packages;
+pub use packages::{Archive, PackageVersion};
 
 impl Archive {
-    /// An archive from the text of one or more `Packages` files (tests, fixtures).
-    pub fn from_packages_text(text: &str) -> Archive {
-        let mut a = Archive::default();
-        a.add_packages(text.as_bytes(), true);
-        a
-    }
-
-    /// Add the stanzas of a decompressed `Packages` file. Only the fields the mapping
-    /// needs are looked at, which keeps a 60 000-stanza file well under 100 ms.
-    pub fn add_packages(&mut self, data: &[u8], with_depends: bool) {
-        for stanza in deb822::paragraphs(data) {
-            let mut name: &[u8] = b"";
-            let mut version: &[u8] = b"";
-            let mut arch: &[u8] = b"";
-            let mut provides: &[u8] = b"";
-            let (mut depends, mut pre_depends, mut breaks, mut priority) = (None, None, None, None);
-            for (k, v) in stanza.fields() {
-                // dpkg writes these names in this case; matching on the exact bytes keeps
-                // the loop cheap, and other spellings do not occur in archive indexes.
-                match k {
-                    b"Package" => name = v,
-                    b"Version" => version = v,
-                    b"Architecture" => arch = v,
-                    b"Provides" => provides = v,
-                    _ if !with_depends => {}
-                    b"Depends" => depends = Some(v),
-                    b"Pre-Depends" => pre_depends = Some(v),
-                    b"Breaks" => breaks = Some(v),
-                    b"Priority" => priority = Some(v),
-                    _ => {}
-                }
-            }
-            if name.is_empty() {
-                continue;
-            }
-            self.insert(
-                lossy(name),
-                PackageVersion {
-                    version: lossy(version),
-                    arch: lossy(arch),
-                    provides: split_names(&lossy(provides)),
-                    depends: depends.map(lossy),
-                    pre_depends: pre_depends.map(lossy),
-                    breaks: breaks.map(lossy),
-                    priority: priority.map(lossy),
-                },
-            );
-        }
-    }
-
-    fn insert(&mut self, name: String, pv: PackageVersion) {
-        for p in &pv.provides {
-            let by = self.provided_by.entry(p.clone()).or_default();
-            if !by.contains(&name) {
-                by.push(name.clone());
-            }
-        }
-        let versions = self.packages.entry(name).or_default();
-        // The same version shows up in several suites (bookworm and bookworm-updates).
-        if !versions
-            .iter()
-            .any(|v| v.version == pv.version && v.arch == pv.arch)
-        {
-            versions.push(pv);
-        }
-    }
-
-    /// Every version of `name` the target's indexes list.
-    pub fn versions(&self, name: &str) -> &[PackageVersion] {
-        self.packages.get(name).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// Does a real (not only virtual) package of this name exist?
-    pub fn contains(&self, name: &str) -> bool {
-        self.packages.contains_key(name)
-    }
-
-    /// The version apt would install by default: the highest (dpkg ordering).
-    pub fn newest(&self, name: &str) -> Option<&PackageVersion> {
-        self.versions(name)
-            .iter()
-            .max_by(|a, b| compare_debian(&a.version, &b.version))
-    }
-
-    /// Real packages that list `name` in Provides.
-    pub fn providers(&self, name: &str) -> &[String] {
-        self.provided_by.get(name).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// Number of distinct package names.
-    pub fn len(&self) -> usize {
-        self.packages.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.packages.is_empty()
-    }
-
-    /// Packages whose Depends name `package` (only when loaded with `with_depends`):
-    /// what may break if a package of that name is replaced.
-    pub fn reverse_depends(&self, package: &str) -> Vec<String> {
-        let mut out: Vec<String> = self
-            .packages
-            .iter()
-            .filter(|(_, versions)| {
-                versions.iter().any(|v| {
-                    v.depends
-                        .as_deref()
-                        .is_some_and(|d| relation_names(d).any(|name| name == package))
-                })
-            })
-            .map(|(name, _)| name.clone())
-            .collect();
-        out.sort();
-        out
-    }
-
-    /// The newest version of every package, by name (only meaningful for relations when
-    /// loaded with `with_depends`).
-    pub fn newest_of_each(&self) -> impl Iterator<Item = (&str, &PackageVersion)> {
-        self.packages.iter().filter_map(|(name, versions)| {
-            versions
-                .iter()
-                .max_by(|a, b| compare_debian(&a.version, &b.version))
-                .map(|v| (name.as_str(), v))
-        })
-    }
-
     /// Load the host's universe from apt's lists (every `*_binary-<arch>_Packages*` file
     /// in `opts.lists_dir`, in whatever compression apt left them).
     pub fn load_host(target: &Target, opts: &ArchiveOptions) -> Result<Archive> {
@@ -301,13 +144,12 @@ impl Archive {
             a.sources = sources;
             return Ok(a);
         }
-        let mut a = Archive::default();
+        let mut data = Vec::new();
         for p in &lists {
             let raw = fs::read(p).with_context(|| format!("reading {}", p.display()))?;
-            let data =
-                decompress(&raw).with_context(|| format!("decompressing {}", p.display()))?;
-            a.add_packages(&data, opts.with_depends);
+            data.push(decompress(&raw).with_context(|| format!("decompressing {}", p.display()))?);
         }
+        let mut a = Archive::from_packages(data.iter().map(Vec::as_slice), opts.with_depends);
         a.sources = sources;
         // A cache that cannot be written only costs time on the next run.
         let _ = write_compact(&compact, &key, &a);
@@ -362,27 +204,19 @@ impl Archive {
             a.sources = sources;
             return Ok(a);
         }
-        let mut a = Archive::default();
+        let mut data = Vec::new();
         for (suite, path, sha) in &files {
             let local = mirror.fetch_verified(suite, path, sha)?;
             let raw = fs::read(&local)?;
-            let data =
-                decompress(&raw).with_context(|| format!("decompressing {}", local.display()))?;
-            a.add_packages(&data, opts.with_depends);
+            data.push(
+                decompress(&raw).with_context(|| format!("decompressing {}", local.display()))?,
+            );
         }
+        let mut a = Archive::from_packages(data.iter().map(Vec::as_slice), opts.with_depends);
         a.sources = sources;
         let _ = write_compact(&compact, &key, &a);
         Ok(a)
     }
-}
-
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// `a (= 1), b:any, c` → `[a, b, c]`.
-fn split_names(field: &str) -> Vec<String> {
-    relation_names(field).map(str::to_owned).collect()
 }
 
 /// The package names a relation field mentions, alternatives included, without versions
@@ -447,67 +281,29 @@ fn decompress_at_most(raw: &[u8], limit: u64) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Compact cache: a header line `<format>\t<key>`, then
-/// `name\tversion\tarch\tprovides(comma-separated)\tdepends\tpre-depends\tbreaks\tpriority`
-/// per package version.
+/// The compact cache's format; a file in another (older) format is rebuilt.
+const COMPACT_FORMAT: &str = "packages-v3";
+
+/// Compact cache: a header line `<format>\t<key>`, then the text of
+/// [`packages::Archive`]: `name\tversion\tarch\tprovides(comma-separated)\tdepends\t
+/// pre-depends\tbreaks\tpriority` per package version sorted by name, an empty line, and
+/// `virtual\tprovider,...` sorted by virtual name.
+
 fn read_compact(path: &Path, key: &str) -> Option<Archive> {
     let text = fs::read_to_string(path).ok()?;
-    let (header, body) = text.split_once('\n')?;
-    if header != format!("{ARCHIVE_BUCKET}\t{key}") {
+    let header = text.split_once('\n')?.0;
+    if header != format!("{COMPACT_FORMAT}\t{key}") {
         return None;
     }
-    let mut a = Archive::default();
-    for line in body.lines() {
-        let mut f = line.split('\t');
-        let (Some(name), Some(version), Some(arch), Some(provides), Some(depends)) =
-            (f.next(), f.next(), f.next(), f.next(), f.next())
-        else {
-            return None;
-        };
-        let provides = if provides.is_empty() {
-            Vec::new()
-        } else {
-            provides.split(',').map(str::to_owned).collect()
-        };
-        let mut optional = || f.next().filter(|v| !v.is_empty()).map(str::to_owned);
-        let (pre_depends, breaks, priority) = (optional(), optional(), optional());
-        let depends = (!depends.is_empty()).then(|| depends.to_owned());
-        a.insert(
-            name.to_owned(),
-            PackageVersion {
-                version: version.into(),
-                arch: arch.into(),
-                provides,
-                depends,
-                pre_depends,
-                breaks,
-                priority,
-            },
-        );
-    }
-    Some(a)
+    let start = header.len() + 1;
+    Archive::from_compact(text, start)
 }
 
 fn write_compact(path: &Path, key: &str, a: &Archive) -> Result<()> {
-    let mut out = String::with_capacity(a.len() * 48);
-    out.push_str(&format!("{ARCHIVE_BUCKET}\t{key}\n"));
-    let mut names: Vec<&String> = a.packages.keys().collect();
-    names.sort();
-    for name in names {
-        for v in &a.packages[name] {
-            let field = |f: &Option<String>| f.as_deref().unwrap_or("").replace(['\t', '\n'], " ");
-            out.push_str(&format!(
-                "{name}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\n",
-                v.version,
-                v.arch,
-                v.provides.join(","),
-                field(&v.depends),
-                field(&v.pre_depends),
-                field(&v.breaks),
-                field(&v.priority),
-            ));
-        }
-    }
+    let lines = a.compact_lines();
+    let mut out = String::with_capacity(lines.len() + 128);
+    out.push_str(&format!("{COMPACT_FORMAT}\t{key}\n"));
+    out.push_str(lines);
     write_atomic(path, out.as_bytes())
 }
 
