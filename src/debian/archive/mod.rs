@@ -288,7 +288,6 @@ const COMPACT_FORMAT: &str = "packages-v3";
 /// [`packages::Archive`]: `name\tversion\tarch\tprovides(comma-separated)\tdepends\t
 /// pre-depends\tbreaks\tpriority` per package version sorted by name, an empty line, and
 /// `virtual\tprovider,...` sorted by virtual name.
-
 fn read_compact(path: &Path, key: &str) -> Option<Archive> {
     let text = fs::read_to_string(path).ok()?;
     let header = text.split_once('\n')?.0;
