@@ -400,7 +400,8 @@ pub fn plain_description(long: &str, content_type: Option<&str>) -> Vec<String> 
             continue;
         }
         let inline = match markup {
-            Markup::Markdown => markdown_inline(&para),
+            // pulldown-cmark already removed inline markup and decoded entities.
+            Markup::Markdown => para.clone(),
             Markup::Rst => rst_inline(&para),
             Markup::Plain => para.clone(),
         };
@@ -498,110 +499,104 @@ fn plain_blocks(text: &str) -> Vec<Block> {
         .collect()
 }
 
-/// Markdown block structure: headings, fences, indented code, tables, HTML blocks,
-/// reference definitions, rules, lists and block quotes.
+/// Markdown (CommonMark with GitHub's tables, strikethrough and task lists, as PyPI
+/// renders `text/markdown`) as headings and plain paragraphs, parsed by pulldown-cmark:
+/// code blocks, tables, HTML and images (badges) go entirely, links keep their text, list
+/// items become `* item` lines of one paragraph.
 fn markdown_blocks(text: &str) -> Vec<Block> {
-    static ATX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^ {0,3}#{1,6}(\s+|$)").unwrap());
-    static SETEXT: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^ {0,3}(=+|-+)\s*$").unwrap());
-    static RULE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^ {0,3}([-*_])(\s*[-*_]){2,}\s*$").unwrap());
-    static FENCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^ {0,3}(```+|~~~+)").unwrap());
-    static REFDEF: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^ {0,3}\[[^\]]+\]:\s*\S").unwrap());
-    static TABLE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^\s*\|.*\||^\s*:?-{3,}:?\s*\|").unwrap());
-    static LIST: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^ {0,3}([-*+]|\d{1,9}[.)])\s+").unwrap());
-
-    let lines: Vec<&str> = text.lines().collect();
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_TASKLISTS
+        | Options::ENABLE_FOOTNOTES;
     let mut blocks = Vec::new();
-    let mut para: Vec<String> = Vec::new();
-    let flush = |para: &mut Vec<String>, blocks: &mut Vec<Block>| {
-        if !para.is_empty() {
-            blocks.push(Block::Para(para.join("\n")));
-            para.clear();
+    let mut current = String::new();
+    let mut heading = false;
+    // Inside a list, paragraphs of its items belong to the list's one paragraph.
+    let mut list_depth = 0usize;
+    // Inside something whose text is not prose (code, table, image, footnote, metadata).
+    let mut skip_depth = 0usize;
+    let flush = |current: &mut String, blocks: &mut Vec<Block>, heading: bool| {
+        let text = current.trim().to_string();
+        current.clear();
+        if !text.is_empty() {
+            blocks.push(if heading {
+                Block::Heading(text.replace('\n', " "))
+            } else {
+                Block::Para(text)
+            });
         }
     };
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        if is_blank(line) {
-            flush(&mut para, &mut blocks);
-            i += 1;
-            continue;
-        }
-        if let Some(m) = FENCE.captures(line) {
-            flush(&mut para, &mut blocks);
-            let fence = m[1].to_string();
-            i += 1;
-            while i < lines.len() && !lines[i].trim_start().starts_with(&fence) {
-                i += 1;
+    for event in Parser::new_ext(text, options) {
+        match event {
+            Event::Start(
+                Tag::CodeBlock(_)
+                | Tag::Table(_)
+                | Tag::Image { .. }
+                | Tag::FootnoteDefinition(_)
+                | Tag::HtmlBlock
+                | Tag::MetadataBlock(_),
+            ) => skip_depth += 1,
+            Event::End(
+                TagEnd::CodeBlock
+                | TagEnd::Table
+                | TagEnd::Image
+                | TagEnd::FootnoteDefinition
+                | TagEnd::HtmlBlock
+                | TagEnd::MetadataBlock(_),
+            ) => skip_depth = skip_depth.saturating_sub(1),
+            _ if skip_depth > 0 => {}
+            Event::Start(Tag::Heading { .. }) => {
+                flush(&mut current, &mut blocks, false);
+                heading = true;
             }
-            i += 1;
-            continue;
-        }
-        if ATX.is_match(line) {
-            flush(&mut para, &mut blocks);
-            let title = line
-                .trim()
-                .trim_start_matches('#')
-                .trim_end_matches('#')
-                .trim();
-            blocks.push(Block::Heading(title.to_string()));
-            i += 1;
-            continue;
-        }
-        // A setext underline turns the paragraph so far into a heading.
-        if !para.is_empty() && SETEXT.is_match(line) {
-            let title = para.join(" ");
-            para.clear();
-            blocks.push(Block::Heading(title));
-            i += 1;
-            continue;
-        }
-        if RULE.is_match(line) {
-            flush(&mut para, &mut blocks);
-            i += 1;
-            continue;
-        }
-        // Indented code: only where a paragraph could start, and not a list continuation.
-        if para.is_empty() && indent_of(line) >= 4 {
-            while i < lines.len() && (is_blank(lines[i]) || indent_of(lines[i]) >= 4) {
-                i += 1;
+            Event::End(TagEnd::Heading(_)) => {
+                flush(&mut current, &mut blocks, true);
+                heading = false;
             }
-            continue;
-        }
-        if TABLE.is_match(line) {
-            flush(&mut para, &mut blocks);
-            while i < lines.len() && !is_blank(lines[i]) && lines[i].contains('|') {
-                i += 1;
+            Event::Start(Tag::List(_)) => {
+                if list_depth == 0 {
+                    flush(&mut current, &mut blocks, false);
+                }
+                list_depth += 1;
             }
-            continue;
+            Event::End(TagEnd::List(_)) => {
+                list_depth = list_depth.saturating_sub(1);
+                if list_depth == 0 {
+                    flush(&mut current, &mut blocks, false);
+                }
+            }
+            Event::Start(Tag::Item) => {
+                if !current.is_empty() && !current.ends_with('\n') {
+                    current.push('\n');
+                }
+                current.push_str("* ");
+            }
+            Event::End(TagEnd::Paragraph) if list_depth == 0 => {
+                flush(&mut current, &mut blocks, false);
+            }
+            Event::End(TagEnd::Paragraph) => current.push(' '),
+            Event::Text(t) | Event::Code(t) => current.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => current.push('\n'),
+            Event::FootnoteReference(_)
+            | Event::TaskListMarker(_)
+            | Event::Html(_)
+            | Event::InlineHtml(_)
+            | Event::Rule => {}
+            _ => {}
         }
-        if REFDEF.is_match(line) {
-            flush(&mut para, &mut blocks);
-            i += 1;
-            continue;
-        }
-        let mut content = line.trim().to_string();
-        while let Some(rest) = content.strip_prefix('>') {
-            content = rest.trim_start().to_string();
-        }
-        if LIST.is_match(line) {
-            let item = LIST.replace(line, "").trim().to_string();
-            // Task-list checkboxes.
-            let item = item
-                .strip_prefix("[ ] ")
-                .or_else(|| item.strip_prefix("[x] "))
-                .unwrap_or(&item)
-                .to_string();
-            content = format!("* {item}");
-        }
-        para.push(content);
-        i += 1;
     }
-    flush(&mut para, &mut blocks);
+    flush(&mut current, &mut blocks, heading);
     blocks
+        .into_iter()
+        .map(|b| match b {
+            // Item lines lose the spaces a paragraph end left before the next item.
+            Block::Para(p) => {
+                Block::Para(p.lines().map(str::trim_end).collect::<Vec<_>>().join("\n"))
+            }
+            h => h,
+        })
+        .collect()
 }
 
 /// reStructuredText block structure: section titles, directives and comments with their
@@ -734,41 +729,6 @@ fn push_para(para: &mut Vec<String>, blocks: &mut Vec<Block>) {
     }
 }
 
-/// Strip Markdown inline markup: images and badges go entirely, links keep their text.
-fn markdown_inline(s: &str) -> String {
-    static LINKED_IMAGE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\[\s*!\[[^\]]*\]\([^)]*\)\s*\]\([^)]*\)").unwrap());
-    static IMAGE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"!\[[^\]]*\](\([^)]*\)|\[[^\]]*\])").unwrap());
-    static LINK: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\[([^\]]*)\](\([^)]*\)|\[[^\]]*\])").unwrap());
-    static AUTOLINK: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"<((?:https?|ftp|mailto):[^>\s]+)>").unwrap());
-    static CODE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"`+([^`]*)`+").unwrap());
-    static STRONG: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(\*\*|__)(\S(?:.*?\S)?)(\*\*|__)").unwrap());
-    static EMPH_STAR: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\*(\S(?:[^*]*?\S)?)\*").unwrap());
-    static EMPH_UNDER: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"(^|[^\w])_(\S(?:[^_]*?\S)?)_([^\w]|$)").unwrap());
-    static STRIKE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"~~(.*?)~~").unwrap());
-    static ESCAPE: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"\\([\\`*_{}\[\]()#+\-.!|<>~])").unwrap());
-
-    let s = AUTOLINK.replace_all(s, "$1");
-    let s = strip_html(&s);
-    let s = LINKED_IMAGE.replace_all(&s, "");
-    let s = IMAGE.replace_all(&s, "");
-    let s = LINK.replace_all(&s, "$1");
-    let s = CODE.replace_all(&s, "$1");
-    let s = STRONG.replace_all(&s, "$2");
-    let s = EMPH_STAR.replace_all(&s, "$1");
-    let s = EMPH_UNDER.replace_all(&s, "$1$2$3");
-    let s = STRIKE.replace_all(&s, "$1");
-    let s = ESCAPE.replace_all(&s, "$1");
-    decode_entities(&s)
-}
-
 /// Strip reStructuredText inline markup: roles, references, substitutions, emphasis.
 fn rst_inline(s: &str) -> String {
     static ROLE: LazyLock<Regex> =
@@ -878,6 +838,25 @@ fn cut_at_sentence(s: &str, max: usize) -> Option<String> {
 mod tests {
     use super::*;
     use crate::debian::relation::{Dep, Op};
+
+    #[test]
+    fn markdown_readme_to_plain_paragraphs() {
+        let md = "<p align=\"center\"><img src=\"logo.png\"></p>\n\n\
+                  # Mytool\n\n\
+                  [![CI](https://x/ci.svg)](https://x/ci) Mytool *reads* **files** &amp; \
+                  [links](https://example.org) with `code`.\n\n\
+                  | a | b |\n|---|---|\n| 1 | 2 |\n\n\
+                  ```sh\nmytool --help\n```\n\n\
+                  - [x] fast\n- small\n  1. nested\n\n\
+                  ## Installation\n\npip install mytool\n";
+        assert_eq!(
+            plain_description(md, Some("text/markdown")),
+            [
+                "Mytool reads files & links with code.",
+                "* fast\n* small\n* nested",
+            ]
+        );
+    }
 
     fn control() -> BinaryControl {
         let mut depends = Relations::default();
