@@ -126,6 +126,13 @@ pub fn generate(up: &Upstream, suite: &Suite, opts: &Options) -> Result<Packagin
         }
         None => super::binary_name(&up.meta.name, &suite.dists, &suite.archive)?,
     };
+    if opts.package.is_none() && binary.starts_with("python3-") && up.is_application() {
+        fixmes.push(format!(
+            "it installs the program `{}`: if it is an application rather than a library, the team names the package after the program (--package {})",
+            up.normalized(),
+            up.normalized()
+        ));
+    }
     let source = super::source_name(&binary);
     crate::debian::control::validate_package_name(&source)?;
     let upstream_version = deb_version(&up.meta.version);
@@ -151,11 +158,19 @@ pub fn generate(up: &Upstream, suite: &Suite, opts: &Options) -> Result<Packagin
         .into(),
     );
     let mut seen: Vec<String> = Vec::new();
+    // One line per relation group: a range (`>=3.2,<4`) is two groups of one package.
     let mut push = |rel: String, bdeps: &mut Vec<String>| {
-        let pkg = rel.split([' ', '(', '<']).next().unwrap_or("").to_owned();
-        if !seen.contains(&pkg) && !bdeps.iter().any(|b| b.split(' ').next() == Some(&pkg)) {
-            seen.push(pkg);
-            bdeps.push(rel);
+        let (groups, profile) = match rel.split_once(" <") {
+            Some((g, p)) => (g.to_owned(), format!(" <{p}")),
+            None => (rel.clone(), String::new()),
+        };
+        let pkg = groups.split([' ', '(']).next().unwrap_or("").to_owned();
+        if seen.contains(&pkg) || bdeps.iter().any(|b| b.split(' ').next() == Some(&pkg)) {
+            return;
+        }
+        seen.push(pkg);
+        for g in groups.split(", ") {
+            bdeps.push(format!("{g}{profile}"));
         }
     };
     for r in up.build_for(target)? {
@@ -568,7 +583,11 @@ fn watch(up: &Upstream) -> String {
         "version=4\nopts=\"uversionmangle=s/(\\d)[_\\.\\-\\+]?((RC|rc|pre|dev|beta|alpha|b|a)\\d*)$/$1~$2/\" \\\n\
          https://pypi.debian.net/{}/{}-(.+)\\.(?:zip|tgz|tbz|txz|(?:tar\\.(?:gz|bz2|xz)))\n",
         up.normalized(),
-        regex::escape(&stem).replace('-', "[-_]")
+        // Releases have spelt the name with `-`, `_` or `.` (PEP 625 settled on `_`).
+        stem.split(['-', '_', '.'])
+            .map(regex::escape)
+            .collect::<Vec<_>>()
+            .join("[-_.]")
     )
 }
 

@@ -461,6 +461,15 @@ fn visit(
     stack.push(name.clone());
     if recursive {
         for row in rows.iter().filter(|r| r.state == DepState::Missing) {
+            if let Some(&i) = done.get(&row.name) {
+                if !out[i].blocks.contains(&source) {
+                    out[i].blocks.push(source.clone());
+                }
+                continue;
+            }
+            if stack.contains(&row.name) {
+                continue;
+            }
             let dep = obtain(&row.req)?;
             visit(
                 dep,
