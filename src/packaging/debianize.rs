@@ -191,6 +191,36 @@ pub fn generate(up: &Upstream, suite: &Suite, opts: &Options) -> Result<Packagin
             }
         }
     }
+    if tests {
+        // What the tests import without declaring it (a dev dependency the sdist's
+        // metadata does not carry): added when the target ships a distribution of exactly
+        // that name, and listed for the human to confirm.
+        for m in &up.test_imports {
+            if *m == up.normalized().replace('-', "_") {
+                continue;
+            }
+            let Ok(req) = pep508_rs::Requirement::from_str(m) else {
+                continue;
+            };
+            let row = map_requirement(&req, true, &suite.universe());
+            if row.status != Status::Satisfied || row.guess {
+                continue;
+            }
+            let Some(rel) = row.package.clone() else {
+                continue;
+            };
+            if bdeps
+                .iter()
+                .any(|b| b.split(' ').next() == Some(rel.as_str()))
+            {
+                continue;
+            }
+            fixmes.push(format!(
+                "the tests import `{m}`, which no requirement declares; {rel} added to Build-Depends <!nocheck>: check it"
+            ));
+            push(format!("{rel} <!nocheck>"), &mut bdeps);
+        }
+    }
     if compiled {
         fixmes.push(format!(
             "the project has compiled parts ({}); add the -dev packages of the libraries they link to Build-Depends",
@@ -276,6 +306,7 @@ pub fn generate(up: &Upstream, suite: &Suite, opts: &Options) -> Result<Packagin
         .filter(|f| {
             f.starts_with("build requirement")
                 || f.starts_with("test requirement")
+                || f.starts_with("the tests import")
                 || f.contains("compiled parts")
         })
         .collect();
@@ -404,6 +435,9 @@ pub fn generate(up: &Upstream, suite: &Suite, opts: &Options) -> Result<Packagin
         "---\ninclude:\n  - https://salsa.debian.org/salsa-ci-team/pipeline/raw/master/recipes/debian.yml\n"
             .to_owned(),
     );
+    if let Some(list) = pybuild_testfiles(up) {
+        files.insert("debian/pybuild.testfiles".to_owned(), list);
+    }
     if !patches.is_empty() {
         let mut series = String::new();
         for (name, text) in patches {
@@ -419,6 +453,40 @@ pub fn generate(up: &Upstream, suite: &Suite, opts: &Options) -> Result<Packagin
         files,
         fixmes,
     })
+}
+
+/// `debian/pybuild.testfiles` when tests live where pybuild does not look: it copies only
+/// `test/` and `tests/` into the build directory (and finds what is installed with the
+/// package), so top-level test modules or other test directories would leave pytest
+/// with nothing to collect. The file replaces pybuild's default list, so it names those
+/// too.
+fn pybuild_testfiles(up: &Upstream) -> Option<String> {
+    let top_dirs_installed = |c: &str| c == "src" || up.root.join(c).join("__init__.py").is_file();
+    let mut extra: Vec<String> = Vec::new();
+    let mut default: Vec<String> = Vec::new();
+    for f in &up.test_files {
+        let first = f.split('/').next().unwrap_or(f).to_owned();
+        if first == "test" || first == "tests" {
+            if !default.contains(&first) {
+                default.push(first);
+            }
+        } else if f.contains('/') && top_dirs_installed(&first) {
+            // Installed with the package.
+        } else if !extra.contains(&first) {
+            extra.push(first);
+        }
+    }
+    if extra.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for name in default.iter().chain(&extra) {
+        let _ = writeln!(out, "{name}");
+    }
+    if up.root.join("conftest.py").is_file() && !extra.iter().any(|e| e == "conftest.py") {
+        out.push_str("conftest.py\n");
+    }
+    Some(out)
 }
 
 /// A paragraph as extended-description lines (one leading space, folded at 79 columns).

@@ -27,6 +27,7 @@ use crate::python::normalize_name;
 use crate::report::Reporter;
 use crate::resolve::mapping::{DistMap, Universe};
 use anyhow::{bail, Context, Result};
+use pep440_rs::Version;
 use pep508_rs::{Requirement, VersionOrUrl};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -65,6 +66,9 @@ pub struct Upstream {
     pub test_files: Vec<String>,
     /// Test modules that look like they reach the network (a hint, listed as such).
     pub network_test_files: Vec<String>,
+    /// Top-level modules the test modules import that are not part of the tree, sorted
+    /// (stdlib modules included: only the caller can tell them from distributions).
+    pub test_imports: Vec<String>,
     /// Sources of compiled extensions (C, C++, Cython, Rust, Fortran), relative paths.
     pub compiled_sources: Vec<String>,
     /// License files (relative path, text).
@@ -468,7 +472,14 @@ pub fn read_sdist(
             );
         }
         // Old setuptools sdists: setup.py computes the requirements at build time.
-        requires_unknown = static_deps.is_empty() && root.join("setup.py").is_file();
+        // From Metadata-Version 2.2 on, a field not marked Dynamic is final (PEP 643),
+        // and other backends write every requirement (poetry's generated setup.py too).
+        let final_metadata = Version::from_str(&meta.metadata_version)
+            .is_ok_and(|v| v >= Version::from_str("2.2").expect("constant"));
+        requires_unknown = static_deps.is_empty()
+            && !final_metadata
+            && backend_dist(&build.backend) == "setuptools"
+            && root.join("setup.py").is_file();
     }
     for d in &groups {
         if let Ok(r) = markers::parse_requirement(d) {
@@ -480,6 +491,8 @@ pub fn read_sdist(
 
     let mut test_files = Vec::new();
     let mut network_test_files = Vec::new();
+    let mut test_imports: Vec<String> = Vec::new();
+    let mut local_modules: Vec<String> = Vec::new();
     let mut compiled_sources = Vec::new();
     let mut top_files = Vec::new();
     walk(&root, &root, &mut 0, &mut |rel, path| {
@@ -488,6 +501,13 @@ pub fn read_sdist(
             top_files.push(rel.to_owned());
         }
         let ext = name.rsplit_once('.').map(|(_, e)| e).unwrap_or("");
+        // Every directory and module name of the tree is local, whatever the tests import.
+        for comp in rel.split('/') {
+            let m = comp.strip_suffix(".py").unwrap_or(comp).to_owned();
+            if !local_modules.contains(&m) {
+                local_modules.push(m);
+            }
+        }
         if matches!(ext, "c" | "cc" | "cpp" | "cxx" | "pyx" | "rs" | "f90" | "f")
             || name == "Cargo.toml"
         {
@@ -506,11 +526,18 @@ pub fn read_sdist(
                 if NETWORK_HINTS.iter().any(|h| text.contains(h)) {
                     network_test_files.push(rel.to_owned());
                 }
+                for m in imports(&text) {
+                    if !test_imports.contains(&m) {
+                        test_imports.push(m);
+                    }
+                }
             }
         }
     })?;
     test_files.sort();
     network_test_files.sort();
+    test_imports.retain(|m| !local_modules.contains(m));
+    test_imports.sort();
     compiled_sources.sort();
 
     // License files: those the metadata names (PEP 639), else the usual names at the top.
@@ -566,6 +593,7 @@ pub fn read_sdist(
         test_requires,
         test_files,
         network_test_files,
+        test_imports,
         compiled_sources,
         license_files,
         copyright_holders,
@@ -593,6 +621,40 @@ fn marker_text(r: &Requirement) -> String {
         .split_once(';')
         .map(|(_, m)| m.to_owned())
         .unwrap_or_default()
+}
+
+/// Top-level modules a Python file imports (`import a.b, c`, `from a.b import x`; relative
+/// imports are local and skipped). Read line by line: enough for a hint, never executed.
+pub fn imports(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let ident = |s: &str| {
+        let top = s.trim().split(['.', ' ']).next().unwrap_or("").to_owned();
+        (!top.is_empty()
+            && top.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !top.starts_with(|c: char| c.is_ascii_digit()))
+        .then_some(top)
+    };
+    for line in text.lines().take(20_000) {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("import ") {
+            for part in rest.split('#').next().unwrap_or("").split(',') {
+                if let Some(m) = ident(part) {
+                    out.push(m);
+                }
+            }
+        } else if let Some(rest) = t.strip_prefix("from ") {
+            if let Some((module, _)) = rest.split_once(" import") {
+                if !module.trim_start().starts_with('.') {
+                    if let Some(m) = ident(module) {
+                        out.push(m);
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn mentions_extra(r: &Requirement) -> bool {
@@ -714,6 +776,12 @@ mod tests {
             ["2019-2024 Jane Doe", "2020 ACME, Inc"]
         );
         assert!(copyright_lines("Copyright [yyyy] [name of copyright owner]").is_empty());
+    }
+
+    #[test]
+    fn imports_of_a_test_module() {
+        let text = "import os, sys\nimport hypothesis.strategies as st\nfrom yaml import safe_load\nfrom . import helper\nfrom .x import y\n    import numpy  # optional\nimportant = 1\n";
+        assert_eq!(imports(text), ["hypothesis", "numpy", "os", "sys", "yaml"]);
     }
 
     #[test]

@@ -535,3 +535,51 @@ fn hostile_metadata_with_control_characters_is_refused() {
     let text = format!("{e:#}");
     assert!(text.contains("evil-1.0.tar.gz"), "{text}");
 }
+
+#[test]
+fn debianize_top_level_test_modules_are_listed_for_pybuild() {
+    // pybuild copies only test/ and tests/ into its build directory: a top-level test
+    // module must be named in debian/pybuild.testfiles, or pytest collects nothing and
+    // bookworm's pybuild fails the build.
+    let tmp = tempfile::tempdir().unwrap();
+    let info = pkg_info("flat", "1.0", "");
+    let path = sdist(
+        tmp.path(),
+        "flat-1.0",
+        &[
+            ("PKG-INFO", &info, 0o644),
+            ("setup.py", "from setuptools import setup\nsetup()\n", 0o644),
+            ("flat.py", "X = 1\n", 0o644),
+            (
+                "test_flat.py",
+                "import flat\nimport requests\n\ndef test_x():\n    assert flat.X\n",
+                0o644,
+            ),
+            ("conftest.py", "", 0o644),
+        ],
+    );
+    let unpack = tmp.path().join("u");
+    std::fs::create_dir(&unpack).unwrap();
+    let up = read(&path, "flat-1.0.tar.gz", &unpack);
+    assert!(
+        up.requires_unknown,
+        "a legacy setup.py without Requires-Dist"
+    );
+    let pkg = debianize::generate(&up, &bookworm(), &options()).unwrap();
+    assert_eq!(
+        pkg.files["debian/pybuild.testfiles"],
+        "test_flat.py\nconftest.py\n"
+    );
+    let control = &pkg.files["debian/control"];
+    // setup.py alone: pybuild's own plugin, no pybuild-plugin-pyproject.
+    assert!(!control.contains("pybuild-plugin-pyproject"), "{control}");
+    // The undeclared import of the tests is added (bookworm ships it) and flagged.
+    assert!(
+        control.contains(" python3-requests <!nocheck>,\n"),
+        "{control}"
+    );
+    assert!(
+        control.contains("# FIXME: the tests import `requests`, which no requirement declares"),
+        "{control}"
+    );
+}
