@@ -787,6 +787,13 @@ pub fn write(
             up.sdist_filename
         );
     }
+    // Checked before anything is written, so a refusal leaves the output as it was.
+    if up.root.join("debian").symlink_metadata().is_ok() {
+        bail!(
+            "{} ships a debian/ directory of its own; remove it and repack the sdist before debianizing",
+            up.sdist_filename
+        );
+    }
     let tree = out.join(pkg.tree_name());
     let orig = out.join(pkg.orig_name());
     for p in [&tree, &orig] {
@@ -810,12 +817,6 @@ pub fn write(
     }
     std::fs::rename(&up.root, &tree)
         .with_context(|| format!("moving {} to {}", up.root.display(), tree.display()))?;
-    if tree.join("debian").symlink_metadata().is_ok() {
-        bail!(
-            "the sdist ships a debian/ directory of its own ({}); remove it from the tree and repack before debianizing",
-            tree.join("debian").display()
-        );
-    }
     for (rel, text) in &pkg.files {
         let p = tree.join(rel);
         if let Some(dir) = p.parent() {

@@ -320,6 +320,9 @@ pub enum SdistSource {
 impl SdistSource {
     /// Parse a SPEC: a local sdist path or a PEP 508 requirement without markers.
     pub fn parse(spec: &str) -> Result<SdistSource> {
+        if spec.contains("://") {
+            bail!("`{spec}`: direct URL requirements are not supported; download the sdist and give its path");
+        }
         if let Some(tree) = crate::inspect::sdist::SourceTree::from_spec(spec) {
             return match tree {
                 crate::inspect::sdist::SourceTree::Sdist(p) => {
@@ -794,6 +797,34 @@ mod tests {
             backend_dist("setuptools.build_meta:__legacy__"),
             "setuptools"
         );
+    }
+
+    #[test]
+    fn hostile_specs_get_one_clear_error_each() {
+        let err = |s: &str| match SdistSource::parse(s) {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("`{s}` accepted"),
+        };
+        let e = err("foo-1.0-py3-none-any.whl");
+        assert!(
+            e.contains("foo-1.0-py3-none-any.whl") && e.contains("sdist"),
+            "{e}"
+        );
+        let e = err("foo; python_version < \"3\"");
+        assert!(e.contains("markers"), "{e}");
+        let e = err("foo @ https://example.org/foo.tar.gz");
+        assert!(e.contains("direct URL") && e.contains("sdist"), "{e}");
+        let e = err("/nonexistent/foo-1.0.tar.gz");
+        assert!(
+            e.contains("/nonexistent/foo-1.0.tar.gz") && e.contains("does not exist"),
+            "{e}"
+        );
+        let e = err("not a name!");
+        assert!(e.contains("not a name!"), "{e}");
+        assert!(matches!(
+            SdistSource::parse("foo>=1,<2"),
+            Ok(SdistSource::Requirement(_))
+        ));
     }
 
     #[test]

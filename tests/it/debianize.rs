@@ -510,7 +510,17 @@ fn hostile_sdist_with_its_own_debian_dir_is_refused() {
     let e = debianize::write(&up, &pkg, &out, &Recorder::default())
         .unwrap_err()
         .to_string();
-    assert!(e.contains("debian/") && e.contains("repack"), "{e}");
+    assert!(
+        e.contains("withdeb-1.0.tar.gz") && e.contains("debian/") && e.contains("repack"),
+        "{e}"
+    );
+    // Nothing was written.
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| !n.to_string_lossy().starts_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
