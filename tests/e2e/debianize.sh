@@ -53,11 +53,17 @@ source "$ROOT/scripts/chroot.sh"
 # shellcheck source=tests/e2e/report.sh
 source "$ROOT/tests/e2e/report.sh"
 
-CHECK_OK=no
+# check NAME LOGFILE CMD...: one test case. CMD runs in the background and is waited for,
+# because bash ignores `set -e` in a subshell run under `||`, and a multi-step check would
+# then pass after a failing middle step.
+CHECK_OK=no CHECK_PID=
 check() {
     local name=$1 log=$2 rc=0
     shift 2
-    ("$@") >"$log" 2>&1 </dev/null || rc=$?
+    ("$@") >"$log" 2>&1 </dev/null &
+    CHECK_PID=$!
+    wait "$CHECK_PID" || rc=$?
+    CHECK_PID=
     if ((rc == 0)); then
         CHECK_OK=yes
         ok "$name"
@@ -92,6 +98,11 @@ INST=
 
 finish() {
     local rc=$?
+    if [[ -n $CHECK_PID ]]; then
+        pkill -TERM -P "$CHECK_PID" 2>/dev/null || true
+        kill -TERM "$CHECK_PID" 2>/dev/null || true
+        wait "$CHECK_PID" 2>/dev/null || true
+    fi
     ((rc == 0)) || not_ok "the suite ended early (exit status $rc)"
     chroot_cleanup_all || true
     note "total: $(($(date +%s) - T_START))s"
@@ -173,9 +184,16 @@ lint() {
     lintian --fail-on error --no-tag-display-limit "$changes"
 }
 install_import() {
-    local name=$1 module=$2 deb
+    local name=$1 module=$2 deb pkg version got
     deb=$(cd "$INST/build/$name" && compgen -G "*.deb" | head -n 1)
-    apt_in "$INST" install "/build/$name/$deb"
+    pkg=$(dpkg-deb -f "$INST/build/$name/$deb" Package)
+    version=$(dpkg-deb -f "$INST/build/$name/$deb" Version)
+    # bookworm may have installed its own build of the same version as a build dependency
+    # of another package here (its -2 sorts above our -1).
+    apt_in "$INST" install --allow-downgrades "/build/$name/$deb"
+    # shellcheck disable=SC2016 # a dpkg-query format, not a shell expansion
+    got=$(chroot_run "$INST" dpkg-query -W -f='${Version}' "$pkg")
+    [[ $got == "$version" ]] || { echo "$pkg $got is installed, not the built $version"; return 1; }
     chroot_run "$INST" python3 -c "import $module; print($module.__file__)"
 }
 for row in "${PROJECTS[@]}"; do
