@@ -573,6 +573,15 @@ pub fn read_sdist(
         let Ok(text) = std::fs::read_to_string(&p) else {
             continue;
         };
+        // The text goes into debian/copyright: page breaks (old GPL texts) are dropped,
+        // and a file with other control, line-separator or bidi characters is not used.
+        let text = text.replace("\r\n", "\n").replace('\x0c', "");
+        if text
+            .chars()
+            .any(|c| c != '\n' && crate::python::metadata::is_unsafe_char(c))
+        {
+            continue;
+        }
         for h in copyright_lines(&text) {
             if !copyright_holders.contains(&h) {
                 copyright_holders.push(h);

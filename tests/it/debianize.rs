@@ -593,3 +593,33 @@ fn debianize_top_level_test_modules_are_listed_for_pybuild() {
         "{control}"
     );
 }
+
+#[test]
+fn hostile_license_file_with_escapes_stays_out_of_debian_copyright() {
+    let tmp = tempfile::tempdir().unwrap();
+    let info = pkg_info("inky", "1.0", "");
+    let evil = "Copyright (c) 2020 Mallory\u{1b}[2J\n\nPermission \u{202e}granted.\n";
+    let path = sdist(
+        tmp.path(),
+        "inky-1.0",
+        &[
+            ("PKG-INFO", &info, 0o644),
+            ("setup.py", "", 0o644),
+            ("LICENSE", evil, 0o644),
+        ],
+    );
+    let unpack = tmp.path().join("u");
+    std::fs::create_dir(&unpack).unwrap();
+    let up = read(&path, "inky-1.0.tar.gz", &unpack);
+    assert!(up.license_files.is_empty() && up.copyright_holders.is_empty());
+    let pkg = debianize::generate(&up, &bookworm(), &options()).unwrap();
+    let c = &pkg.files["debian/copyright"];
+    assert!(
+        !c.chars()
+            .any(|ch| ch != '\n' && py2deb::python::metadata::is_unsafe_char(ch)),
+        "{c:?}"
+    );
+    assert!(!c.contains("Mallory"), "{c}");
+    assert!(c.contains("Copyright: FIXME\n"), "{c}");
+    assert!(c.contains(" FIXME: the text of the Expat license"), "{c}");
+}
