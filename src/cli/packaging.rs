@@ -425,3 +425,66 @@ pub(super) fn debianize(args: &DebianizeArgs, reporter: &Terminal) -> Result<()>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Command, Opts};
+    use clap::Parser;
+
+    #[test]
+    fn rfp_and_debianize_parse() {
+        let o = Opts::try_parse_from([
+            "py2deb",
+            "rfp",
+            "foo",
+            "bar==1",
+            "--itp",
+            "--recursive",
+            "-o",
+            "out",
+            "--target",
+            "bookworm",
+            "--target",
+            "trixie",
+        ])
+        .unwrap();
+        match o.command {
+            Some(Command::Rfp(a)) => {
+                assert_eq!(a.specs, ["foo", "bar==1"]);
+                assert!(a.itp && a.recursive);
+                assert_eq!(a.target, ["bookworm", "trixie"]);
+                assert_eq!(a.output_dir.as_deref(), Some(std::path::Path::new("out")));
+            }
+            other => panic!("{other:?}"),
+        }
+        let o = Opts::try_parse_from([
+            "py2deb",
+            "debianize",
+            "foo",
+            "-o",
+            "src",
+            "--itp-bug",
+            "1234567",
+            "--no-team",
+        ])
+        .unwrap();
+        match o.command {
+            Some(Command::Debianize(a)) => {
+                assert_eq!(a.target, "sid");
+                assert_eq!(a.itp_bug, Some(1_234_567));
+                assert!(a.no_team);
+            }
+            other => panic!("{other:?}"),
+        }
+        // The output directory is required: the tree and the orig must go somewhere known.
+        let e = Opts::try_parse_from(["py2deb", "debianize", "foo"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--output-dir"), "{e}");
+        let e =
+            Opts::try_parse_from(["py2deb", "debianize", "foo", "-o", "x", "--itp-bug", "soon"])
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("soon"), "{e}");
+    }
+}
