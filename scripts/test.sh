@@ -111,6 +111,7 @@ run_e2e_sample() {
     return "${PIPESTATUS[0]}"
 }
 phase "e2e sample (tests/e2e/sample.sh)" run_e2e_sample
+phase "debianize and rfp (tests/e2e/debianize.sh)" env PY2DEB="$ROOT/target/release/py2deb" timeout -k 30 "${E2E_DEBIANIZE_TIMEOUT:-900}" "$ROOT/tests/e2e/debianize.sh"
 
 printf '\nTimings:\n'
 for i in "${!PHASE_NAMES[@]}"; do

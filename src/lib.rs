@@ -17,6 +17,7 @@ pub mod fsutil;
 pub mod index;
 pub mod inspect;
 pub mod overrides;
+pub mod packaging;
 pub mod pipeline;
 pub mod python;
 pub mod repo;

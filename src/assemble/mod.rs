@@ -35,7 +35,7 @@ pub const BUNDLE_KEY_SHIFT: usize = 32;
 /// Licenses shipped in `/usr/share/common-licenses` on every Debian system: the
 /// copyright file must refer to them instead of copying their text (lintian
 /// `copyright-not-using-common-license-for-*`). DEP-5 short name → file name.
-const COMMON_LICENSES: &[(&str, &str)] = &[
+pub const COMMON_LICENSES: &[(&str, &str)] = &[
     ("Apache-2.0", "Apache-2.0"),
     ("Artistic", "Artistic"),
     ("CC0-1.0", "CC0-1.0"),
@@ -428,7 +428,7 @@ fn dep5_tokens(expr: &str) -> (String, Vec<String>) {
 
 /// The license of a distribution as a DEP-5 `License:` expression plus the short names
 /// it uses.
-fn license_of(meta: &Metadata) -> (String, Vec<String>) {
+pub fn license_of(meta: &Metadata) -> (String, Vec<String>) {
     if let Some(expr) = &meta.license_expression {
         let (out, names) = dep5_expression(expr);
         if !names.is_empty() {
@@ -1107,7 +1107,7 @@ fn is_uncompressed_man_page(path: &str) -> bool {
 /// A URL fit for the Homepage field, the copyright's Source and the man page: an absolute
 /// http(s) URL that parses, without whitespace or control characters. Anything else in
 /// the metadata is not used as a home page.
-fn is_homepage_url(text: &str) -> bool {
+pub fn is_homepage_url(text: &str) -> bool {
     !text
         .chars()
         .any(|c| c.is_whitespace() || c.is_control() || crate::python::metadata::is_unsafe_char(c))
@@ -1117,7 +1117,7 @@ fn is_homepage_url(text: &str) -> bool {
 
 /// Debian's synopses do not start with an article (lintian
 /// `description-synopsis-starts-with-article`): "A tool for X" → "Tool for X".
-fn drop_article(s: &str) -> String {
+pub fn drop_article(s: &str) -> String {
     for article in ["a ", "an ", "the "] {
         let head = s.get(..article.len()).unwrap_or_default();
         if let Some(rest) = head

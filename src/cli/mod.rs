@@ -1,6 +1,7 @@
 //! Command line: clap types (what the user typed, `Opts`) turned into the program's
 //! configuration ([`BuildConfig`]), a terminal reporter, and the exit code.
 
+pub mod packaging;
 pub mod repo;
 
 use crate::debian::archive::ArchiveOptions;
@@ -58,6 +59,10 @@ enum Command {
     Map(MapArgs),
     /// Keep an apt repository of converted packages (init, add, list, remove, update).
     Repo(crate::cli::repo::RepoArgs),
+    /// Check whether Debian has a project; if not, write the WNPP request (RFP or ITP).
+    Rfp(crate::cli::packaging::RfpArgs),
+    /// Write a Debian source package for an sdist, after the Debian Python Team's conventions.
+    Debianize(Box<crate::cli::packaging::DebianizeArgs>),
 }
 
 /// Options of `py2deb build`, named like pip's where pip has one.
@@ -581,6 +586,8 @@ pub fn run(opts: Opts) -> Result<()> {
             );
             crate::cli::repo::run(args.command, &reporter, &builder)
         }
+        Some(Command::Rfp(args)) => crate::cli::packaging::rfp(&args, &reporter),
+        Some(Command::Debianize(args)) => crate::cli::packaging::debianize(&args, &reporter),
         None => build(&opts.build, &reporter),
     }
 }
