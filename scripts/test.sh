@@ -11,7 +11,9 @@
 # 4. tests/e2e/run.sh           (real PyPI + Debian archive + lintian + apt in a chroot),
 # 5. tests/e2e/repo.sh          (`py2deb repo`: a signed apt repository used from a chroot),
 # 6. tests/e2e/sample.sh        (a fixed-seed random sample of PyPI's 5,000 most downloaded
-#                                projects: built, installed with apt, imported).
+#                                projects: built, installed with apt, imported),
+# 7. tests/e2e/debianize.sh     (`py2deb debianize` source packages built with
+#                                dpkg-buildpackage in a chroot, and `py2deb rfp`).
 #
 # Every phase runs even if an earlier one failed, so one run shows everything that is
 # broken; the exit status is non-zero if any phase failed. The last line printed is the
@@ -86,32 +88,29 @@ phase "cargo build --release" cargo build --release
 # Tests that need PyPI are #[ignore]d in the hermetic run above; they run here.
 phase "cargo tests needing PyPI (--ignored)" cargo test --test it network_ -- --ignored
 
-E2E_LOG=$(mktemp)
-E2E_REPO_LOG=$(mktemp)
-E2E_SAMPLE_LOG=$(mktemp)
-trap 'rm -f "$E2E_LOG" "$E2E_REPO_LOG" "$E2E_SAMPLE_LOG"' EXIT
-run_e2e() {
-    # shellcheck disable=SC2086 # E2E_ARGS is a list of corpus row names
-    PY2DEB=$ROOT/target/release/py2deb timeout -k 30 "$E2E_TIMEOUT" \
-        "$ROOT/tests/e2e/run.sh" ${E2E_ARGS:-} 2>&1 | tee "$E2E_LOG"
+# Every end-to-end suite prints `N passed, N failed, N skipped` as its last summary line;
+# e2e NAME TIMEOUT SCRIPT [ARGS...] runs one as a phase and keeps its log for the total.
+E2E_LOGDIR=$(mktemp -d)
+trap 'rm -rf "$E2E_LOGDIR"' EXIT
+declare -A E2E_LOGS=()
+run_suite() {
+    local log=$1 timeout=$2
+    shift 2
+    PY2DEB=$ROOT/target/release/py2deb timeout -k 30 "$timeout" "$@" 2>&1 | tee "$log"
     return "${PIPESTATUS[0]}"
 }
-phase "e2e suite (tests/e2e/run.sh)" run_e2e
-
-run_e2e_repo() {
-    PY2DEB=$ROOT/target/release/py2deb timeout -k 30 "$E2E_REPO_TIMEOUT" \
-        "$ROOT/tests/e2e/repo.sh" 2>&1 | tee "$E2E_REPO_LOG"
-    return "${PIPESTATUS[0]}"
+e2e() {
+    local name="e2e $1" timeout=$2 log
+    shift 2
+    log=$E2E_LOGDIR/${#E2E_LOGS[@]}.log
+    E2E_LOGS[$name]=$log
+    phase "$name" run_suite "$log" "$timeout" "$@"
 }
-phase "e2e repo (tests/e2e/repo.sh)" run_e2e_repo
-
-run_e2e_sample() {
-    PY2DEB=$ROOT/target/release/py2deb timeout -k 30 "$E2E_SAMPLE_TIMEOUT" \
-        "$ROOT/tests/e2e/sample.sh" 2>&1 | tee "$E2E_SAMPLE_LOG"
-    return "${PIPESTATUS[0]}"
-}
-phase "e2e sample (tests/e2e/sample.sh)" run_e2e_sample
-phase "debianize and rfp (tests/e2e/debianize.sh)" env PY2DEB="$ROOT/target/release/py2deb" timeout -k 30 "${E2E_DEBIANIZE_TIMEOUT:-900}" "$ROOT/tests/e2e/debianize.sh"
+# shellcheck disable=SC2086 # E2E_ARGS is a list of corpus row names
+e2e "suite (tests/e2e/run.sh)" "$E2E_TIMEOUT" "$ROOT/tests/e2e/run.sh" ${E2E_ARGS:-}
+e2e "repo (tests/e2e/repo.sh)" "$E2E_REPO_TIMEOUT" "$ROOT/tests/e2e/repo.sh"
+e2e "sample (tests/e2e/sample.sh)" "$E2E_SAMPLE_TIMEOUT" "$ROOT/tests/e2e/sample.sh"
+e2e "debianize and rfp (tests/e2e/debianize.sh)" "${E2E_DEBIANIZE_TIMEOUT:-900}" "$ROOT/tests/e2e/debianize.sh"
 
 printf '\nTimings:\n'
 for i in "${!PHASE_NAMES[@]}"; do
@@ -131,12 +130,8 @@ for i in "${!PHASE_NAMES[@]}"; do
     esac
 done
 for i in "${!PHASE_NAMES[@]}"; do
-    case ${PHASE_NAMES[i]} in
-    "e2e suite"*) log=$E2E_LOG ;;
-    "e2e repo"*) log=$E2E_REPO_LOG ;;
-    "e2e sample"*) log=$E2E_SAMPLE_LOG ;;
-    *) continue ;;
-    esac
+    log=${E2E_LOGS[${PHASE_NAMES[i]}]:-}
+    [[ -n $log ]] || continue
     summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1 || true)
     if [[ $summary =~ ^([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped$ ]]; then
         passed=$((passed + BASH_REMATCH[1])) failed=$((failed + BASH_REMATCH[2])) skipped=$((skipped + BASH_REMATCH[3]))
