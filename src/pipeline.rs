@@ -105,6 +105,10 @@ pub struct BuildConfig {
     pub limits: Limits,
     pub deps: resolve::DepsMode,
     pub conflicts: resolve::ConflictMode,
+    /// Files an unrelated package of the target ships too (`--on-clash`).
+    pub on_clash: resolve::clash::OnClash,
+    /// Strip ELF files as dh_strip does (`--no-strip` keeps their symbols).
+    pub strip: bool,
     /// Where the target's package lists come from.
     pub archive: ArchiveOptions,
     /// Read them from apt's lists (`archive.lists_dir`) rather than a mirror.
@@ -258,6 +262,10 @@ pub struct Built {
     pub replaces: Option<String>,
     pub depends: String,
     pub programs: Vec<String>,
+    /// Target packages that installing this one removes (file clashes settled with
+    /// `Conflicts`/`Breaks` + `Replaces`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removes: Vec<resolve::clash::Removal>,
 }
 
 /// Staging directories of running builds, removed by the interrupt handler so that a
@@ -933,10 +941,6 @@ fn prepare_group(
             node.replaces = Some((pkg, have));
         }
     }
-    // The archive is no longer needed; writing big packages should not carry it.
-    drop(tindex);
-    release_freed_memory();
-
     let mut built: Vec<Prepared> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let is_root = roots.contains(&i);
@@ -1000,7 +1004,51 @@ fn prepare_group(
         )?;
         built.push(p);
     }
+    settle_clashes(cfg, &tindex, &mut built, reporter)?;
+    // The archive is no longer needed; writing big packages should not carry it.
+    drop(tindex);
+    release_freed_memory();
     Ok(built)
+}
+
+/// Check the group's files against the target and each other (see [`resolve::clash`]) and
+/// write the relations that settle what may be settled.
+fn settle_clashes(
+    cfg: &BuildConfig,
+    tindex: &resolve::TargetIndex,
+    built: &mut [Prepared],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let candidates: Vec<resolve::clash::Candidate> = built
+        .iter()
+        .map(|p| resolve::clash::Candidate {
+            package: &p.built.package,
+            project: &p.built.project,
+            paths: p
+                .assembly
+                .spec
+                .data
+                .iter()
+                .map(|e| e.path.as_str())
+                .collect(),
+        })
+        .collect();
+    let removals = resolve::clash::settle(
+        &candidates,
+        tindex,
+        &cfg.target.name,
+        cfg.on_clash,
+        reporter,
+    )?;
+    for (p, removals) in built.iter_mut().zip(removals) {
+        let (conflicts, breaks, replaces) = resolve::clash::relations(&removals);
+        let control = &mut p.assembly.spec.control;
+        control.conflicts.extend(conflicts);
+        control.breaks.extend(breaks);
+        control.replaces.extend(replaces);
+        p.built.removes = removals;
+    }
+    Ok(())
 }
 
 /// Two packages of one run may not share a file name (dpkg drops the epoch from it, so
@@ -1168,6 +1216,7 @@ fn prepare_one(
         replaces: None,
         depends: control.depends.to_string(),
         programs: assembly.programs.clone(),
+        removes: Vec::new(),
     };
     Ok(Prepared {
         wheel,

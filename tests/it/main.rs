@@ -2,6 +2,7 @@
 
 mod build;
 mod cache;
+mod clash;
 mod cli_env;
 mod closure;
 mod control_props;
