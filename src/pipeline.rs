@@ -989,6 +989,22 @@ fn prepare_group(
                 .or(node.replaces.as_ref().map(|(p, _)| p.as_str())),
         )
         .with_context(|| format!("building {}", node.chain))?;
+        let Prepared {
+            wheel,
+            bundled,
+            assembly,
+            built: b,
+        } = &mut p;
+        assemble::shlibs::add_to(
+            &mut assembly.spec,
+            &mut |key| assemble::read_source(wheel, bundled, key),
+            tindex.dists.paths.as_ref(),
+            &tindex.archive,
+            &cfg.target.name,
+            reporter,
+        )
+        .with_context(|| format!("building {}", node.chain))?;
+        b.depends = assembly.spec.control.depends.to_string();
         p.built.reason = node.reason.clone();
         p.built.replaces = node.replaces.as_ref().map(|(p, v)| format!("{p} {v}"));
         p.built.bundles = inside
@@ -1355,6 +1371,16 @@ fn write_one(
     } = p;
     let staged = staging.join(&assembly.filename);
     let result = (|| -> Result<u64> {
+        let stripped = if cfg.strip {
+            assemble::strip::strip_all(
+                &assembly.spec,
+                &mut |key| assemble::read_source(wheel, bundled, key),
+                staging,
+                threads,
+            )?
+        } else {
+            assemble::strip::Stripped::default()
+        };
         let file = std::fs::File::create(&staged)?;
         let mut out = std::io::BufWriter::new(&file);
         deb::write_deb_with_cores(
@@ -1363,13 +1389,10 @@ fn write_one(
                 if stop.load(std::sync::atomic::Ordering::SeqCst) {
                     return Err(Cancelled.into());
                 }
-                let which = key >> assemble::BUNDLE_KEY_SHIFT;
-                let index = key & ((1 << assemble::BUNDLE_KEY_SHIFT) - 1);
-                let data = if which == 0 {
-                    wheel.read(index)?
-                } else {
-                    bundled[which - 1].read(index)?
-                };
+                if let Some(data) = stripped.take(key) {
+                    return data;
+                }
+                let data = assemble::read_source(wheel, bundled, key)?;
                 Ok(assemble::rewrite_shebang(data))
             },
             &mut out,

@@ -6,6 +6,7 @@ mod clash;
 mod cli_env;
 mod closure;
 mod control_props;
+mod elf;
 mod hostile_build;
 mod hostile_index;
 mod index;

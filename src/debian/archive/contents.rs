@@ -63,12 +63,7 @@ pub fn keys_of(path: &str) -> Vec<String> {
         }
         ["usr", "lib", "python3", "dist-packages", top, rest @ ..] => {
             keys.push(format!("d usr/lib/python3/dist-packages/{top}"));
-            let init_depth = match rest {
-                [] => true,
-                ["__init__.py"] => true,
-                [_, "__init__.py"] => true,
-                _ => false,
-            };
+            let init_depth = matches!(rest, [] | ["__init__.py"] | [_, "__init__.py"]);
             if init_depth {
                 keys.push(format!("f {path}"));
             }
