@@ -1057,11 +1057,12 @@ fn settle_clashes(
         reporter,
     )?;
     for (p, removals) in built.iter_mut().zip(removals) {
-        let (conflicts, breaks, replaces) = resolve::clash::relations(&removals);
+        let fields = resolve::clash::relations(&removals);
         let control = &mut p.assembly.spec.control;
-        control.conflicts.extend(conflicts);
-        control.breaks.extend(breaks);
-        control.replaces.extend(replaces);
+        control.conflicts.extend(fields.conflicts);
+        control.breaks.extend(fields.breaks);
+        control.replaces.extend(fields.replaces);
+        control.provides.extend(fields.provides);
         p.built.removes = removals;
     }
     Ok(())

@@ -153,6 +153,21 @@ fn owners<'i>(index: &'i PathIndex, path: &str, package: &str) -> Vec<&'i str> {
     found
 }
 
+/// Whether the target's `package` depends on `on` (in `Depends` or `Pre-Depends`).
+fn depends_on(index: &TargetIndex, package: &str, on: &str) -> bool {
+    let Some(pv) = index.archive.newest(package) else {
+        return false;
+    };
+    [&pv.depends, &pv.pre_depends]
+        .into_iter()
+        .flatten()
+        .flat_map(|field| field.split([',', '|']))
+        .any(|dep| {
+            let name = dep.trim().split([' ', '(', ':']).next().unwrap_or("");
+            name == on
+        })
+}
+
 /// Check every package of one build; returns, for each candidate in order, the target's
 /// packages it must remove. Nothing is written; every refusal names the file and both
 /// packages.
@@ -215,7 +230,15 @@ pub fn settle(
                     );
                 }
                 let shipped = index.dists.projects_of(theirs);
-                let same = !shipped.is_empty() && shipped.iter().all(|(n, _)| *n == project);
+                let same = if shipped.is_empty() {
+                    // No metadata of its own: bookworm ships mypy's programs as `mypy`
+                    // beside its modules in `python3-mypy`. It is this project's if it
+                    // depends on the package this one took over; a name alone proves
+                    // nothing (bookworm's `tldr` is a Haskell program).
+                    depends_on(index, theirs, c.package)
+                } else {
+                    shipped.iter().all(|(n, _)| *n == project)
+                };
                 if same {
                     removals.push(Removal {
                         package: theirs.to_owned(),
@@ -254,23 +277,32 @@ pub fn settle(
     Ok(out)
 }
 
+/// The fields that let dpkg and apt carry out removals.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Fields {
+    pub conflicts: Relations,
+    pub breaks: Relations,
+    pub replaces: Relations,
+    pub provides: Relations,
+}
+
 /// The relations that let dpkg and apt carry out `removals`: `Replaces` on each (dpkg may
-/// take over its files), with `Conflicts` for an unrelated package and `Breaks` for one
-/// the new package supersedes (Debian Policy §7.6).
-pub fn relations(removals: &[Removal]) -> (Relations, Relations, Relations) {
-    let (mut conflicts, mut breaks, mut replaces) = (
-        Relations::default(),
-        Relations::default(),
-        Relations::default(),
-    );
+/// take over its files), with `Conflicts` for an unrelated package, and `Breaks` +
+/// `Provides` for one the new package supersedes, so that what depends on that package
+/// stays satisfied (Debian Policy §7.5, §7.6).
+pub fn relations(removals: &[Removal]) -> Fields {
+    let mut f = Fields::default();
     for r in removals {
-        replaces.push(Dep::new(&r.package));
+        f.replaces.push(Dep::new(&r.package));
         match r.relation {
-            Relation::Conflicts => conflicts.push(Dep::new(&r.package)),
-            Relation::Supersedes => breaks.push(Dep::new(&r.package)),
+            Relation::Conflicts => f.conflicts.push(Dep::new(&r.package)),
+            Relation::Supersedes => {
+                f.breaks.push(Dep::new(&r.package));
+                f.provides.push(Dep::new(&r.package));
+            }
         }
     }
-    (conflicts, breaks, replaces)
+    f
 }
 
 #[cfg(test)]

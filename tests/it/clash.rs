@@ -87,10 +87,10 @@ fn clash_unrelated_program_with_conflicts_removes_it_loudly() {
     assert_eq!(out[0].len(), 1, "one removal per package: {:?}", out[0]);
     assert_eq!(out[0][0].package, "tldr");
     assert_eq!(out[0][0].relation, Relation::Conflicts);
-    let (conflicts, breaks, replaces) = relations(&out[0]);
-    assert_eq!(conflicts.to_string(), "tldr");
-    assert_eq!(replaces.to_string(), "tldr");
-    assert!(breaks.is_empty());
+    let f = relations(&out[0]);
+    assert_eq!(f.conflicts.to_string(), "tldr");
+    assert_eq!(f.replaces.to_string(), "tldr");
+    assert!(f.breaks.is_empty() && f.provides.is_empty());
     let warnings = rec.warnings.lock().unwrap();
     assert!(
         warnings
@@ -163,10 +163,35 @@ fn clash_same_project_split_differently_is_superseded() {
     assert_eq!(out[0].len(), 1, "{:?}", out[0]);
     assert_eq!(out[0][0].package, "python3-black-extras");
     assert_eq!(out[0][0].relation, Relation::Supersedes);
-    let (conflicts, breaks, replaces) = relations(&out[0]);
-    assert!(conflicts.is_empty());
-    assert_eq!(breaks.to_string(), "python3-black-extras");
-    assert_eq!(replaces.to_string(), "python3-black-extras");
+    let f = relations(&out[0]);
+    assert!(f.conflicts.is_empty());
+    assert_eq!(f.breaks.to_string(), "python3-black-extras");
+    assert_eq!(f.replaces.to_string(), "python3-black-extras");
+    assert_eq!(f.provides.to_string(), "python3-black-extras");
+}
+
+#[test]
+fn clash_same_project_programs_package_without_metadata_is_superseded() {
+    // bookworm ships mypy's modules as python3-mypy and its programs as mypy, which has
+    // no dist-info but depends on python3-mypy: the converted python3-mypy supersedes it.
+    let mut idx = target_index(true);
+    idx.archive = Archive::from_packages_text(
+        "Package: mypy\nVersion: 1.0.1-1\nArchitecture: all\nDepends: python3-mypy (= 1.0.1-1)\n\n\
+         Package: python3-mypy\nVersion: 1.0.1-1\nArchitecture: amd64\n\n\
+         Package: dmypy-other\nVersion: 1.0\nArchitecture: all\n\n",
+    );
+    let mut b = PathIndexBuilder::new();
+    b.add("usr/bin/dmypy", "python/mypy");
+    b.add("usr/bin/stubgen", "misc/dmypy-other");
+    idx.dists.paths = Some(b.finish("k"));
+    let rec = Recorder::default();
+    let c = [one("python3-mypy", "mypy", &["usr/bin/dmypy"])];
+    let out = settle(&c, &idx, "bookworm", OnClash::Error, &rec).unwrap();
+    assert_eq!(out[0][0].package, "mypy");
+    assert_eq!(out[0][0].relation, Relation::Supersedes);
+    // A package that neither is named after the project nor depends on it is unrelated.
+    let c = [one("python3-mypy", "mypy", &["usr/bin/stubgen"])];
+    assert!(settle(&c, &idx, "bookworm", OnClash::Error, &rec).is_err());
 }
 
 #[test]
