@@ -41,7 +41,9 @@ pub struct PathIndexBuilder {
 /// Whether a file name is a shared library as the dynamic linker finds it (`libz.so.1`,
 /// `libfoo-2.0.so`).
 fn is_shared_library(name: &str) -> bool {
-    name.starts_with("lib") && (name.ends_with(".so") || name.contains(".so."))
+    // The dynamic loader itself is named in DT_NEEDED too (`ld-linux-x86-64.so.2`).
+    (name.starts_with("lib") || name.starts_with("ld-"))
+        && (name.ends_with(".so") || name.contains(".so."))
 }
 
 /// `x86_64-linux-gnu`, `aarch64-linux-gnu`, `arm-linux-gnueabihf`: a multiarch triplet.
@@ -77,7 +79,7 @@ pub fn keys_of(path: &str) -> Vec<String> {
                 keys.push(format!("s {file}"));
             }
         }
-        ["usr", "lib", _] | ["lib", _] if is_shared_library(file) => {
+        ["usr", "lib" | "lib64", _] | ["lib" | "lib64", _] if is_shared_library(file) => {
             keys.push(format!("s {file}"));
         }
         ["lib", dir, _] if is_triplet(dir) && is_shared_library(file) => {
@@ -262,6 +264,7 @@ mod tests {
             ("usr/share/tldr/pages/a.md", "haskell/tldr"),
             ("usr/lib/x86_64-linux-gnu/libz.so.1", "libs/zlib1g"),
             ("lib/x86_64-linux-gnu/libc.so.6", "libs/libc6"),
+            ("lib64/ld-linux-x86-64.so.2", "libs/libc6"),
             ("usr/lib/python3.11/os.py", "python/libpython3.11-minimal"),
             ("usr/lib/python3/dist-packages/six.py", "python/python3-six"),
             (
@@ -285,6 +288,7 @@ mod tests {
         assert_eq!(i.dir("usr/share/tldr"), ["tldr"]);
         assert_eq!(i.soname("libz.so.1"), ["zlib1g"]);
         assert_eq!(i.soname("libc.so.6"), ["libc6"]);
+        assert_eq!(i.soname("ld-linux-x86-64.so.2"), ["libc6"]);
         assert_eq!(i.dir("usr/lib/python3.11"), ["libpython3.11-minimal"]);
         assert_eq!(
             i.file("usr/lib/python3/dist-packages/six.py"),
