@@ -350,3 +350,54 @@ fn elf_files_are_stripped_reproducibly_and_kept_with_no_strip() {
     .unwrap();
     assert_eq!(kept, bytes, "--no-strip keeps the file as the wheel has it");
 }
+
+#[test]
+fn hostile_truncated_elf_is_refused_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut junk = b"\x7fELF\x02\x01\x01".to_vec();
+    junk.resize(80, 0xff);
+    let wheel = WheelBuilder::new("badmod", "1.0")
+        .tag("cp311-cp311-manylinux_2_17_x86_64")
+        .file("badmod/_x.cpython-311-x86_64-linux-gnu.so", &junk)
+        .write(dir.path());
+    let lists = dir.path().join("lists");
+    std::fs::create_dir_all(&lists).unwrap();
+    std::fs::write(
+        lists.join("mirror_debian_dists_bookworm_main_binary-amd64_Packages"),
+        "Package: python3\nVersion: 3.11.2-1+b1\nArchitecture: amd64\n\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = Command::new(env!("CARGO_BIN_EXE_py2deb"))
+        .args([
+            "--target",
+            "bookworm",
+            "--arch",
+            "amd64",
+            "--offline",
+            "--apt-lists",
+        ])
+        .arg(&lists)
+        .arg("-o")
+        .arg(&out)
+        .args(["--maintainer", "T <t@example.org>"])
+        .arg(&wheel)
+        .env("PY2DEB_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("/usr/lib/python3/dist-packages/badmod/_x.cpython-311-x86_64-linux-gnu.so"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("damaged"), "{stderr}");
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter(|e| e.path().extension().is_some_and(|x| x == "deb"))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing is written");
+}
