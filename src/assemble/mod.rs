@@ -10,6 +10,9 @@
 //! [`Payload::Source`] entries that the writer streams one at a time through
 //! [`rewrite_shebang`].
 
+pub mod elf;
+pub mod shlibs;
+pub mod strip;
 pub mod templates;
 
 use crate::assemble::templates::Templates;
@@ -100,6 +103,21 @@ pub fn full_version(v: &pep440_rs::Version, revision: &str) -> String {
 pub fn deb_filename(package: &str, version: &str, arch: &str) -> String {
     let v = version.split_once(':').map(|(_, v)| v).unwrap_or(version);
     format!("{package}_{v}_{arch}.deb")
+}
+
+/// The bytes of a source key of [`assemble`]'s payloads: the main wheel's entry, or a
+/// bundled wheel's (see [`BUNDLE_KEY_SHIFT`]).
+pub fn read_source(wheel: &mut Wheel, bundled: &mut [Wheel], key: usize) -> Result<Vec<u8>> {
+    let which = key >> BUNDLE_KEY_SHIFT;
+    let index = key & ((1 << BUNDLE_KEY_SHIFT) - 1);
+    if which == 0 {
+        wheel.read(index)
+    } else {
+        match bundled.get_mut(which - 1) {
+            Some(b) => b.read(index),
+            None => bail!("source key {key:#x} names no bundled wheel"),
+        }
+    }
 }
 
 /// Rewrite a Python `#!` line to `/usr/bin/python3`, as dh_python3 does; anything else
@@ -525,6 +543,15 @@ pub fn assemble(
         &full_version(&meta.version, &opts.revision),
         opts.epoch_offset,
     );
+    // A shared object in a wheel tagged pure is still compiled code (dpkg and lintian judge
+    // the files, not the tag).
+    let shared_object = |w: &Wheel| {
+        w.entries.iter().any(|e| {
+            let name = e.path.rsplit('/').next().unwrap_or(&e.path);
+            name.ends_with(".so") || name.contains(".so.")
+        })
+    };
+    let pure = pure && !shared_object(wheel) && !bundled.iter().any(shared_object);
     let architecture = if pure {
         "all".to_owned()
     } else {

@@ -2,6 +2,7 @@
 //! configuration ([`BuildConfig`]), a terminal reporter, and the exit code.
 
 pub mod packaging;
+pub mod compiled;
 pub mod repo;
 
 use crate::debian::archive::ArchiveOptions;
@@ -100,6 +101,8 @@ struct BuildArgs {
     net: NetArgs,
     #[command(flatten)]
     target: TargetArgs,
+    #[command(flatten)]
+    compiled: crate::cli::compiled::CompiledArgs,
     /// Requirements the target lacks: build them too (`missing`) or only depend on them.
     #[arg(long, value_name = "missing|none", default_value = "missing")]
     deps: DepsMode,
@@ -518,6 +521,8 @@ impl BuildArgs {
             },
             deps: self.deps,
             conflicts: self.conflicts,
+            on_clash: self.compiled.on_clash,
+            strip: !self.compiled.no_strip,
             archive,
             host_archive,
             no_binary: self.no_binary.clone(),
@@ -549,6 +554,13 @@ fn print_built(built: &[Built], json: bool) -> Result<()> {
                 println!(
                     "    installing it replaces the distribution's {}",
                     escape_untrusted(r)
+                );
+            }
+            for r in &b.removes {
+                println!(
+                    "    installing this removes {} (both ship {})",
+                    escape_untrusted(&r.package),
+                    escape_untrusted(&r.path)
                 );
             }
         }

@@ -53,6 +53,10 @@ pub struct BuildConfig {
     pub limits: Limits,
     pub deps: resolve::DepsMode,
     pub conflicts: resolve::ConflictMode,
+    /// Files an unrelated package of the target ships too (`--on-clash`).
+    pub on_clash: resolve::clash::OnClash,
+    /// Strip ELF files as dh_strip does (`--no-strip` keeps their symbols).
+    pub strip: bool,
     /// Where the target's package lists come from.
     pub archive: ArchiveOptions,
     /// Read them from apt's lists (`archive.lists_dir`) rather than a mirror.
@@ -206,6 +210,10 @@ pub struct Built {
     pub replaces: Option<String>,
     pub depends: String,
     pub programs: Vec<String>,
+    /// Target packages that installing this one removes (file clashes settled with
+    /// `Conflicts`/`Breaks` + `Replaces`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removes: Vec<resolve::clash::Removal>,
 }
 
 /// A wheel on disk with what we know about where it came from.
@@ -676,10 +684,6 @@ fn prepare_group(
             node.replaces = Some((pkg, have));
         }
     }
-    // The archive is no longer needed; writing big packages should not carry it.
-    drop(tindex);
-    release_freed_memory();
-
     let mut built: Vec<Prepared> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let is_root = roots.contains(&i);
@@ -728,6 +732,22 @@ fn prepare_group(
                 .or(node.replaces.as_ref().map(|(p, _)| p.as_str())),
         )
         .with_context(|| format!("building {}", node.chain))?;
+        let Prepared {
+            wheel,
+            bundled,
+            assembly,
+            built: b,
+        } = &mut p;
+        assemble::shlibs::add_to(
+            &mut assembly.spec,
+            &mut |key| assemble::read_source(wheel, bundled, key),
+            tindex.dists.paths.as_ref(),
+            &tindex.archive,
+            &cfg.target.name,
+            reporter,
+        )
+        .with_context(|| format!("building {}", node.chain))?;
+        b.depends = assembly.spec.control.depends.to_string();
         p.built.reason = node.reason.clone();
         p.built.replaces = node.replaces.as_ref().map(|(p, v)| format!("{p} {v}"));
         p.built.bundles = inside
@@ -743,7 +763,52 @@ fn prepare_group(
         )?;
         built.push(p);
     }
+    settle_clashes(cfg, &tindex, &mut built, reporter)?;
+    // The archive is no longer needed; writing big packages should not carry it.
+    drop(tindex);
+    release_freed_memory();
     Ok(built)
+}
+
+/// Check the group's files against the target and each other (see [`resolve::clash`]) and
+/// write the relations that settle what may be settled.
+fn settle_clashes(
+    cfg: &BuildConfig,
+    tindex: &resolve::TargetIndex,
+    built: &mut [Prepared],
+    reporter: &dyn Reporter,
+) -> Result<()> {
+    let candidates: Vec<resolve::clash::Candidate> = built
+        .iter()
+        .map(|p| resolve::clash::Candidate {
+            package: &p.built.package,
+            project: &p.built.project,
+            paths: p
+                .assembly
+                .spec
+                .data
+                .iter()
+                .map(|e| e.path.as_str())
+                .collect(),
+        })
+        .collect();
+    let removals = resolve::clash::settle(
+        &candidates,
+        tindex,
+        &cfg.target.name,
+        cfg.on_clash,
+        reporter,
+    )?;
+    for (p, removals) in built.iter_mut().zip(removals) {
+        let fields = resolve::clash::relations(&removals);
+        let control = &mut p.assembly.spec.control;
+        control.conflicts.extend(fields.conflicts);
+        control.breaks.extend(fields.breaks);
+        control.replaces.extend(fields.replaces);
+        control.provides.extend(fields.provides);
+        p.built.removes = removals;
+    }
+    Ok(())
 }
 
 /// Two packages of one run may not share a file name (dpkg drops the epoch from it, so
@@ -911,6 +976,7 @@ fn prepare_one(
         replaces: None,
         depends: control.depends.to_string(),
         programs: assembly.programs.clone(),
+        removes: Vec::new(),
     };
     Ok(Prepared {
         wheel,
@@ -1049,6 +1115,16 @@ fn write_one(
     } = p;
     let staged = staging.join(&assembly.filename);
     let result = (|| -> Result<u64> {
+        let stripped = if cfg.strip {
+            assemble::strip::strip_all(
+                &assembly.spec,
+                &mut |key| assemble::read_source(wheel, bundled, key),
+                staging,
+                threads,
+            )?
+        } else {
+            assemble::strip::Stripped::default()
+        };
         let file = std::fs::File::create(&staged)?;
         let mut out = std::io::BufWriter::new(&file);
         deb::write_deb_with_cores(
@@ -1057,13 +1133,10 @@ fn write_one(
                 if stop.load(std::sync::atomic::Ordering::SeqCst) {
                     return Err(Cancelled.into());
                 }
-                let which = key >> assemble::BUNDLE_KEY_SHIFT;
-                let index = key & ((1 << assemble::BUNDLE_KEY_SHIFT) - 1);
-                let data = if which == 0 {
-                    wheel.read(index)?
-                } else {
-                    bundled[which - 1].read(index)?
-                };
+                if let Some(data) = stripped.take(key) {
+                    return data;
+                }
+                let data = assemble::read_source(wheel, bundled, key)?;
                 Ok(assemble::rewrite_shebang(data))
             },
             &mut out,

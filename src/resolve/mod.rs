@@ -5,6 +5,7 @@
 //! The distribution's own packages are replaced only when that is safe (`--conflicts auto`,
 //! the default: see [`replacement_blockers`]) or when `--conflicts replace` insists.
 
+pub mod clash;
 pub mod mapping;
 
 use crate::assemble;

@@ -2,10 +2,12 @@
 
 mod build;
 mod cache;
+mod clash;
 mod cli_env;
 mod closure;
 mod control_props;
 mod debianize;
+mod elf;
 mod hostile_build;
 mod hostile_index;
 mod index;

@@ -661,6 +661,12 @@ fn named_target_downloads_verifies_and_caches() {
     let m = DistMap::load(&bookworm(), &opts, &rec);
     assert_eq!(m.origin, MapOrigin::Contents);
     assert_eq!(m.entries("regex")[0].python_version, "2022.10.31");
+    // The path index comes from the same pass and is cached beside the map.
+    assert!(m.paths.is_some(), "Contents gives a path index");
+    assert!(cache
+        .path()
+        .join("paths-v1/debian/bookworm/paths-amd64.txt")
+        .exists());
     let cached = cache.path().join("archive-v2/debian/bookworm");
     assert!(cached.join("packages-amd64.tsv").exists());
     assert!(cache
@@ -674,10 +680,9 @@ fn named_target_downloads_verifies_and_caches() {
     // Fresh cache: no network at all.
     let before = mirror.hits.load(Ordering::SeqCst);
     Archive::load_remote(&bookworm(), &opts, &rec).unwrap();
-    assert_eq!(
-        DistMap::load(&bookworm(), &opts, &rec).origin,
-        MapOrigin::Contents
-    );
+    let warm = DistMap::load(&bookworm(), &opts, &rec);
+    assert_eq!(warm.origin, MapOrigin::Contents);
+    assert!(warm.paths.is_some(), "the cached path index is loaded");
     assert_eq!(mirror.hits.load(Ordering::SeqCst), before);
 
     // Stale cache: one conditional InRelease request per suite, answered 304.

@@ -12,6 +12,8 @@
 //! decompressing tens of megabytes. Without a usable key the load fails, unless the user
 //! passes `--allow-unverified-archive`.
 
+pub mod contents;
+
 use crate::debian::deb822;
 use crate::debian::target::Target;
 use crate::fsutil::write_atomic;
@@ -466,6 +468,15 @@ impl<'a> Mirror<'a> {
             .join(&self.target.vendor)
             .join(suite)
             .join(format!("distmap-{}.tsv", self.target.arch))
+    }
+
+    /// Where the path index derived from a suite's `Contents` is cached.
+    pub fn paths_path(&self, suite: &str) -> PathBuf {
+        self.cache
+            .bucket(contents::PATHS_BUCKET)
+            .join(&self.target.vendor)
+            .join(suite)
+            .join(format!("paths-{}.txt", self.target.arch))
     }
 
     /// The suite's InRelease, verified, refreshed when older than `max_age` (conditional
