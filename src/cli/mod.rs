@@ -1,6 +1,7 @@
 //! Command line: clap types (what the user typed, `Opts`) turned into the program's
 //! configuration ([`BuildConfig`]), a terminal reporter, and the exit code.
 
+pub mod completions;
 pub mod repo;
 
 use crate::debian::archive::ArchiveOptions;
@@ -58,6 +59,10 @@ enum Command {
     Map(MapArgs),
     /// Keep an apt repository of converted packages (init, add, list, remove, update).
     Repo(crate::cli::repo::RepoArgs),
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions(crate::cli::completions::CompletionsArgs),
+    /// Write the man pages (py2deb.1 and one per subcommand) into DIR, or print py2deb(1).
+    Man(crate::cli::completions::ManArgs),
 }
 
 /// Options of `py2deb build`, named like pip's where pip has one.
@@ -581,6 +586,10 @@ pub fn run(opts: Opts) -> Result<()> {
             );
             crate::cli::repo::run(args.command, &reporter, &builder)
         }
+        Some(Command::Completions(a)) => {
+            crate::cli::completions::completions(&a, &mut std::io::stdout().lock())
+        }
+        Some(Command::Man(a)) => crate::cli::completions::man(&a, &mut std::io::stdout().lock()),
         None => build(&opts.build, &reporter),
     }
 }
