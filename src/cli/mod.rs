@@ -2,6 +2,7 @@
 //! configuration ([`BuildConfig`]), a terminal reporter, and the exit code.
 
 pub mod completions;
+pub mod install;
 pub mod repo;
 
 use crate::debian::archive::ArchiveOptions;
@@ -18,7 +19,7 @@ use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
+pub(crate) const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
 
 /// Build Debian packages from Python projects on PyPI (or any package index).
 #[derive(Debug, Parser)]
@@ -59,6 +60,15 @@ enum Command {
     Map(MapArgs),
     /// Keep an apt repository of converted packages (init, add, list, remove, update).
     Repo(crate::cli::repo::RepoArgs),
+    /// Build projects for this machine into its local signed repository and install them
+    /// with apt (as root); new releases then come as apt upgrades.
+    Install(crate::cli::install::InstallArgs),
+    /// Remove packages `py2deb install` installed, and stop updating them.
+    Uninstall(crate::cli::install::UninstallArgs),
+    /// List what `py2deb install` installed on this machine.
+    List(crate::cli::install::ListArgs),
+    /// Rebuild new releases of what `py2deb install` installed; apt then offers them.
+    Upgrade(crate::cli::install::UpgradeArgs),
     /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell).
     Completions(crate::cli::completions::CompletionsArgs),
     /// Write the man pages (py2deb.1 and one per subcommand) into DIR, or print py2deb(1).
@@ -585,6 +595,27 @@ pub fn run(opts: Opts) -> Result<()> {
                 &reporter,
             );
             crate::cli::repo::run(args.command, &reporter, &builder)
+        }
+        Some(Command::Install(a)) => crate::cli::install::install(
+            &a,
+            a.specs.clone(),
+            &crate::install::SystemRunner,
+            &reporter,
+        ),
+        Some(Command::Uninstall(a)) => {
+            crate::cli::install::uninstall(&a, &crate::install::SystemRunner, &reporter)
+        }
+        Some(Command::List(a)) => {
+            crate::cli::install::list(&a, &crate::install::SystemRunner, &reporter)
+        }
+        Some(Command::Upgrade(a)) => {
+            // Records built for this machine rebuild with its own settings (see `Repo`).
+            let base = BuildArgs::parse_defaults(&["--target", "bookworm", "--arch", "amd64"]);
+            let builder = pipeline::Rebuilder::new(
+                move || Ok(base.config(&crate::report::Silent)?.0),
+                &reporter,
+            );
+            crate::cli::install::upgrade(&a, &crate::install::SystemRunner, &reporter, &builder)
         }
         Some(Command::Completions(a)) => {
             crate::cli::completions::completions(&a, &mut std::io::stdout().lock())

@@ -304,7 +304,7 @@ pub fn add_built(
 }
 
 /// Debian name of the architecture this program runs on.
-fn host_arch() -> Result<String> {
+pub(crate) fn host_arch() -> Result<String> {
     Ok(match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
