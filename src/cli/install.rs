@@ -356,7 +356,6 @@ pub fn upgrade(
         }
         let repo = Repo::open(&layout.repo_dir())?;
         let staged = Repo::open(&layout.staged_dir())?;
-        let settings = machine.settings()?;
         let mut incoming = Vec::new();
         for rec in newest_records(&repo)? {
             let rec = rec.clone();
@@ -373,7 +372,6 @@ pub fn upgrade(
                 Err(e) => reporter.warn(&format!("{}: {e:#}", rec.project)),
             }
         }
-        let _ = settings.allow_sdists;
         if !incoming.is_empty() {
             staged.add(&incoming, None, reporter)?;
         }

@@ -10,6 +10,7 @@ mod hostile_index;
 mod index;
 mod index_pages;
 mod index_props;
+mod install;
 mod mapping;
 mod parallel;
 mod parser_props;
