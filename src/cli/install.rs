@@ -31,8 +31,10 @@ pub struct MachineArgs {
 #[derive(Debug, Args)]
 pub struct InstallArgs {
     /// Project names or PEP 508 requirements (`dunamai==1.25.0`, `'black>=24'`).
-    #[arg(value_name = "SPEC", required = true)]
+    #[arg(value_name = "SPEC", required_unless_present = "requirement")]
     pub specs: Vec<String>,
+    #[command(flatten)]
+    pub reqs: RequirementFileArgs,
     /// Base URL of the Python package index (Simple API).
     #[arg(short = 'i', long, value_name = "URL", env = "PIP_INDEX_URL", default_value = crate::cli::DEFAULT_INDEX)]
     pub index_url: String,
@@ -209,6 +211,17 @@ pub fn install(
 ) -> Result<()> {
     let layout = Layout::new(&args.machine.root);
     require_root(&layout, "install")?;
+    // Requirement files are read here, as the caller: the build user need not see them.
+    let mut file_opts = crate::python::requirements::FileOptions::default();
+    let specs = if args.reqs.is_empty() {
+        specs
+    } else {
+        let target = crate::debian::target::TargetSpec::new("host", None)?.resolve()?;
+        let env = crate::python::markers::environment(&target)?;
+        let e = args.reqs.expand(&specs, &env, reporter)?;
+        file_opts = e.options;
+        e.specs
+    };
     let mut projects = Vec::new();
     for s in &specs {
         let req: pep508_rs::Requirement = s.parse().map_err(|e| {
@@ -226,6 +239,11 @@ pub fn install(
     machine.ensure_repo(vec![arch.clone()])?;
     machine.save_settings(&settings)?;
     ensure_staged(runner, &layout, &arch)?;
+    // A file's --index-url replaces pip's default only, as for `build -r`.
+    let index_url = match &file_opts.index_url {
+        Some(u) if args.index_url == crate::cli::DEFAULT_INDEX => u.clone(),
+        _ => args.index_url.clone(),
+    };
     let mut build = vec![
         "build".to_owned(),
         "--repo".into(),
@@ -233,13 +251,23 @@ pub fn install(
         "-o".into(),
         layout.staged_dir().join("out").display().to_string(),
         "--index-url".into(),
-        args.index_url.clone(),
+        index_url,
         "--no-default-overrides".into(),
     ];
-    for u in &args.extra_index_url {
+    for u in args
+        .extra_index_url
+        .iter()
+        .chain(&file_opts.extra_index_urls)
+    {
         build.extend(["--extra-index-url".into(), u.clone()]);
     }
-    if args.pre {
+    for f in &file_opts.find_links {
+        build.extend(["--find-links".into(), f.clone()]);
+    }
+    if !file_opts.no_binary.is_empty() {
+        build.extend(["--no-binary".into(), file_opts.no_binary.join(",")]);
+    }
+    if args.pre || file_opts.pre {
         build.push("--pre".into());
     }
     if let Some(d) = &args.apt_lists {
@@ -400,4 +428,129 @@ pub fn upgrade(
         }
     }
     Ok(())
+}
+
+/// `-r/--requirement FILE` and `-c/--constraint FILE`, as pip's, for `build` and `install`.
+#[derive(Debug, Args, Default)]
+pub struct RequirementFileArgs {
+    /// Also build the requirements listed in FILE (pip's requirements file format;
+    /// repeatable). Markers are evaluated for the target.
+    #[arg(short = 'r', long = "requirement", value_name = "FILE")]
+    pub requirement: Vec<PathBuf>,
+    /// Constrain the versions of the requirements with the specifiers in FILE (pip's
+    /// format; applies to the requirements named on the command line and in -r files).
+    #[arg(short = 'c', long = "constraint", value_name = "FILE")]
+    pub constraint: Vec<PathBuf>,
+}
+
+/// Specs and index options from the command line and requirement files, markers
+/// evaluated in `env`.
+pub struct Expanded {
+    pub specs: Vec<String>,
+    pub options: crate::python::requirements::FileOptions,
+}
+
+impl RequirementFileArgs {
+    pub fn is_empty(&self) -> bool {
+        self.requirement.is_empty() && self.constraint.is_empty()
+    }
+
+    /// Read the files, drop requirements whose markers do not hold for the target, and
+    /// narrow every requirement (including `specs` given as arguments) by the constraints.
+    pub fn expand(
+        &self,
+        specs: &[String],
+        env: &pep508_rs::MarkerEnvironment,
+        reporter: &dyn Reporter,
+    ) -> Result<Expanded> {
+        use crate::python::requirements::{apply_constraints, Requirements};
+        let mut all = Requirements::default();
+        for f in &self.requirement {
+            all.read(f, false)?;
+        }
+        for f in &self.constraint {
+            all.read(f, true)?;
+        }
+        all.check_hashes()?;
+        if all.requirements.iter().any(|l| !l.hashes.is_empty()) {
+            reporter.warn("--hash values are checked for their form and for pinned versions; py2deb verifies downloads against the index's own hashes, not these");
+        }
+        all.requirements.retain(|l| {
+            let keep = crate::python::markers::applies(&l.requirement, env, &[]);
+            if !keep {
+                reporter.info(&format!(
+                    "{}: `{}` does not apply to the target (marker)",
+                    l.origin, l.text
+                ));
+            }
+            keep
+        });
+        let mut out = Vec::new();
+        // Arguments that are requirements are constrained too; files and paths pass as they are.
+        let mut from_args = Requirements {
+            constraints: all.constraints.clone(),
+            ..Default::default()
+        };
+        for s in specs {
+            match crate::python::markers::parse_requirement(s) {
+                Ok(r) if !self.constraint.is_empty() && !looks_like_path(s) => from_args
+                    .requirements
+                    .push(crate::python::requirements::Line {
+                        requirement: r,
+                        text: s.clone(),
+                        hashes: Vec::new(),
+                        origin: crate::python::requirements::Origin {
+                            file: "(command line)".into(),
+                            line: 0,
+                        },
+                    }),
+                _ => out.push(s.clone()),
+            }
+        }
+        out.extend(apply_constraints(&from_args)?);
+        out.extend(apply_constraints(&all)?);
+        if out.is_empty() {
+            bail!("the requirement files list nothing that applies to the target");
+        }
+        Ok(Expanded {
+            specs: out,
+            options: all.options,
+        })
+    }
+}
+
+fn looks_like_path(s: &str) -> bool {
+    s.contains('/') || s.ends_with(".whl") || s.ends_with(".tar.gz") || s.ends_with(".zip")
+}
+
+/// The index options of requirement files on top of the command line's: a file's
+/// `--index-url` replaces pip's default only, the lists add up, `--pre` and `--no-index`
+/// switch on.
+pub fn merge_file_options(
+    mut index: crate::index::IndexConfig,
+    no_binary: &[String],
+    file: crate::python::requirements::FileOptions,
+) -> Result<(crate::index::IndexConfig, Vec<String>)> {
+    if let Some(u) = &file.index_url {
+        if index.index_url.as_str() == crate::cli::DEFAULT_INDEX {
+            index.index_url = crate::cli::parse_url(u, "--index-url (in a requirement file)")?;
+        }
+    }
+    for u in &file.extra_index_urls {
+        index.extra_index_urls.push(crate::cli::parse_url(
+            u,
+            "--extra-index-url (in a requirement file)",
+        )?);
+    }
+    for f in &file.find_links {
+        if f.contains("://") {
+            bail!("--find-links `{f}` in a requirement file: only local directories of wheels are supported");
+        }
+        index.find_links.push(PathBuf::from(f));
+    }
+    index.pre |= file.pre;
+    index.no_index |= file.no_index;
+    let mut nb = no_binary.to_vec();
+    nb.extend(file.no_binary);
+    Ok((index, nb))
 }

@@ -81,8 +81,10 @@ struct BuildArgs {
     /// A project name, a PEP 508 requirement without markers (`pepotron==1.8.0`,
     /// `'urllib3>=2,<3'`), a local `.whl`, a local sdist (`.tar.gz`, `.zip`) or a project
     /// directory with pyproject.toml or setup.py.
-    #[arg(value_name = "SPEC", required = true)]
+    #[arg(value_name = "SPEC", required_unless_present = "requirement")]
     specs: Vec<String>,
+    #[command(flatten)]
+    reqs: crate::cli::install::RequirementFileArgs,
     /// Directory to write the .deb files to.
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     output_dir: PathBuf,
@@ -403,7 +405,7 @@ fn check_maintainer(m: &str) -> Result<String> {
     Ok(m.to_owned())
 }
 
-fn parse_url(s: &str, what: &str) -> Result<url::Url> {
+pub(crate) fn parse_url(s: &str, what: &str) -> Result<url::Url> {
     let mut s = s.to_owned();
     if !s.ends_with('/') {
         s.push('/');
@@ -433,14 +435,24 @@ impl BuildArgs {
     /// resolves the target (running dpkg, ldd and python3 for `host`) and reads the
     /// maintainer from the environment, so only build paths call it.
     fn config(&self, reporter: &dyn Reporter) -> Result<(BuildConfig, Vec<Spec>)> {
-        let specs = self
-            .specs
-            .iter()
-            .map(|s| s.parse())
-            .collect::<Result<Vec<Spec>>>()?;
+        let parse = |texts: &[String]| {
+            texts
+                .iter()
+                .map(|s| s.parse())
+                .collect::<Result<Vec<Spec>>>()
+        };
+        let mut specs = parse(&self.specs)?;
         let (target, mut archive, host_archive) = self.target.spec()?;
         let target_is_host = target.is_host();
         let target = target.resolve()?;
+        // Requirement files: markers hold or not for the resolved target.
+        let mut file_opts = crate::python::requirements::FileOptions::default();
+        if !self.reqs.is_empty() {
+            let env = crate::python::markers::environment(&target)?;
+            let e = self.reqs.expand(&self.specs, &env, reporter)?;
+            specs = parse(&e.specs)?;
+            file_opts = e.options;
+        }
         // Replacing a package, and keeping private copies consistent with the distribution
         // packages an application still imports, need to know who depends on what.
         archive.with_depends = self.conflicts != ConflictMode::Fail;
@@ -482,19 +494,11 @@ impl BuildArgs {
             Some(d) => d.clone(),
             None => Cache::default_root()?,
         };
-        let index = IndexConfig {
-            index_url: parse_url(&self.index_url, "--index-url")?,
-            extra_index_urls: self
-                .extra_index_url
-                .iter()
-                .filter(|u| !u.is_empty())
-                .map(|u| parse_url(u, "--extra-index-url"))
-                .collect::<Result<_>>()?,
-            find_links: self.find_links.clone(),
-            no_index: self.no_index,
-            pre: self.pre,
-            http: self.net.options(),
-        };
+        let (index, no_binary) = crate::cli::install::merge_file_options(
+            self.index_config()?,
+            &self.no_binary,
+            file_opts,
+        )?;
         // Overrides: the user's file, the repository's, then those given, later ones
         // winning. Which of them exist is for the pipeline to find out (no I/O here).
         let default_override_files = if self.no_default_overrides {
@@ -530,7 +534,7 @@ impl BuildArgs {
             conflicts: self.conflicts,
             archive,
             host_archive,
-            no_binary: self.no_binary.clone(),
+            no_binary,
             build_isolation: !self.no_build_isolation,
             build_timeout: std::time::Duration::from_secs(self.build_timeout),
             target_is_host,
@@ -753,6 +757,22 @@ fn check_built(built: &[Built], cfg: &BuildConfig, reporter: &Terminal) -> Resul
 }
 
 impl BuildArgs {
+    fn index_config(&self) -> Result<IndexConfig> {
+        Ok(IndexConfig {
+            index_url: parse_url(&self.index_url, "--index-url")?,
+            extra_index_urls: self
+                .extra_index_url
+                .iter()
+                .filter(|u| !u.is_empty())
+                .map(|u| parse_url(u, "--extra-index-url"))
+                .collect::<Result<_>>()?,
+            find_links: self.find_links.clone(),
+            no_index: self.no_index,
+            pre: self.pre,
+            http: self.net.options(),
+        })
+    }
+
     /// Build options at their defaults (and environment), for commands that build on
     /// behalf of a record, like `repo update`.
     fn parse_defaults(extra: &[&str]) -> BuildArgs {

@@ -17,6 +17,7 @@ mod parser_props;
 mod repo;
 mod repo_hostile;
 mod repo_kill;
+mod requirements;
 mod sdist;
 mod source;
 mod support;
