@@ -31,7 +31,7 @@ cd "$ROOT"
 # output, gcc/libc6-dev/pkg-config/make let crates with C parts (liblzma, zstd) build.
 APT_PKGS=(lintian debootstrap dpkg-dev apt-utils python3 python3-venv python3-setuptools python3-wheel
     gnupg gpgv xz-utils zstd ca-certificates
-    gcc libc6-dev pkg-config make)
+    gcc libc6-dev pkg-config make debhelper systemd curl)
 # Hard ceiling for the end-to-end suite so a hang is reported instead of killing CI.
 E2E_TIMEOUT=${E2E_TIMEOUT:-2700}
 E2E_REPO_TIMEOUT=${E2E_REPO_TIMEOUT:-1800}
@@ -111,6 +111,7 @@ run_e2e_sample() {
     return "${PIPESTATUS[0]}"
 }
 phase "e2e sample (tests/e2e/sample.sh)" run_e2e_sample
+phase "install suite (tests/e2e/install.sh)" timeout -k 30 "${E2E_INSTALL_TIMEOUT:-1800}" "$ROOT/tests/e2e/install.sh"
 
 printf '\nTimings:\n'
 for i in "${!PHASE_NAMES[@]}"; do
