@@ -267,6 +267,10 @@ pub fn install(
     if !file_opts.no_binary.is_empty() {
         build.extend(["--no-binary".into(), file_opts.no_binary.join(",")]);
     }
+    if !settings.allow_sdists {
+        // Wheels only: no project code runs, not even as the build user.
+        build.extend(["--only-binary".into(), ":all:".into()]);
+    }
     if args.pre || file_opts.pre {
         build.push("--pre".into());
     }

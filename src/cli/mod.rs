@@ -145,6 +145,10 @@ struct BuildArgs {
     /// names, or `:all:`), as pip's option of the same name.
     #[arg(long, value_name = "NAME,...|:all:", value_delimiter = ',')]
     no_binary: Vec<String>,
+    /// Never build these projects from their sdist (comma-separated names, or `:all:`), as
+    /// pip's option of the same name: a project without a fitting wheel is an error.
+    #[arg(long, value_name = "NAME,...|:all:", value_delimiter = ',')]
+    only_binary: Vec<String>,
     /// Build sdists with the distribution's own build backends instead of an isolated
     /// venv with the build requirements from the index.
     #[arg(long)]
@@ -535,6 +539,7 @@ impl BuildArgs {
             archive,
             host_archive,
             no_binary,
+            only_binary: self.only_binary.clone(),
             build_isolation: !self.no_build_isolation,
             build_timeout: std::time::Duration::from_secs(self.build_timeout),
             target_is_host,
@@ -613,8 +618,15 @@ pub fn run(opts: Opts) -> Result<()> {
             crate::cli::install::list(&a, &crate::install::SystemRunner, &reporter)
         }
         Some(Command::Upgrade(a)) => {
-            // Records built for this machine rebuild with its own settings (see `Repo`).
-            let base = BuildArgs::parse_defaults(&["--target", "bookworm", "--arch", "amd64"]);
+            // Records built for this machine rebuild with its own settings (see `Repo`);
+            // wheels only unless `install --allow-sdists` allowed more.
+            let mut extra = vec!["--target", "bookworm", "--arch", "amd64"];
+            if !crate::install::read_settings(&crate::install::Layout::new(&a.machine.root))?
+                .allow_sdists
+            {
+                extra.extend(["--only-binary", ":all:"]);
+            }
+            let base = BuildArgs::parse_defaults(&extra);
             let builder = pipeline::Rebuilder::new(
                 move || Ok(base.config(&crate::report::Silent)?.0),
                 &reporter,

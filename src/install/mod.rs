@@ -148,6 +148,21 @@ fn s(v: &str) -> String {
     v.to_owned()
 }
 
+/// The machine's [`Settings`], the defaults before `py2deb install` wrote any.
+pub fn read_settings(layout: &Layout) -> Result<Settings> {
+    let p = layout.settings_file();
+    match std::fs::read(&p) {
+        Ok(b) => serde_json::from_slice(&b).with_context(|| {
+            format!(
+                "{} is damaged; delete it and run `py2deb install` again",
+                p.display()
+            )
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
+    }
+}
+
 /// One installed-by-py2deb project, for `py2deb list`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Listed {
@@ -192,17 +207,7 @@ impl<'a> Machine<'a> {
     }
 
     pub fn settings(&self) -> Result<Settings> {
-        let p = self.layout.settings_file();
-        match std::fs::read(&p) {
-            Ok(b) => serde_json::from_slice(&b).with_context(|| {
-                format!(
-                    "{} is damaged; delete it and run `py2deb install` again",
-                    p.display()
-                )
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Settings::default()),
-            Err(e) => Err(e).with_context(|| format!("cannot read {}", p.display())),
-        }
+        read_settings(&self.layout)
     }
 
     pub fn save_settings(&self, settings: &Settings) -> Result<()> {

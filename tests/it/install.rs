@@ -286,3 +286,41 @@ fn systemd_units_verify() {
         );
     }
 }
+
+#[test]
+fn hostile_only_binary_refuses_an_sdist_before_fetching_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    // An "sdist" that is not even an archive: refused before anything reads or builds it.
+    let sdist = tmp.path().join("evil_tool-1.0.tar.gz");
+    std::fs::write(&sdist, b"not an archive").unwrap();
+    let server = IndexServer::start(Mode::Json);
+    server.add(
+        "evil-tool",
+        Dist::from_path(&sdist).upload_time("2024-03-01T12:00:00Z"),
+    );
+    let o = crate::build::py2deb()
+        .args([
+            "build",
+            "evil-tool",
+            "--only-binary",
+            ":all:",
+            "--index-url",
+            &server.url(),
+            "--target",
+            "bookworm",
+            "--arch",
+            "amd64",
+            "--apt-lists",
+            crate::build::apt_lists(),
+            "--maintainer",
+            "T <t@example.org>",
+            "-o",
+        ])
+        .arg(tmp.path().join("out"))
+        .env("PY2DEB_CACHE_DIR", tmp.path().join("cache"))
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    let e = text(&o.stderr);
+    assert!(e.contains("evil-tool") && e.contains("--only-binary"), "{e}");
+}
