@@ -595,6 +595,11 @@ pub fn run(opts: Opts) -> Result<()> {
         Some(Command::Build(args)) => build(&args, &reporter),
         Some(Command::Map(args)) => map(&args, &reporter),
         Some(Command::Repo(args)) => {
+            if let crate::cli::repo::RepoCommand::Add(a) = &args.command {
+                if !a.reqs.is_empty() {
+                    return repo_add_requirements(a, &reporter);
+                }
+            }
             // Only `repo update` builds; the others must not read the machine or the
             // build environment, so the build settings are made when first needed.
             // Each record names its target; the base's is a placeholder that reads nothing.
@@ -639,6 +644,41 @@ pub fn run(opts: Opts) -> Result<()> {
         Some(Command::Man(a)) => crate::cli::completions::man(&a, &mut std::io::stdout().lock()),
         None => build(&opts.build, &reporter),
     }
+}
+
+/// `py2deb repo add DIR -r FILE [-c FILE] [FILE.deb...]`: publish the files, then build
+/// the requirements for this machine into the repository, as `build -r FILE --repo DIR`.
+fn repo_add_requirements(a: &crate::cli::repo::AddArgs, reporter: &Terminal) -> Result<()> {
+    let repo = crate::repo::Repo::open(&a.dir)?;
+    if !a.files.is_empty() {
+        let debs: Vec<_> = a.files.iter().map(crate::repo::Incoming::foreign).collect();
+        for (p, v, arch) in repo.add(&debs, a.keep, reporter)?.added {
+            println!("added {p} {v} {arch}");
+        }
+    }
+    let out = tempfile::Builder::new()
+        .prefix("py2deb-repo-add-")
+        .tempdir()?;
+    let mut argv: Vec<std::ffi::OsString> = vec!["py2deb".into(), "--repo".into()];
+    argv.push(a.dir.clone().into());
+    argv.push("-o".into());
+    argv.push(out.path().into());
+    for f in &a.reqs.requirement {
+        argv.extend(["-r".into(), f.clone().into_os_string()]);
+    }
+    for f in &a.reqs.constraint {
+        argv.extend(["-c".into(), f.clone().into_os_string()]);
+    }
+    if let Some(k) = a.keep {
+        argv.extend(["--keep".into(), k.to_string().into()]);
+    }
+    #[derive(Parser)]
+    struct One {
+        #[command(flatten)]
+        b: BuildArgs,
+    }
+    let args = One::try_parse_from(argv)?.b;
+    build(&args, reporter)
 }
 
 fn map(args: &MapArgs, reporter: &Terminal) -> Result<()> {

@@ -322,5 +322,8 @@ fn hostile_only_binary_refuses_an_sdist_before_fetching_it() {
         .unwrap();
     assert!(!o.status.success());
     let e = text(&o.stderr);
-    assert!(e.contains("evil-tool") && e.contains("--only-binary"), "{e}");
+    assert!(
+        e.contains("evil-tool") && e.contains("--only-binary"),
+        "{e}"
+    );
 }

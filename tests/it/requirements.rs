@@ -136,3 +136,50 @@ fn hostile_requirement_file_errors_name_file_and_line() {
         text(&o.stderr)
     );
 }
+
+#[test]
+fn repo_add_requirement_file_builds_and_publishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = server(tmp.path());
+    let repo = tmp.path().join("repo");
+    let o = py2deb()
+        .args(["repo", "init"])
+        .arg(&repo)
+        .args(["--suite", "stable", "--arch", "amd64"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    std::fs::write(
+        tmp.path().join("req.txt"),
+        format!("--index-url {}\ndemo-tool\n", srv.url()),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("c.txt"), "demo-tool==1.0\n").unwrap();
+    let o = py2deb()
+        .args(["repo", "add"])
+        .arg(&repo)
+        .args(["-r", "req.txt", "-c", "c.txt", "--maintainer-ignored"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    // Build options other than -r/-c are not `repo add`'s.
+    assert!(!o.status.success());
+    let o = py2deb()
+        .args(["repo", "add"])
+        .arg(&repo)
+        .args(["-r", "req.txt", "-c", "c.txt"])
+        .current_dir(tmp.path())
+        .env("DEBEMAIL", "t@example.org")
+        .env("DEBFULLNAME", "T")
+        .env("PY2DEB_CACHE_DIR", tmp.path().join("cache"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = py2deb().args(["repo", "list"]).arg(&repo).output().unwrap();
+    let list = text(&o.stdout);
+    assert!(
+        list.contains("python3-demo-tool\t1.0-0py2deb1\tall"),
+        "{list}"
+    );
+}
