@@ -77,6 +77,9 @@ pub struct ListArgs {
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Do not ask the indexes for their newest releases.
+    #[arg(long)]
+    pub offline: bool,
     #[command(flatten)]
     pub machine: MachineArgs,
 }
@@ -328,10 +331,28 @@ pub fn uninstall(args: &UninstallArgs, runner: &dyn Runner, reporter: &dyn Repor
     Ok(())
 }
 
-pub fn list(args: &ListArgs, runner: &dyn Runner, reporter: &dyn Reporter) -> Result<()> {
+pub fn list(
+    args: &ListArgs,
+    runner: &dyn Runner,
+    reporter: &dyn Reporter,
+    builder: &dyn RepoBuilder,
+) -> Result<()> {
     let layout = Layout::new(&args.machine.root);
     let machine = Machine::new(layout, runner, reporter);
-    let rows = machine.list()?;
+    let mut rows = machine.list()?;
+    if !args.offline {
+        // The index says whether a newer release exists; nothing is built.
+        for r in &mut rows {
+            r.newest_release = match builder.newer(&r.record, true) {
+                Ok(Some(n)) => Some(n.version),
+                Ok(None) => Some(r.record.version.clone()),
+                Err(e) => {
+                    reporter.warn(&format!("{}: cannot ask its index: {e:#}", r.project));
+                    None
+                }
+            };
+        }
+    }
     let mut out = std::io::stdout().lock();
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&rows)?)?;
@@ -339,10 +360,11 @@ pub fn list(args: &ListArgs, runner: &dyn Runner, reporter: &dyn Reporter) -> Re
     }
     for r in rows {
         let line = format!(
-            "{:<30} {:<22} installed {:<22} (from {})",
+            "{:<30} {:<22} installed {:<22} index has {:<12} (from {})",
             r.package,
             r.version,
             r.installed.as_deref().unwrap_or("-"),
+            r.newest_release.as_deref().unwrap_or("?"),
             r.spec
         );
         writeln!(out, "{}", escape_untrusted(&line))?;

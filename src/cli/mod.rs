@@ -620,7 +620,12 @@ pub fn run(opts: Opts) -> Result<()> {
             crate::cli::install::uninstall(&a, &crate::install::SystemRunner, &reporter)
         }
         Some(Command::List(a)) => {
-            crate::cli::install::list(&a, &crate::install::SystemRunner, &reporter)
+            let base = BuildArgs::parse_defaults(&["--target", "bookworm", "--arch", "amd64"]);
+            let builder = pipeline::Rebuilder::new(
+                move || Ok(base.config(&crate::report::Silent)?.0),
+                &reporter,
+            );
+            crate::cli::install::list(&a, &crate::install::SystemRunner, &reporter, &builder)
         }
         Some(Command::Upgrade(a)) => {
             // Records built for this machine rebuild with its own settings (see `Repo`);

@@ -173,6 +173,10 @@ pub struct Listed {
     pub version: String,
     /// Version dpkg has installed, if any.
     pub installed: Option<String>,
+    /// Newest release on the recorded index (filled in by the caller, which can ask it).
+    pub newest_release: Option<String>,
+    #[serde(skip)]
+    pub record: crate::repo::BuildRecord,
 }
 
 /// The machine's py2deb state, through a layout and a runner.
@@ -440,6 +444,7 @@ impl<'a> Machine<'a> {
                 Some(l) => {
                     if crate::repo::compare_versions(&e.version, &l.version).is_gt() {
                         l.version = e.version.clone();
+                        l.record = rec.clone();
                     }
                 }
                 None => out.push(Listed {
@@ -448,6 +453,8 @@ impl<'a> Machine<'a> {
                     spec: rec.spec.clone(),
                     version: e.version.clone(),
                     installed: None,
+                    newest_release: None,
+                    record: rec.clone(),
                 }),
             }
         }

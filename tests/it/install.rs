@@ -188,6 +188,7 @@ fn install_list_uninstall_against_a_temporary_root() {
     assert_eq!(rows[0]["package"], "python3-demo-tool", "{rows}");
     assert_eq!(rows[0]["version"], "1.0-0py2deb1", "{rows}");
     assert_eq!(rows[0]["installed"], "1.0", "{rows}");
+    assert_eq!(rows[0]["newest_release"], "1.0", "{rows}");
 
     // Nothing newer on the index: the upgrade publishes nothing.
     let o = f.py2deb(&["upgrade", "--publish-staged"]);
