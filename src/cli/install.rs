@@ -312,7 +312,7 @@ pub fn install(
     machine.apt_update()?;
     machine.apt_install(&packages, args.yes)?;
     reporter.warn(&format!(
-        "installed {}; py2deb-update.timer rebuilds new releases daily and apt offers them as upgrades",
+        "installed {}; py2deb-update.timer rebuilds new releases twice a day and apt offers them as upgrades",
         packages.join(" ")
     ));
     Ok(())
