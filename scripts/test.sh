@@ -33,7 +33,7 @@ cd "$ROOT"
 # output, gcc/libc6-dev/pkg-config/make let crates with C parts (liblzma, zstd) build.
 APT_PKGS=(lintian debootstrap dpkg-dev apt-utils python3 python3-venv python3-setuptools python3-wheel
     gnupg gpgv xz-utils zstd ca-certificates
-    gcc libc6-dev pkg-config make)
+    gcc libc6-dev pkg-config make debhelper systemd curl)
 # Hard ceiling for the end-to-end suite so a hang is reported instead of killing CI.
 E2E_TIMEOUT=${E2E_TIMEOUT:-2700}
 E2E_REPO_TIMEOUT=${E2E_REPO_TIMEOUT:-1800}
@@ -111,6 +111,7 @@ e2e "suite (tests/e2e/run.sh)" "$E2E_TIMEOUT" "$ROOT/tests/e2e/run.sh" ${E2E_ARG
 e2e "repo (tests/e2e/repo.sh)" "$E2E_REPO_TIMEOUT" "$ROOT/tests/e2e/repo.sh"
 e2e "sample (tests/e2e/sample.sh)" "$E2E_SAMPLE_TIMEOUT" "$ROOT/tests/e2e/sample.sh"
 e2e "debianize and rfp (tests/e2e/debianize.sh)" "${E2E_DEBIANIZE_TIMEOUT:-900}" "$ROOT/tests/e2e/debianize.sh"
+e2e "install (tests/e2e/install.sh)" "${E2E_INSTALL_TIMEOUT:-1800}" "$ROOT/tests/e2e/install.sh"
 
 printf '\nTimings:\n'
 for i in "${!PHASE_NAMES[@]}"; do

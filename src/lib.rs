@@ -16,6 +16,7 @@ pub mod debian;
 pub mod fsutil;
 pub mod index;
 pub mod inspect;
+pub mod install;
 pub mod overrides;
 pub mod packaging;
 pub mod pipeline;

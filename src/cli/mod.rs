@@ -3,6 +3,8 @@
 
 pub mod packaging;
 pub mod compiled;
+pub mod completions;
+pub mod install;
 pub mod repo;
 
 use crate::debian::archive::ArchiveOptions;
@@ -19,7 +21,7 @@ use clap::{Args, Parser, Subcommand};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
-const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
+pub(crate) const DEFAULT_INDEX: &str = "https://pypi.org/simple/";
 
 /// Build Debian packages from Python projects on PyPI (or any package index).
 #[derive(Debug, Parser)]
@@ -64,6 +66,19 @@ enum Command {
     Rfp(crate::cli::packaging::RfpArgs),
     /// Write a Debian source package for an sdist, after the Debian Python Team's conventions.
     Debianize(Box<crate::cli::packaging::DebianizeArgs>),
+    /// Build projects for this machine into its local signed repository and install them
+    /// with apt (as root); new releases then come as apt upgrades.
+    Install(crate::cli::install::InstallArgs),
+    /// Remove packages `py2deb install` installed, and stop updating them.
+    Uninstall(crate::cli::install::UninstallArgs),
+    /// List what `py2deb install` installed on this machine.
+    List(crate::cli::install::ListArgs),
+    /// Rebuild new releases of what `py2deb install` installed; apt then offers them.
+    Upgrade(crate::cli::install::UpgradeArgs),
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell).
+    Completions(crate::cli::completions::CompletionsArgs),
+    /// Write the man pages (py2deb.1 and one per subcommand) into DIR, or print py2deb(1).
+    Man(crate::cli::completions::ManArgs),
 }
 
 /// Options of `py2deb build`, named like pip's where pip has one.
@@ -72,8 +87,10 @@ struct BuildArgs {
     /// A project name, a PEP 508 requirement without markers (`pepotron==1.8.0`,
     /// `'urllib3>=2,<3'`), a local `.whl`, a local sdist (`.tar.gz`, `.zip`) or a project
     /// directory with pyproject.toml or setup.py.
-    #[arg(value_name = "SPEC", required = true)]
+    #[arg(value_name = "SPEC", required_unless_present = "requirement")]
     specs: Vec<String>,
+    #[command(flatten)]
+    reqs: crate::cli::install::RequirementFileArgs,
     /// Directory to write the .deb files to.
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     output_dir: PathBuf,
@@ -136,6 +153,10 @@ struct BuildArgs {
     /// names, or `:all:`), as pip's option of the same name.
     #[arg(long, value_name = "NAME,...|:all:", value_delimiter = ',')]
     no_binary: Vec<String>,
+    /// Never build these projects from their sdist (comma-separated names, or `:all:`), as
+    /// pip's option of the same name: a project without a fitting wheel is an error.
+    #[arg(long, value_name = "NAME,...|:all:", value_delimiter = ',')]
+    only_binary: Vec<String>,
     /// Build sdists with the distribution's own build backends instead of an isolated
     /// venv with the build requirements from the index.
     #[arg(long)]
@@ -396,7 +417,7 @@ fn check_maintainer(m: &str) -> Result<String> {
     Ok(m.to_owned())
 }
 
-fn parse_url(s: &str, what: &str) -> Result<url::Url> {
+pub(crate) fn parse_url(s: &str, what: &str) -> Result<url::Url> {
     let mut s = s.to_owned();
     if !s.ends_with('/') {
         s.push('/');
@@ -426,14 +447,24 @@ impl BuildArgs {
     /// resolves the target (running dpkg, ldd and python3 for `host`) and reads the
     /// maintainer from the environment, so only build paths call it.
     fn config(&self, reporter: &dyn Reporter) -> Result<(BuildConfig, Vec<Spec>)> {
-        let specs = self
-            .specs
-            .iter()
-            .map(|s| s.parse())
-            .collect::<Result<Vec<Spec>>>()?;
+        let parse = |texts: &[String]| {
+            texts
+                .iter()
+                .map(|s| s.parse())
+                .collect::<Result<Vec<Spec>>>()
+        };
+        let mut specs = parse(&self.specs)?;
         let (target, mut archive, host_archive) = self.target.spec()?;
         let target_is_host = target.is_host();
         let target = target.resolve()?;
+        // Requirement files: markers hold or not for the resolved target.
+        let mut file_opts = crate::python::requirements::FileOptions::default();
+        if !self.reqs.is_empty() {
+            let env = crate::python::markers::environment(&target)?;
+            let e = self.reqs.expand(&self.specs, &env, reporter)?;
+            specs = parse(&e.specs)?;
+            file_opts = e.options;
+        }
         // Replacing a package, and keeping private copies consistent with the distribution
         // packages an application still imports, need to know who depends on what.
         archive.with_depends = self.conflicts != ConflictMode::Fail;
@@ -475,19 +506,11 @@ impl BuildArgs {
             Some(d) => d.clone(),
             None => Cache::default_root()?,
         };
-        let index = IndexConfig {
-            index_url: parse_url(&self.index_url, "--index-url")?,
-            extra_index_urls: self
-                .extra_index_url
-                .iter()
-                .filter(|u| !u.is_empty())
-                .map(|u| parse_url(u, "--extra-index-url"))
-                .collect::<Result<_>>()?,
-            find_links: self.find_links.clone(),
-            no_index: self.no_index,
-            pre: self.pre,
-            http: self.net.options(),
-        };
+        let (index, no_binary) = crate::cli::install::merge_file_options(
+            self.index_config()?,
+            &self.no_binary,
+            file_opts,
+        )?;
         // Overrides: the user's file, the repository's, then those given, later ones
         // winning. Which of them exist is for the pipeline to find out (no I/O here).
         let default_override_files = if self.no_default_overrides {
@@ -525,7 +548,8 @@ impl BuildArgs {
             strip: !self.compiled.no_strip,
             archive,
             host_archive,
-            no_binary: self.no_binary.clone(),
+            no_binary,
+            only_binary: self.only_binary.clone(),
             build_isolation: !self.no_build_isolation,
             build_timeout: std::time::Duration::from_secs(self.build_timeout),
             target_is_host,
@@ -588,6 +612,11 @@ pub fn run(opts: Opts) -> Result<()> {
         Some(Command::Build(args)) => build(&args, &reporter),
         Some(Command::Map(args)) => map(&args, &reporter),
         Some(Command::Repo(args)) => {
+            if let crate::cli::repo::RepoCommand::Add(a) = &args.command {
+                if !a.reqs.is_empty() {
+                    return repo_add_requirements(a, &reporter);
+                }
+            }
             // Only `repo update` builds; the others must not read the machine or the
             // build environment, so the build settings are made when first needed.
             // Each record names its target; the base's is a placeholder that reads nothing.
@@ -600,8 +629,80 @@ pub fn run(opts: Opts) -> Result<()> {
         }
         Some(Command::Rfp(args)) => crate::cli::packaging::rfp(&args, &reporter),
         Some(Command::Debianize(args)) => crate::cli::packaging::debianize(&args, &reporter),
+        Some(Command::Install(a)) => crate::cli::install::install(
+            &a,
+            a.specs.clone(),
+            &crate::install::SystemRunner,
+            &reporter,
+        ),
+        Some(Command::Uninstall(a)) => {
+            crate::cli::install::uninstall(&a, &crate::install::SystemRunner, &reporter)
+        }
+        Some(Command::List(a)) => {
+            let base = BuildArgs::parse_defaults(&["--target", "bookworm", "--arch", "amd64"]);
+            let builder = pipeline::Rebuilder::new(
+                move || Ok(base.config(&crate::report::Silent)?.0),
+                &reporter,
+            );
+            crate::cli::install::list(&a, &crate::install::SystemRunner, &reporter, &builder)
+        }
+        Some(Command::Upgrade(a)) => {
+            // Records built for this machine rebuild with its own settings (see `Repo`);
+            // wheels only unless `install --allow-sdists` allowed more.
+            let mut extra = vec!["--target", "bookworm", "--arch", "amd64"];
+            if !crate::install::read_settings(&crate::install::Layout::new(&a.machine.root))?
+                .allow_sdists
+            {
+                extra.extend(["--only-binary", ":all:"]);
+            }
+            let base = BuildArgs::parse_defaults(&extra);
+            let builder = pipeline::Rebuilder::new(
+                move || Ok(base.config(&crate::report::Silent)?.0),
+                &reporter,
+            );
+            crate::cli::install::upgrade(&a, &crate::install::SystemRunner, &reporter, &builder)
+        }
+        Some(Command::Completions(a)) => {
+            crate::cli::completions::completions(&a, &mut std::io::stdout().lock())
+        }
+        Some(Command::Man(a)) => crate::cli::completions::man(&a, &mut std::io::stdout().lock()),
         None => build(&opts.build, &reporter),
     }
+}
+
+/// `py2deb repo add DIR -r FILE [-c FILE] [FILE.deb...]`: publish the files, then build
+/// the requirements for this machine into the repository, as `build -r FILE --repo DIR`.
+fn repo_add_requirements(a: &crate::cli::repo::AddArgs, reporter: &Terminal) -> Result<()> {
+    let repo = crate::repo::Repo::open(&a.dir)?;
+    if !a.files.is_empty() {
+        let debs: Vec<_> = a.files.iter().map(crate::repo::Incoming::foreign).collect();
+        for (p, v, arch) in repo.add(&debs, a.keep, reporter)?.added {
+            println!("added {p} {v} {arch}");
+        }
+    }
+    let out = tempfile::Builder::new()
+        .prefix("py2deb-repo-add-")
+        .tempdir()?;
+    let mut argv: Vec<std::ffi::OsString> = vec!["py2deb".into(), "--repo".into()];
+    argv.push(a.dir.clone().into());
+    argv.push("-o".into());
+    argv.push(out.path().into());
+    for f in &a.reqs.requirement {
+        argv.extend(["-r".into(), f.clone().into_os_string()]);
+    }
+    for f in &a.reqs.constraint {
+        argv.extend(["-c".into(), f.clone().into_os_string()]);
+    }
+    if let Some(k) = a.keep {
+        argv.extend(["--keep".into(), k.to_string().into()]);
+    }
+    #[derive(Parser)]
+    struct One {
+        #[command(flatten)]
+        b: BuildArgs,
+    }
+    let args = One::try_parse_from(argv)?.b;
+    build(&args, reporter)
 }
 
 fn map(args: &MapArgs, reporter: &Terminal) -> Result<()> {
@@ -732,6 +833,22 @@ fn check_built(built: &[Built], cfg: &BuildConfig, reporter: &Terminal) -> Resul
 }
 
 impl BuildArgs {
+    fn index_config(&self) -> Result<IndexConfig> {
+        Ok(IndexConfig {
+            index_url: parse_url(&self.index_url, "--index-url")?,
+            extra_index_urls: self
+                .extra_index_url
+                .iter()
+                .filter(|u| !u.is_empty())
+                .map(|u| parse_url(u, "--extra-index-url"))
+                .collect::<Result<_>>()?,
+            find_links: self.find_links.clone(),
+            no_index: self.no_index,
+            pre: self.pre,
+            http: self.net.options(),
+        })
+    }
+
     /// Build options at their defaults (and environment), for commands that build on
     /// behalf of a record, like `repo update`.
     fn parse_defaults(extra: &[&str]) -> BuildArgs {

@@ -92,11 +92,15 @@ pub struct AddArgs {
     /// Repository directory.
     pub dir: PathBuf,
     /// Package files to publish.
-    #[arg(required = true, value_name = "FILE.deb")]
+    #[arg(required_unless_present = "requirement", value_name = "FILE.deb")]
     pub files: Vec<PathBuf>,
     /// Keep at most N versions per package and architecture.
     #[arg(long, value_name = "N")]
     pub keep: Option<usize>,
+    /// With -r: build the requirements in these files for this machine and publish them
+    /// (for another target, `py2deb build -r FILE --repo DIR --target T`).
+    #[command(flatten)]
+    pub reqs: crate::cli::install::RequirementFileArgs,
 }
 
 #[derive(Debug, Args)]
@@ -304,7 +308,7 @@ pub fn add_built(
 }
 
 /// Debian name of the architecture this program runs on.
-fn host_arch() -> Result<String> {
+pub(crate) fn host_arch() -> Result<String> {
     Ok(match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",

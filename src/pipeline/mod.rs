@@ -63,6 +63,9 @@ pub struct BuildConfig {
     pub host_archive: bool,
     /// Projects to build from source even when a wheel fits (`:all:` for every one).
     pub no_binary: Vec<String>,
+    /// Projects never built from an sdist (`:all:` for every one), as pip's option: no
+    /// project code runs for them.
+    pub only_binary: Vec<String>,
     /// Build sdists in an isolated venv (the default) or with the system's backends.
     pub build_isolation: bool,
     pub build_timeout: std::time::Duration,
@@ -139,6 +142,17 @@ fn obtain(
             Err(e) => Some(e),
         }
     };
+    let norm = crate::python::normalize_name(name);
+    if cfg
+        .only_binary
+        .iter()
+        .any(|n| n == ":all:" || crate::python::normalize_name(n) == norm)
+    {
+        let why = wheel_error
+            .map(|e| format!("{e:#}"))
+            .unwrap_or_else(|| "--no-binary asks for its sdist".into());
+        anyhow::bail!("{name}: {why}; and --only-binary forbids building it from its sdist (allow it with `py2deb install --allow-sdists`, or leave --only-binary out)");
+    }
     let (version, file) = match index.select_sdist(name, spec, &cfg.target) {
         Ok(found) => found,
         // Without a wheel or an sdist, the wheel error explains more.

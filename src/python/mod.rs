@@ -4,6 +4,7 @@
 
 pub mod markers;
 pub mod metadata;
+pub mod requirements;
 pub mod tags;
 
 /// PEP 503 normalization, the one used everywhere (the index, the mapping, the wheel

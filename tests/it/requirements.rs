@@ -1,0 +1,185 @@
+//! `py2deb build -r FILE -c FILE` against a loopback index: markers evaluated for the
+//! target (bookworm's Python 3.11), constraints narrowing versions, options inside the
+//! file, and errors that name the file and line.
+
+use crate::build::{apt_lists, py2deb};
+use crate::support::{Dist, IndexServer, Mode, WheelBuilder};
+use std::path::Path;
+use std::process::Output;
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn server(dir: &Path) -> IndexServer {
+    let server = IndexServer::start(Mode::Json);
+    for (name, project, version) in [
+        ("Demo_Tool", "demo-tool", "1.0"),
+        ("Demo_Tool", "demo-tool", "2.0"),
+        ("Other_Tool", "other-tool", "3.0"),
+    ] {
+        let w = WheelBuilder::new(name, version)
+            .file(&format!("{}/__init__.py", name.to_lowercase()), "")
+            .metadata("Summary: A tool.")
+            .write(dir);
+        server.add(
+            project,
+            Dist::from_path(&w).upload_time("2024-03-01T12:00:00Z"),
+        );
+    }
+    server
+}
+
+fn build(dir: &Path, args: &[&str]) -> Output {
+    py2deb()
+        .args(args)
+        .args([
+            "--target",
+            "bookworm",
+            "--apt-lists",
+            apt_lists(),
+            "--arch",
+            "amd64",
+            "--maintainer",
+            "T <t@example.org>",
+            "--json",
+            "-q",
+            "-o",
+        ])
+        .arg(dir.join("out"))
+        .env("PY2DEB_CACHE_DIR", dir.join("cache"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+fn packages(o: &Output) -> Vec<(String, String)> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&o.stderr)));
+    let mut out: Vec<(String, String)> = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["package"].as_str().unwrap().to_owned(),
+                p["version"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn requirement_file_markers_constraints_and_index_option() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = server(tmp.path());
+    std::fs::create_dir(tmp.path().join("sub")).unwrap();
+    // The index comes from the file; the marker excludes one line on Python 3.11.
+    std::fs::write(
+        tmp.path().join("requirements.txt"),
+        format!(
+            "# tools\n--index-url {}\n-r sub/more.txt   # nested, relative to this file\n\
+             other-tool ; python_version < '3.8'\n",
+            srv.url()
+        ),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("sub/more.txt"), "demo-tool \\\n  >=1.0\n").unwrap();
+    std::fs::write(tmp.path().join("constraints.txt"), "demo-tool<2\n").unwrap();
+    let o = build(
+        tmp.path(),
+        &["build", "-r", "requirements.txt", "-c", "constraints.txt"],
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        packages(&o),
+        [("python3-demo-tool".to_owned(), "1.0-0py2deb1".to_owned())]
+    );
+    // Without the constraint the newest release is taken.
+    let o = build(tmp.path(), &["build", "-r", "requirements.txt"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert_eq!(
+        packages(&o),
+        [("python3-demo-tool".to_owned(), "2.0-0py2deb1".to_owned())]
+    );
+}
+
+#[test]
+fn hostile_requirement_file_errors_name_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (body, want) in [
+        (
+            "demo-tool\n\nnot a requirement!!\n",
+            "bad.txt:3: `not a requirement!!`",
+        ),
+        ("--no-such-option\n", "bad.txt:1: `--no-such-option`"),
+        ("-r bad.txt\n", "loop"),
+        ("-e ./project\n", "editable"),
+        (
+            "demo-tool==1.0 --hash=sha256:abc\n",
+            "bad.txt:1: `demo-tool==1.0 --hash=sha256:abc`",
+        ),
+    ] {
+        std::fs::write(tmp.path().join("bad.txt"), body).unwrap();
+        let o = build(tmp.path(), &["build", "-r", "bad.txt"]);
+        assert!(!o.status.success(), "{body:?} accepted");
+        let e = text(&o.stderr);
+        assert!(e.contains(want), "{body:?}: {e}");
+    }
+    let o = build(tmp.path(), &["build", "-r", "does-not-exist.txt"]);
+    assert!(
+        text(&o.stderr).contains("does-not-exist.txt"),
+        "{}",
+        text(&o.stderr)
+    );
+}
+
+#[test]
+fn repo_add_requirement_file_builds_and_publishes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = server(tmp.path());
+    let repo = tmp.path().join("repo");
+    let o = py2deb()
+        .args(["repo", "init"])
+        .arg(&repo)
+        .args(["--suite", "stable", "--arch", "amd64"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    std::fs::write(
+        tmp.path().join("req.txt"),
+        format!("--index-url {}\ndemo-tool\n", srv.url()),
+    )
+    .unwrap();
+    std::fs::write(tmp.path().join("c.txt"), "demo-tool==1.0\n").unwrap();
+    let o = py2deb()
+        .args(["repo", "add"])
+        .arg(&repo)
+        .args(["-r", "req.txt", "-c", "c.txt", "--maintainer-ignored"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    // Build options other than -r/-c are not `repo add`'s.
+    assert!(!o.status.success());
+    let o = py2deb()
+        .args(["repo", "add"])
+        .arg(&repo)
+        .args(["-r", "req.txt", "-c", "c.txt"])
+        .current_dir(tmp.path())
+        .env("DEBEMAIL", "t@example.org")
+        .env("DEBFULLNAME", "T")
+        .env("PY2DEB_CACHE_DIR", tmp.path().join("cache"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let o = py2deb().args(["repo", "list"]).arg(&repo).output().unwrap();
+    let list = text(&o.stdout);
+    assert!(
+        list.contains("python3-demo-tool\t1.0-0py2deb1\tall"),
+        "{list}"
+    );
+}
