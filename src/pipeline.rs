@@ -902,17 +902,30 @@ fn prepare_group(
     let children = children_of(&nodes);
     let private = resolve::private_set(&children, &bundled);
     // A requested project the target already ships becomes a newer version of the
-    // target's own package (same name, its epoch), never a second package with its files.
+    // target's own package (same name, its epoch), never a second package with its files;
+    // one whose modules are private is named after the project (resolve::root_name).
     let mut nodes = nodes;
+    let mut names: HashMap<String, resolve::RootName> = HashMap::new();
     for &r in &roots {
         let node = &mut nodes[r];
         if overrides.package(&node.name).is_some() {
             continue;
         }
-        let private_modules = private.contains(&node.name);
-        if let Some((pkg, have)) =
-            resolve::takeover(&tindex, &cfg.target, &node.name, private_modules)?
-        {
+        let naming = resolve::root_name(
+            &tindex,
+            &cfg.target,
+            &node.name,
+            private.contains(&node.name),
+        )?;
+        if let Some((pkg, have)) = &naming.beside {
+            reporter.warn(&format!(
+                "{}: built as {}, beside {}'s {pkg} {have}, which keeps its modules for the packages that depend on it",
+                node.chain,
+                naming.package.as_deref().unwrap_or_default(),
+                cfg.target.name
+            ));
+        }
+        if let Some((pkg, have)) = naming.takes_over.clone() {
             let offset = crate::debian::version::epoch_offset(&have, None);
             let ours = crate::debian::version::with_epoch_offset(
                 &assemble::full_version(&node.version, &cfg.revision),
@@ -932,6 +945,7 @@ fn prepare_group(
             node.epoch_offset = offset;
             node.replaces = Some((pkg, have));
         }
+        names.insert(node.name.clone(), naming);
     }
     // The archive is no longer needed; writing big packages should not carry it.
     drop(tindex);
@@ -982,7 +996,9 @@ fn prepare_group(
             // An override names it; a replacement takes the replaced package's name.
             overrides
                 .package(&node.name)
-                .or(node.replaces.as_ref().map(|(p, _)| p.as_str())),
+                .or(node.replaces.as_ref().map(|(p, _)| p.as_str()))
+                .or(names.get(&node.name).and_then(|n| n.package.as_deref())),
+            names.get(&node.name),
         )
         .with_context(|| format!("building {}", node.chain))?;
         p.built.reason = node.reason.clone();
@@ -1085,6 +1101,7 @@ fn resolve_and_fetch(
 }
 
 /// Open and lay out the package of `f`, with `bundled` as its private copies.
+#[allow(clippy::too_many_arguments)]
 fn prepare_one(
     cfg: &BuildConfig,
     templates: &Templates,
@@ -1093,6 +1110,7 @@ fn prepare_one(
     bundled_files: &[&WheelFilename],
     depends: Relations,
     package_name: Option<&str>,
+    naming: Option<&resolve::RootName>,
 ) -> Result<Prepared> {
     let f = &node.fetched;
     let epoch_offset = node.epoch_offset;
@@ -1136,6 +1154,8 @@ fn prepare_one(
         requirement_depends: depends,
         epoch_offset,
         package_name: package_name.map(str::to_owned),
+        renames: naming.and_then(|n| n.renames.clone()),
+        stands_beside: naming.and_then(|n| n.beside.as_ref().map(|(p, _)| p.clone())),
     };
     // Compiled code in a private copy makes the package architecture-specific, and its
     // manylinux tag raises the glibc the package needs.

@@ -10,7 +10,10 @@
 //! [`Payload::Source`] entries that the writer streams one at a time through
 //! [`rewrite_shebang`].
 
+pub mod naming;
 pub mod templates;
+
+pub use naming::package_name;
 
 use crate::assemble::templates::Templates;
 use crate::debian::control::{self, BinaryControl, Description};
@@ -74,21 +77,12 @@ pub struct PackageOptions {
     /// The package name an override gives (see [`crate::overrides`]), instead of
     /// [`package_name`]'s.
     pub package_name: Option<String>,
-}
-
-/// The Debian binary package name for a Python distribution name (Debian Python
-/// Policy §4.3, as dh-python derives it): the PEP 503 normalized name (lowercase, runs of
-/// `-_.` as one `-`), a leading `python-` dropped, `python3-` prefixed. Normalizing first
-/// makes this a function of the project, not of how one requirement spells it:
-/// `backports.zstd`, `backports_zstd` and `Backports-Zstd` are all `python3-backports-zstd`,
-/// for the package built and for every `Depends` on it.
-pub fn package_name(project: &str) -> Result<String> {
-    let n = crate::python::normalize_name(project);
-    let n = n.strip_prefix("python-").map(str::to_owned).unwrap_or(n);
-    let pkg = format!("python3-{n}");
-    control::validate_package_name(&pkg)
-        .with_context(|| format!("project `{project}` has no valid Debian package name"))?;
-    Ok(pkg)
+    /// The name this package had before it was named after its project (`python3-X`, see
+    /// [`crate::resolve::RootName::renames`]): `Breaks` and `Replaces` it below this version.
+    pub renames: Option<String>,
+    /// The target's library of the same project that this package lives beside
+    /// ([`crate::resolve::RootName::beside`]): `Replaces` it, for the programs both ship.
+    pub stands_beside: Option<String>,
 }
 
 /// The full Debian version: upstream version from PEP 440, then our revision.
@@ -1024,6 +1018,20 @@ pub fn assemble(
     );
     control.depends = depends;
     control.homepage = homepage;
+    // A package renamed after its project (its modules went private) upgrades from its old
+    // python3-X name in a repository: `Breaks` makes apt remove the old package when this
+    // one is installed, `Replaces` lets it take the files both ship (Debian Policy §7.6.2).
+    // No `Provides`: a private package must not satisfy a `Depends` on the module.
+    if let Some(old) = &opts.renames {
+        let below = Dep::with(old, Op::Lt, version.clone());
+        control.breaks.push(below.clone());
+        control.replaces.push(below);
+    }
+    // Beside the distribution's library of the same project, only its files may be taken
+    // over (Policy §7.6.1): the library stays installed for what depends on it.
+    if let Some(library) = &opts.stands_beside {
+        control.replaces.push(Dep::new(library));
+    }
 
     #[derive(Serialize)]
     struct ScriptsCtx<'a> {

@@ -562,33 +562,51 @@ fn others_shipped(index: &TargetIndex, package: &str, project: &str) -> Vec<Stri
     others
 }
 
+/// The target's own package of `project`: the one whose dist-info is this project's, and
+/// only this project's. A name picked by convention is not known to be this project, and a
+/// package that ships other projects too (bookworm's monolithic python3-azure ships every
+/// azure-* client) is not one project's own.
+fn own_package(
+    index: &TargetIndex,
+    target: &Target,
+    project: &str,
+) -> Result<Option<(String, String)>> {
+    let req: Requirement = project
+        .parse()
+        .map_err(|e| anyhow::anyhow!("project name `{project}`: {e}"))?;
+    let row = mapping::map_requirement(&req, true, &index.universe(target));
+    let (Some(pkg), Some(have), false) = (row.package, row.available, row.guess) else {
+        return Ok(None);
+    };
+    if !others_shipped(index, &pkg, project).is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((pkg, have)))
+}
+
 /// The target's own package of a requested project, which the converted package takes over
 /// (bookworm ships black as `black`, yt-dlp as `yt-dlp`): the new package gets that name,
 /// so installing it is an upgrade of the distribution's package instead of a clash over
 /// its files (`/usr/bin/black`). Returns the package and the version the target has, or
-/// `None` when the target has no package of this project.
+/// `None` when the target has no package of this project, or when it is a library
+/// (`python3-sphinx`) and this build keeps its modules private (`private`): `python3-X`
+/// promises an importable module, which a private package cannot keep, so the two live
+/// side by side (see [`root_name`]).
 ///
 /// A package may take over a name only if it keeps what that package promises its reverse
-/// dependencies: when the converted package's modules are private (`private`) and other
-/// packages of the target depend on the distribution's, taking its name would break them,
-/// so the build stops and says so.
+/// dependencies: when the converted package's modules are private and other packages of
+/// the target depend on the distribution's application package, taking its name would
+/// break them, so the build stops and says so.
 pub fn takeover(
     index: &TargetIndex,
     target: &Target,
     project: &str,
     private: bool,
 ) -> Result<Option<(String, String)>> {
-    let req: Requirement = project
-        .parse()
-        .map_err(|e| anyhow::anyhow!("project name `{project}`: {e}"))?;
-    let row = mapping::map_requirement(&req, true, &index.universe(target));
-    // A name picked by convention is not known to be this project.
-    let (Some(pkg), Some(have), false) = (row.package, row.available, row.guess) else {
+    let Some((pkg, have)) = own_package(index, target, project)? else {
         return Ok(None);
     };
-    // A package that ships other projects too (bookworm's monolithic python3-azure ships
-    // every azure-* client) is not this project's own: one project must never replace it.
-    if !others_shipped(index, &pkg, project).is_empty() {
+    if private && pkg.starts_with("python3-") {
         return Ok(None);
     }
     if private {
@@ -606,6 +624,77 @@ pub fn takeover(
         }
     }
     Ok(Some((pkg, have)))
+}
+
+/// How a requested project's package is named (Debian Python Policy: `python3-X` only for a
+/// package that makes module X importable).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootName {
+    /// The package name when it is not [`assemble::package_name`]'s `python3-X`.
+    pub package: Option<String>,
+    /// The target's package (and version) taken over: the new package is its upgrade.
+    pub takes_over: Option<(String, String)>,
+    /// The `python3-X` name py2deb would have given it, which a repository may still
+    /// carry: the renamed package `Breaks` and `Replaces` it below its own version, so apt
+    /// moves from one to the other. `None` when the target itself has a package of that
+    /// name (the distribution's library must stay installable).
+    pub renames: Option<String>,
+    /// The target's library of the same project (`python3-sphinx`) that this package stands
+    /// beside without taking it over, its modules being private: the library and its
+    /// reverse dependencies keep working, and the new package may take over the files they
+    /// share (its programs) with `Replaces`, never `Breaks`, `Conflicts` or `Provides`.
+    pub beside: Option<(String, String)>,
+}
+
+/// Name a requested project's package: a takeover of the target's own package of it
+/// ([`takeover`]); otherwise, when its modules are private (`private`), the first of
+/// [`assemble::naming::application_names`] the target does not use (bookworm's `tldr` is
+/// a Haskell program, so a private tldr client is `tldr-py`); otherwise the default
+/// `python3-X`.
+pub fn root_name(
+    index: &TargetIndex,
+    target: &Target,
+    project: &str,
+    private: bool,
+) -> Result<RootName> {
+    if let Some(taken) = takeover(index, target, project, private)? {
+        return Ok(RootName {
+            takes_over: Some(taken),
+            ..RootName::default()
+        });
+    }
+    if !private {
+        return Ok(RootName::default());
+    }
+    let beside = own_package(index, target, project)?.filter(|(p, _)| p.starts_with("python3-"));
+    let module_name = assemble::package_name(project)?;
+    let candidates = assemble::naming::application_names(project);
+    let used =
+        |name: &str| index.archive.contains(name) || !index.archive.providers(name).is_empty();
+    let Some(package) = candidates.iter().find(|c| !used(c)).cloned() else {
+        let taken: Vec<String> = candidates
+            .iter()
+            .map(|c| match index.archive.newest(c) {
+                Some(pv) => format!("{c} ({} {})", target.name, pv.version),
+                None => format!(
+                    "{c} (provided by {})",
+                    index.archive.providers(c).join(", ")
+                ),
+            })
+            .collect();
+        bail!(
+            "{project} keeps its modules private, so it is named after the project, but {} already uses {}; \
+             give it a free name with an override (`[project.\"{project}\"] package = \"…\"` in py2deb.toml)",
+            target.name,
+            if taken.is_empty() { "no valid name".to_owned() } else { taken.join(" and ") }
+        );
+    };
+    Ok(RootName {
+        package: Some(package),
+        takes_over: None,
+        renames: (!used(&module_name)).then_some(module_name),
+        beside,
+    })
 }
 
 /// A distribution package that a private copy would break, and so must go private too.

@@ -97,6 +97,16 @@ declare -A ROW_ARGS=()
 module_of() { local n=${1,,}; printf '%s\n' "${MODULE_OF[$n]:-${n//-/_}}"; }
 # Debian binary package name for a project, as dh-python names it (PEP 503 normalised).
 debname_of() { local n=${1,,}; n=${n//_/-}; printf 'python3-%s\n' "${n//./-}"; }
+# An application whose modules are private (it bundles copies) is named after the project.
+expected_pkg() {
+    local n=${2,,}
+    n=${n//_/-}
+    if python3 -c 'import json,sys; sys.exit(not json.load(open(sys.argv[1]))["packages"][0]["bundles"])' "$1"; then
+        printf '%s\n' "${n//./-}"
+    else
+        debname_of "$2"
+    fi
+}
 
 # Rows: category A by default, or exactly the names given on the command line.
 NAMES=() VERSIONS=() SCRIPTS=()
@@ -169,13 +179,13 @@ check_layout() {
     local deb=$1 list
     list=$(dpkg-deb --fsys-tarfile "$deb" | tar -t)
     printf '%s\n' "$list"
-    if grep -vE '^\./(usr/?|usr/bin(/.*)?|usr/lib/?|usr/lib/python3/?|usr/lib/python3/dist-packages(/.*)?|usr/lib/python3-[^/]+(/.*)?|usr/share(/.*)?)?$' <<<"$list"; then
+    if grep -vE '^\./(usr/?|usr/bin(/.*)?|usr/lib/?|usr/lib/python3/?|usr/lib/python3/dist-packages(/.*)?|usr/lib/[a-z0-9][a-z0-9.+-]*(/.*)?|usr/share(/.*)?)?$' <<<"$list"; then
         echo "unexpected paths above"
         return 1
     fi
     # Public modules in dist-packages, or an application with private copies in its own
     # directory.
-    grep -qE '^\./usr/(lib/python3/dist-packages|share/python3-[^/]+|lib/python3-[^/]+)/.' <<<"$list" ||
+    grep -qE '^\./usr/(lib/python3/dist-packages/.|(share|lib)/[a-z0-9][a-z0-9.+-]*/[^/]+\.dist-info/)' <<<"$list" ||
         { echo "no Python modules in dist-packages or a private directory"; return 1; }
     grep -q '^\./usr/share/doc/[^/]*/copyright$' <<<"$list" || { echo "no copyright file"; return 1; }
     if grep -E '(__pycache__|\.pyc$|/usr/local/)' <<<"$list"; then echo "bytecode or /usr/local in package"; return 1; fi
@@ -355,6 +365,7 @@ for i in "${!NAMES[@]}"; do
         for c in "${STATIC_CHECKS[@]}"; do skip "$name: $c" "build failed"; done
         continue
     fi
+    pkg=$(expected_pkg "$WORK/$name.json" "$name")
     if ! check "$name: json output lists $pkg and its files exist" "$LOGS/$name.json.log" \
         json_check "$WORK/$name.json" "$pkg" "$WORK/$name.pkgs"; then
         for c in "${STATIC_CHECKS[@]:1}"; do skip "$name: $c" "no usable --json output"; done

@@ -11,6 +11,7 @@ mod index;
 mod index_pages;
 mod index_props;
 mod mapping;
+mod naming;
 mod parallel;
 mod parser_props;
 mod repo;
