@@ -105,6 +105,8 @@ pub struct BuildConfig {
     pub limits: Limits,
     pub deps: resolve::DepsMode,
     pub conflicts: resolve::ConflictMode,
+    /// Which release of a satisfied dependency to take (`--prefer`).
+    pub prefer: resolve::prefer::Prefer,
     /// Where the target's package lists come from.
     pub archive: ArchiveOptions,
     /// Read them from apt's lists (`archive.lists_dir`) rather than a mirror.
@@ -744,6 +746,7 @@ fn prepare_group(
                     .get(project)
                     .and_then(|o| o.conflicts)
                     .unwrap_or(cfg.conflicts),
+                cfg.prefer,
                 overrides,
                 &nodes[i].chain,
                 &candidate,
@@ -1408,6 +1411,9 @@ pub fn build_record(
         "conflicts".to_owned(),
         format!("{:?}", cfg.conflicts).to_lowercase(),
     );
+    if cfg.prefer != resolve::prefer::Prefer::default() {
+        options.insert("prefer".to_owned(), cfg.prefer.to_string());
+    }
     if cfg.host_archive && cfg.archive.lists_dir != ArchiveOptions::default().lists_dir {
         // Built against given apt lists (`--apt-lists`): rebuild against the same.
         options.insert(
@@ -1517,6 +1523,11 @@ impl Rebuilder<'_> {
                 .parse::<resolve::ConflictMode>()
                 .map_err(anyhow::Error::msg)?;
         }
+        // Records of the default leave it out.
+        cfg.prefer = match record.options.get("prefer") {
+            Some(p) => p.parse().map_err(anyhow::Error::msg)?,
+            None => resolve::prefer::Prefer::default(),
+        };
         // Built for this machine's release and architecture: the host's own lists, and
         // compiled sdist builds are valid for it (and only then).
         let for_host = Target::host().ok().is_some_and(|h| {

@@ -105,6 +105,14 @@ struct BuildArgs {
     /// or stop (`fail`).
     #[arg(long, value_name = "auto|bundle|replace|fail", default_value = "auto")]
     conflicts: ConflictMode,
+    /// Requirements the target satisfies: take its package (`distribution`), or the newest
+    /// release as pip would, carried privately where the target's is older (`newest`).
+    #[arg(
+        long,
+        value_name = "distribution|newest",
+        default_value = "distribution"
+    )]
+    prefer: crate::resolve::prefer::Prefer,
     /// Maintainer field, `Name <mail>` (default: DEBFULLNAME and DEBEMAIL, as dch does).
     #[arg(long, value_name = "NAME <MAIL>")]
     maintainer: Option<String>,
@@ -513,6 +521,7 @@ impl BuildArgs {
             },
             deps: self.deps,
             conflicts: self.conflicts,
+            prefer: self.prefer,
             archive,
             host_archive,
             no_binary: self.no_binary.clone(),

@@ -6,6 +6,7 @@
 //! the default: see [`replacement_blockers`]) or when `--conflicts replace` insists.
 
 pub mod mapping;
+pub mod prefer;
 
 use crate::assemble;
 use crate::debian::archive::relation_names;
@@ -221,6 +222,7 @@ pub fn decide(
     index: &TargetIndex,
     deps: DepsMode,
     conflicts: ConflictMode,
+    prefer: prefer::Prefer,
     overrides: &crate::overrides::Overrides,
     chain: &str,
     candidate: &dyn Fn(&str, &VersionSpecifiers) -> Option<Version>,
@@ -266,7 +268,28 @@ pub fn decide(
         };
         let (child, relations) = match row.status {
             Status::NotApplicable => continue,
-            Status::Satisfied => (None, row.relations.clone()),
+            Status::Satisfied => {
+                let newest = match prefer {
+                    prefer::Prefer::Newest => candidate(&child_name, &spec),
+                    prefer::Prefer::Distribution => None,
+                };
+                let have = row.available_python_version.as_deref();
+                if prefer::passes_over(prefer, have, newest.as_ref()) {
+                    // As pip would: the newest release, privately, since the target's
+                    // package stays what every other package imports.
+                    reporter.info(&format!(
+                        "{chain}: {} ships {} {}, older than {child_name} {}: bundling a private copy (--prefer newest)",
+                        target.name,
+                        row.package.as_deref().unwrap_or_default(),
+                        have.unwrap_or("(unknown version)"),
+                        newest.as_ref().map(ToString::to_string).unwrap_or_default()
+                    ));
+                    out.wanted.push(wanted(true));
+                    (Some(child_name), Relations::default())
+                } else {
+                    (None, row.relations.clone())
+                }
+            }
             Status::Missing => match deps {
                 DepsMode::Missing => {
                     out.wanted.push(wanted(false));

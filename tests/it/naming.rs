@@ -261,3 +261,84 @@ fn private_build_of_a_distribution_library_stands_beside_it() {
         "no takeover: {json}"
     );
 }
+
+/// bump-my-version 1.8.1 declares `rich-click` without a bound but needs 1.7: bookworm's
+/// 1.6 "satisfies" it and the program crashes. `--prefer newest` takes the newest release,
+/// as pip would, privately (bookworm's python3-rich-click stays what others import), so
+/// the package is the application `bump-my-version`; the default keeps depending on the
+/// distribution's.
+#[test]
+fn prefer_newest_bundles_what_the_distribution_ships_older() {
+    if !have_dpkg_deb() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let wheels = || {
+        vec![
+            WheelBuilder::new("bump_my_version", "1.8.1")
+                .file("bumpversion/__init__.py", "def main():\n    pass\n")
+                .metadata("Summary: Version bump tool")
+                .metadata("Requires-Dist: rich-click")
+                .metadata("Requires-Dist: tomlkit")
+                .entry_points("[console_scripts]\nbump-my-version = bumpversion:main\n"),
+            WheelBuilder::new("rich_click", "1.6.1")
+                .file("rich_click/__init__.py", "")
+                .metadata("Summary: Click with rich"),
+            WheelBuilder::new("rich_click", "1.8.3")
+                .file("rich_click/__init__.py", "")
+                .metadata("Summary: Click with rich"),
+            WheelBuilder::new("tomlkit", "0.11.7")
+                .file("tomlkit/__init__.py", "")
+                .metadata("Summary: TOML"),
+        ]
+    };
+    let server = serve(tmp.path(), wheels());
+    // tomlkit: the distribution's is the newest too, so it stays a dependency.
+    let lists = lists_of(
+        tmp.path(),
+        "lists",
+        "Package: python3-rich-click\nVersion: 1.6.1-1\nArchitecture: all\n\n\
+         Package: python3-tomlkit\nVersion: 0.11.7-1\nArchitecture: all\n\n",
+    );
+    let out = tmp.path().join("out-default");
+    let o = py2deb(&server, &lists, &out, &["bump-my-version"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let deb = out.join("python3-bump-my-version_1.8.1-0py2deb1_all.deb");
+    assert!(
+        field(&deb, "Depends").contains("python3-rich-click"),
+        "{}",
+        field(&deb, "Depends")
+    );
+
+    let out = tmp.path().join("out-newest");
+    let o = py2deb(
+        &server,
+        &lists,
+        &out,
+        &["bump-my-version", "--prefer", "newest"],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["packages"].as_array().unwrap().len(), 1, "{json}");
+    assert_eq!(json["packages"][0]["package"], "bump-my-version", "{json}");
+    assert_eq!(
+        json["packages"][0]["bundles"][0], "rich-click 1.8.3",
+        "{json}"
+    );
+    let deb = out.join("bump-my-version_1.8.1-0py2deb1_all.deb");
+    let depends = field(&deb, "Depends");
+    assert!(!depends.contains("rich-click"), "carried inside: {depends}");
+    assert!(depends.contains("python3-tomlkit"), "{depends}");
+
+    // A word that is not a preference is refused, naming the choices.
+    let o = py2deb(
+        &server,
+        &lists,
+        &tmp.path().join("out-bad"),
+        &["bump-my-version", "--prefer", "latest"],
+    );
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("distribution, newest"), "{err}");
+}
