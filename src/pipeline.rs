@@ -1004,6 +1004,12 @@ fn prepare_group(
             names.get(&node.name),
         )
         .with_context(|| format!("building {}", node.chain))?;
+        for place in &p.assembly.unusual {
+            reporter.warn(&format!(
+                "{}: kept {place}, where upstream installs it (the program may need it)",
+                p.built.package
+            ));
+        }
         p.built.reason = node.reason.clone();
         p.built.replaces = node.replaces.as_ref().map(|(p, v)| format!("{p} {v}"));
         p.built.bundles = inside

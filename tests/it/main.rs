@@ -11,6 +11,7 @@ mod index;
 mod index_pages;
 mod index_props;
 mod mapping;
+mod metadata_text;
 mod naming;
 mod parallel;
 mod parser_props;
