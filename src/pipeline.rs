@@ -924,7 +924,11 @@ fn prepare_group(
             reporter.warn(&format!(
                 "{}: built as {}, beside {}'s {pkg} {have}, which keeps its modules for the packages that depend on it",
                 node.chain,
-                naming.package.as_deref().unwrap_or_default(),
+                naming
+                    .package
+                    .as_deref()
+                    .or(naming.takes_over.as_ref().map(|(p, _)| p.as_str()))
+                    .unwrap_or_default(),
                 cfg.target.name
             ));
         }

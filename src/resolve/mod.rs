@@ -611,15 +611,13 @@ fn own_package(
 /// (bookworm ships black as `black`, yt-dlp as `yt-dlp`): the new package gets that name,
 /// so installing it is an upgrade of the distribution's package instead of a clash over
 /// its files (`/usr/bin/black`). Returns the package and the version the target has, or
-/// `None` when the target has no package of this project, or when it is a library
-/// (`python3-sphinx`) and this build keeps its modules private (`private`): `python3-X`
-/// promises an importable module, which a private package cannot keep, so the two live
-/// side by side (see [`root_name`]).
+/// `None` when the target has no package of this project.
 ///
 /// A package may take over a name only if it keeps what that package promises its reverse
-/// dependencies: when the converted package's modules are private and other packages of
-/// the target depend on the distribution's application package, taking its name would
-/// break them, so the build stops and says so.
+/// dependencies: a public module stays public. So when this build keeps its modules
+/// private (`private`), it takes over neither a library (`python3-sphinx` promises an
+/// importable module) nor a package that others depend on (bookworm's `tox`, which
+/// python3-sage needs); it lives beside them instead (see [`root_name`]).
 pub fn takeover(
     index: &TargetIndex,
     target: &Target,
@@ -629,22 +627,8 @@ pub fn takeover(
     let Some((pkg, have)) = own_package(index, target, project)? else {
         return Ok(None);
     };
-    if private && pkg.starts_with("python3-") {
+    if private && (pkg.starts_with("python3-") || !index.archive.reverse_depends(&pkg).is_empty()) {
         return Ok(None);
-    }
-    if private {
-        let rdeps = index.archive.reverse_depends(&pkg);
-        if !rdeps.is_empty() {
-            bail!(
-                "{} ships {project} as {pkg} {have}, which {} depend on; this build of {project} keeps its \
-                 modules private (its dependencies are too old in {}), so it cannot take over {pkg} without \
-                 breaking them, and beside it the two would clash over the same files; build it with \
-                 --conflicts replace, or fix the requirements with an override (py2deb.toml)",
-                target.name,
-                rdeps.join(", "),
-                target.name
-            );
-        }
     }
     Ok(Some((pkg, have)))
 }
@@ -689,11 +673,34 @@ pub fn root_name(
     if !private {
         return Ok(RootName::default());
     }
-    let beside = own_package(index, target, project)?.filter(|(p, _)| p.starts_with("python3-"));
+    // Not taken over, so it stays installed, and this package lives beside it.
+    let beside = own_package(index, target, project)?;
     let module_name = assemble::package_name(project)?;
     let candidates = assemble::naming::application_names(project);
     let used =
         |name: &str| index.archive.contains(name) || !index.archive.providers(name).is_empty();
+    // Debian splits some projects into the library and a program package that depends on
+    // it (bookworm's `mypy` and `flake8` on python3-mypy and python3-flake8): that program
+    // package is this project's, so it is taken over as an application's own, unless
+    // other packages depend on it.
+    if let (Some((library, _)), Some(first)) = (&beside, candidates.first()) {
+        let split = index.archive.newest(first).filter(|pv| {
+            [&pv.depends, &pv.pre_depends]
+                .into_iter()
+                .flatten()
+                .any(|t| relation_names(t).any(|n| n == library))
+        });
+        if let Some(pv) = split {
+            if index.archive.reverse_depends(first).is_empty() {
+                return Ok(RootName {
+                    package: None,
+                    takes_over: Some((first.clone(), pv.version.clone())),
+                    renames: (!used(&module_name)).then_some(module_name),
+                    beside,
+                });
+            }
+        }
+    }
     let Some(package) = candidates.iter().find(|c| !used(c)).cloned() else {
         let taken: Vec<String> = candidates
             .iter()

@@ -1007,7 +1007,7 @@ fn replacement_takes_the_target_package_name() {
 /// A requested project the target already ships (bookworm's `black`) is built as a newer
 /// version of the target's own package, so apt upgrades it instead of stopping with
 /// "trying to overwrite '/usr/bin/black'"; with private modules and packages depending on
-/// the distribution's, the takeover is refused before anything is written.
+/// the distribution's, it is not taken over but lived beside.
 #[test]
 fn requested_project_takes_over_the_targets_own_package() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1048,18 +1048,23 @@ fn requested_project_takes_over_the_targets_own_package() {
             "{base}Package: python3-pylsp-black\nVersion: 1.2.1-1\nArchitecture: all\nDepends: black\n\n"
         ),
     );
-    let out = tmp.path().join("out-refused");
+    // Its modules private, it cannot take over a package others depend on: it lives
+    // beside it as black-py, which may take over the files both ship (Replaces), and the
+    // distribution's black stays for python3-pylsp-black.
+    let out = tmp.path().join("out-beside");
     let o = py2deb(&server, &lists, &out, &["black", "--conflicts", "bundle"]);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let deb = out.join("black-py_26.1.0-0py2deb1_all.deb");
     assert!(
-        err.contains("python3-pylsp-black") && err.contains("cannot take over black"),
-        "{err}"
+        deb.exists(),
+        "{:?}",
+        std::fs::read_dir(&out).unwrap().collect::<Vec<_>>()
     );
-    assert!(
-        std::fs::read_dir(&out).map_or(true, |mut d| d.next().is_none()),
-        "nothing written"
+    assert_eq!(
+        field(&deb, "Replaces"),
+        "python3-black (<< 26.1.0-0py2deb1), black"
     );
+    assert_eq!(field(&deb, "Breaks"), "python3-black (<< 26.1.0-0py2deb1)");
 }
 
 /// A target package that ships many projects (bookworm's monolithic python3-azure ships

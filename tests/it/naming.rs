@@ -342,3 +342,35 @@ fn prefer_newest_bundles_what_the_distribution_ships_older() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("distribution, newest"), "{err}");
 }
+
+/// Bookworm splits mypy into the library python3-mypy and the program package `mypy`,
+/// which depends on it. A mypy whose modules are private takes over the program package
+/// (an upgrade, so /usr/bin/mypy changes hands cleanly) and leaves the library to what
+/// imports it.
+#[test]
+fn private_build_takes_over_the_distributions_program_package_of_a_split_project() {
+    if !have_dpkg_deb() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let server = serve(tmp.path(), vec![private_app("mypy", "2.0.0"), urllib3()]);
+    let lists = lists_of(
+        tmp.path(),
+        "lists",
+        &format!(
+            "Package: python3-mypy\nVersion: 1.0.1-1\nArchitecture: all\n\n\
+             Package: mypy\nVersion: 1.0.1-1\nArchitecture: all\nDepends: python3-mypy (= 1.0.1-1)\n\n\
+             Package: python3-pylsp-mypy\nVersion: 0.6.5-1\nArchitecture: all\nDepends: python3-mypy\n\n\
+             {URLLIB3_126}"
+        ),
+    );
+    let out = tmp.path().join("out");
+    let o = py2deb(&server, &lists, &out, &["mypy", "--conflicts", "bundle"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(written(&out), ["mypy_2.0.0-0py2deb1_all.deb"]);
+    let deb = out.join("mypy_2.0.0-0py2deb1_all.deb");
+    assert_eq!(field(&deb, "Replaces"), "python3-mypy");
+    assert_eq!(field(&deb, "Breaks"), "");
+    let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(json["packages"][0]["replaces"], "mypy 1.0.1-1", "{json}");
+}
