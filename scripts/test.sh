@@ -111,6 +111,7 @@ run_e2e_sample() {
     return "${PIPESTATUS[0]}"
 }
 phase "e2e sample (tests/e2e/sample.sh)" run_e2e_sample
+phase "tools on bookworm and trixie (tests/e2e/tools.sh)" env PY2DEB="$ROOT/target/release/py2deb" timeout -k 30 "${E2E_TOOLS_TIMEOUT:-1800}" "$ROOT/tests/e2e/tools.sh"
 
 printf '\nTimings:\n'
 for i in "${!PHASE_NAMES[@]}"; do

@@ -791,10 +791,12 @@ pub fn assemble(
                 )?;
             }
             Scheme::Data => {
+                // Documentation is never executable (lintian `executable-in-usr-share-doc`).
+                let doc = e.path.starts_with("share/doc/");
                 add(
                     &mut files,
                     format!("usr/{}", e.path),
-                    if e.executable { 0o755 } else { 0o644 },
+                    if e.executable && !doc { 0o755 } else { 0o644 },
                     Payload::Source(e.index),
                 )?;
             }
@@ -881,11 +883,14 @@ pub fn assemble(
     programs.dedup();
 
     // Description: synopsis from Summary, a few plain paragraphs from the long text.
+    // lintian `description-starts-with-package-name` ("HTTPie: modern, user-friendly…")
+    // and `description-too-short` (a Summary that is only the project's name).
     let synopsis = meta
         .summary
         .as_deref()
         .map(control::synopsis)
-        .filter(|s| !s.is_empty())
+        .map(|s| without_name_prefix(&s, &meta.name).to_owned())
+        .filter(|s| s.split_whitespace().count() >= 2)
         .map(|s| drop_article(&s))
         .unwrap_or_else(|| format!("Python 3 distribution {}", meta.name));
     let mut extended = meta
@@ -897,27 +902,33 @@ pub fn assemble(
     // synopsis adds nothing, nor does a first sentence that does. The synopsis lost its
     // article and the README may prefix the project's name (`Black: The uncompromising
     // code formatter.`), so both are compared without them.
+    // Compared as letters and digits only, as lintian does not care for emoji, hyphens
+    // or case ("🐍 Official Python command-line client…").
     let bare = |a: &str| -> String {
-        let a = a.trim();
-        let name = meta.name.as_str();
-        let a = a
-            .get(..name.len())
-            .filter(|h| h.eq_ignore_ascii_case(name))
-            .and_then(|_| {
-                let rest = a[name.len()..].trim_start();
-                [":", "-", "–", "—"]
-                    .iter()
-                    .find_map(|sep| rest.strip_prefix(sep))
-            })
-            .map_or(a, str::trim_start);
-        drop_article(a.trim_end_matches('.').trim()).to_lowercase()
+        let a = without_name_prefix(a.trim(), &meta.name);
+        drop_article(a)
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
     };
     let wanted = bare(&synopsis);
     extended.retain(|p| bare(p) != wanted);
-    if let Some(first) = extended.first_mut() {
-        if let Some((head, rest)) = first.split_once(". ") {
-            if bare(head) == wanted && !rest.trim().is_empty() {
-                *first = rest.trim_start().to_owned();
+    // A first paragraph that opens with the synopsis (a Summary cut to fit the synopsis,
+    // continued in the long description) loses that first sentence.
+    if let Some(first) = extended.first() {
+        if !wanted.is_empty() && bare(first).starts_with(&wanted) {
+            let cut = first
+                .match_indices(". ")
+                .map(|(i, _)| i + 2)
+                .find(|&i| bare(&first[..i]).len() >= wanted.len());
+            match cut {
+                Some(i) if !first[i..].trim().is_empty() => {
+                    extended[0] = first[i..].trim_start().to_owned();
+                }
+                _ => {
+                    extended.remove(0);
+                }
             }
         }
     }
@@ -1291,6 +1302,19 @@ fn is_homepage_url(text: &str) -> bool {
 
 /// Debian's synopses do not start with an article (lintian
 /// `description-synopsis-starts-with-article`): "A tool for X" → "Tool for X".
+/// `s` without a leading `Name:` or `Name -` naming the project (`HTTPie: modern…`).
+fn without_name_prefix<'a>(s: &'a str, name: &str) -> &'a str {
+    s.get(..name.len())
+        .filter(|h| h.eq_ignore_ascii_case(name))
+        .and_then(|_| {
+            let rest = s[name.len()..].trim_start();
+            [":", "-", "–", "—"]
+                .iter()
+                .find_map(|sep| rest.strip_prefix(sep))
+        })
+        .map_or(s, str::trim_start)
+}
+
 fn drop_article(s: &str) -> String {
     for article in ["a ", "an ", "the "] {
         let head = s.get(..article.len()).unwrap_or_default();

@@ -165,3 +165,68 @@ fn unusual_install_places_are_kept_and_reported() {
     assert!(x.join("usr/etc/oddtool.conf").is_file());
     assert!(x.join("usr/lib/python3/dist-packages/README.md").is_file());
 }
+
+fn description_of(dir: &Path, w: WheelBuilder, deb: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let (o, out) = build(dir, w);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let d = Command::new("dpkg-deb")
+        .arg("-f")
+        .arg(out.join(deb))
+        .arg("Description")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&d.stdout).into_owned()
+}
+
+/// lintian `description-starts-with-package-name` (httpie's "HTTPie: modern…"),
+/// `description-too-short` (a Summary that is only the name) and
+/// `description-synopsis-is-duplicated` when the long text opens with the Summary in other
+/// spelling (emoji, "command-line") or continues a Summary cut to fit.
+#[test]
+fn synopsis_never_starts_with_the_name_is_never_one_word_nor_repeated() {
+    if !have_dpkg_deb() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = description_of(
+        &tmp.path().join("a"),
+        WheelBuilder::new("httpie", "1.0")
+            .file("httpie/__init__.py", "")
+            .metadata("Summary: HTTPie: modern, user-friendly command-line HTTP client")
+            .metadata("Description-Content-Type: text/markdown")
+            .description(
+                "🐍 Modern, user-friendly command line HTTP client 📚.\n\nIt talks to APIs.\n",
+            ),
+        "python3-httpie_1.0-0py2deb1_all.deb",
+    );
+    assert!(
+        d.starts_with("modern, user-friendly command-line HTTP client\n It talks"),
+        "{d}"
+    );
+    let d = description_of(
+        &tmp.path().join("b"),
+        WheelBuilder::new("click_default_group", "1.0")
+            .file("click_default_group.py", "")
+            .metadata("Summary: click_default_group"),
+        "python3-click-default-group_1.0-0py2deb1_all.deb",
+    );
+    assert!(
+        d.starts_with("Python 3 distribution click_default_group\n"),
+        "{d}"
+    );
+    let long = "sphinxcontrib-serializinghtml is a sphinx extension which outputs \"serialized\" HTML files (json and pickle)";
+    let d = description_of(
+        &tmp.path().join("c"),
+        WheelBuilder::new("serial", "1.0")
+            .file("serial/__init__.py", "")
+            .metadata(&format!("Summary: {long}"))
+            .metadata("Description-Content-Type: text/markdown")
+            .description(&format!("{long}. It is used by Sphinx.\n")),
+        "python3-serial_1.0-0py2deb1_all.deb",
+    );
+    let mut lines = d.lines();
+    let synopsis = lines.next().unwrap();
+    assert!(long.starts_with(synopsis), "{d}");
+    assert_eq!(lines.next(), Some(" It is used by Sphinx."), "{d}");
+}
