@@ -1168,7 +1168,15 @@ fn prepare_one(
         epoch_offset,
         package_name: package_name.map(str::to_owned),
         renames: naming.and_then(|n| n.renames.clone()),
-        stands_beside: naming.and_then(|n| n.beside.as_ref().map(|(p, _)| p.clone())),
+        stands_beside: naming
+            .map(|n| {
+                n.beside
+                    .iter()
+                    .map(|(p, _)| p.clone())
+                    .chain(n.beside_program.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     // Compiled code in a private copy makes the package architecture-specific, and its
     // manylinux tag raises the glibc the package needs.

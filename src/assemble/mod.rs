@@ -81,8 +81,9 @@ pub struct PackageOptions {
     /// [`crate::resolve::RootName::renames`]): `Breaks` and `Replaces` it below this version.
     pub renames: Option<String>,
     /// The target's library of the same project that this package lives beside
-    /// ([`crate::resolve::RootName::beside`]): `Replaces` it, for the programs both ship.
-    pub stands_beside: Option<String>,
+    /// ([`crate::resolve::RootName::beside`]), and the program package Debian splits from
+    /// it: `Replaces` them, for the programs both ship.
+    pub stands_beside: Vec<String>,
 }
 
 /// The full Debian version: upstream version from PEP 440, then our revision.
@@ -1202,8 +1203,8 @@ pub fn assemble(
     }
     // Beside the distribution's library of the same project, only its files may be taken
     // over (Policy §7.6.1): the library stays installed for what depends on it.
-    if let Some(library) = &opts.stands_beside {
-        control.replaces.push(Dep::new(library));
+    for package in &opts.stands_beside {
+        control.replaces.push(Dep::new(package));
     }
 
     #[derive(Serialize)]

@@ -651,6 +651,10 @@ pub struct RootName {
     /// reverse dependencies keep working, and the new package may take over the files they
     /// share (its programs) with `Replaces`, never `Breaks`, `Conflicts` or `Provides`.
     pub beside: Option<(String, String)>,
+    /// The program package Debian splits from that library (bookworm's `flake8`, which
+    /// depends on python3-flake8) when others depend on it, so it is not taken over: this
+    /// package `Replaces` it too, for the programs both ship.
+    pub beside_program: Option<String>,
 }
 
 /// Name a requested project's package: a takeover of the target's own package of it
@@ -675,6 +679,7 @@ pub fn root_name(
     }
     // Not taken over, so it stays installed, and this package lives beside it.
     let beside = own_package(index, target, project)?;
+    let mut beside_program = None;
     let module_name = assemble::package_name(project)?;
     let candidates = assemble::naming::application_names(project);
     let used =
@@ -697,8 +702,12 @@ pub fn root_name(
                     takes_over: Some((first.clone(), pv.version.clone())),
                     renames: (!used(&module_name)).then_some(module_name),
                     beside,
+                    beside_program: None,
                 });
             }
+            // Others need it: it stays, and this package lives beside it too, taking over
+            // the programs both ship.
+            beside_program = Some(first.clone());
         }
     }
     let Some(package) = candidates.iter().find(|c| !used(c)).cloned() else {
@@ -724,6 +733,7 @@ pub fn root_name(
         takes_over: None,
         renames: (!used(&module_name)).then_some(module_name),
         beside,
+        beside_program,
     })
 }
 

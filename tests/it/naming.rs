@@ -373,4 +373,24 @@ fn private_build_takes_over_the_distributions_program_package_of_a_split_project
     assert_eq!(field(&deb, "Breaks"), "");
     let json: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(json["packages"][0]["replaces"], "mypy 1.0.1-1", "{json}");
+
+    // Something needs the program package (bookworm's flake8 case): it stays, and the new
+    // package lives beside both, replacing the programs they ship.
+    let lists = lists_of(
+        tmp.path(),
+        "lists-rdep",
+        &format!(
+            "Package: python3-mypy\nVersion: 1.0.1-1\nArchitecture: all\n\n\
+             Package: mypy\nVersion: 1.0.1-1\nArchitecture: all\nDepends: python3-mypy (= 1.0.1-1)\n\n\
+             Package: elpa-flycheck-mypy\nVersion: 1-1\nArchitecture: all\nDepends: mypy\n\n\
+             {URLLIB3_126}"
+        ),
+    );
+    let out = tmp.path().join("out-rdep");
+    let o = py2deb(&server, &lists, &out, &["mypy", "--conflicts", "bundle"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(written(&out), ["mypy-py_2.0.0-0py2deb1_all.deb"]);
+    let deb = out.join("mypy-py_2.0.0-0py2deb1_all.deb");
+    assert_eq!(field(&deb, "Replaces"), "python3-mypy, mypy");
+    assert_eq!(field(&deb, "Breaks"), "");
 }
