@@ -112,6 +112,7 @@ e2e "repo (tests/e2e/repo.sh)" "$E2E_REPO_TIMEOUT" "$ROOT/tests/e2e/repo.sh"
 e2e "sample (tests/e2e/sample.sh)" "$E2E_SAMPLE_TIMEOUT" "$ROOT/tests/e2e/sample.sh"
 e2e "debianize and rfp (tests/e2e/debianize.sh)" "${E2E_DEBIANIZE_TIMEOUT:-900}" "$ROOT/tests/e2e/debianize.sh"
 e2e "install (tests/e2e/install.sh)" "${E2E_INSTALL_TIMEOUT:-1800}" "$ROOT/tests/e2e/install.sh"
+e2e "tools on bookworm and trixie (tests/e2e/tools.sh)" "${E2E_TOOLS_TIMEOUT:-1800}" "$ROOT/tests/e2e/tools.sh"
 
 printf '\nTimings:\n'
 for i in "${!PHASE_NAMES[@]}"; do

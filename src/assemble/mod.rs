@@ -13,7 +13,10 @@
 pub mod elf;
 pub mod shlibs;
 pub mod strip;
+pub mod naming;
 pub mod templates;
+
+pub use naming::package_name;
 
 use crate::assemble::templates::Templates;
 use crate::debian::control::{self, BinaryControl, Description};
@@ -77,21 +80,13 @@ pub struct PackageOptions {
     /// The package name an override gives (see [`crate::overrides`]), instead of
     /// [`package_name`]'s.
     pub package_name: Option<String>,
-}
-
-/// The Debian binary package name for a Python distribution name (Debian Python
-/// Policy §4.3, as dh-python derives it): the PEP 503 normalized name (lowercase, runs of
-/// `-_.` as one `-`), a leading `python-` dropped, `python3-` prefixed. Normalizing first
-/// makes this a function of the project, not of how one requirement spells it:
-/// `backports.zstd`, `backports_zstd` and `Backports-Zstd` are all `python3-backports-zstd`,
-/// for the package built and for every `Depends` on it.
-pub fn package_name(project: &str) -> Result<String> {
-    let n = crate::python::normalize_name(project);
-    let n = n.strip_prefix("python-").map(str::to_owned).unwrap_or(n);
-    let pkg = format!("python3-{n}");
-    control::validate_package_name(&pkg)
-        .with_context(|| format!("project `{project}` has no valid Debian package name"))?;
-    Ok(pkg)
+    /// The name this package had before it was named after its project (`python3-X`, see
+    /// [`crate::resolve::RootName::renames`]): `Breaks` and `Replaces` it below this version.
+    pub renames: Option<String>,
+    /// The target's library of the same project that this package lives beside
+    /// ([`crate::resolve::RootName::beside`]), and the program package Debian splits from
+    /// it: `Replaces` them, for the programs both ship.
+    pub stands_beside: Vec<String>,
 }
 
 /// The full Debian version: upstream version from PEP 440, then our revision.
@@ -479,6 +474,86 @@ pub fn license_of(meta: &Metadata) -> (String, Vec<String>) {
     ("unknown".into(), vec!["unknown".into()])
 }
 
+/// Which licenses a license file's text is, by phrases every copy of that license
+/// carries (their canonical wording); DEP-5 short names as [`dep5_name`] writes them. A
+/// file may hold several (a dual-licensed LICENSE).
+fn licenses_in(text: &str) -> Vec<&'static str> {
+    let t = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let has = |phrase: &str| t.to_lowercase().contains(&phrase.to_lowercase());
+    let mut out = Vec::new();
+    if has("Apache License") && has("Version 2.0") {
+        out.push("Apache-2.0");
+    }
+    if has("Permission is hereby granted, free of charge, to any person obtaining a copy") {
+        out.push("Expat");
+    }
+    if has("Redistribution and use in source and binary forms") {
+        // The third clause forbids using the names for endorsement.
+        if has("Neither the name") || has("names of its contributors may") {
+            out.push("BSD-3-clause");
+        } else {
+            out.push("BSD-2-clause");
+        }
+    }
+    if has("Permission to use, copy, modify, and/or distribute this software for any purpose")
+        || has("Permission to use, copy, modify, and distribute this software for any purpose with or without fee")
+    {
+        out.push("ISC");
+    }
+    if has("Mozilla Public License Version 2.0") || has("Mozilla Public License, version 2.0") {
+        out.push("MPL-2.0");
+    }
+    if has("GNU LESSER GENERAL PUBLIC LICENSE") {
+        if has("Version 3") {
+            out.push("LGPL-3");
+        }
+        if has("Version 2.1") {
+            out.push("LGPL-2.1");
+        }
+    } else if has("GNU GENERAL PUBLIC LICENSE") {
+        if has("Version 3") {
+            out.push("GPL-3");
+        }
+        if has("Version 2") {
+            out.push("GPL-2");
+        }
+    }
+    if has("PYTHON SOFTWARE FOUNDATION LICENSE") {
+        out.push("PSF-2.0");
+    }
+    if has("This is free and unencumbered software released into the public domain") {
+        out.push("Unlicense");
+    }
+    if has("provided 'as-is', without any express or implied warranty") {
+        out.push("Zlib");
+    }
+    out
+}
+
+/// The text for the `License: name` stanza among the wheel's license files: one that is
+/// recognisably that license; else, when the package names one license only, a file that
+/// is recognisably no other (a custom or reworded text, which is what the metadata names).
+/// Never another license's text (an Expat stanza holding Apache-2.0).
+fn license_text_for<'a>(name: &str, texts: &'a [String], names: usize) -> Option<&'a String> {
+    let base = name.trim_end_matches('+');
+    if let Some(t) = texts.iter().find(|t| licenses_in(t).contains(&base)) {
+        return Some(t);
+    }
+    // "BSD License" (a classifier) says nothing about the number of clauses.
+    if base.starts_with("BSD-") {
+        if let Some(t) = texts
+            .iter()
+            .find(|t| licenses_in(t).iter().any(|l| l.starts_with("BSD-")))
+        {
+            return Some(t);
+        }
+    }
+    if names == 1 {
+        return texts.iter().find(|t| licenses_in(t).is_empty());
+    }
+    None
+}
+
 #[derive(Serialize)]
 struct LicenseParagraph {
     name: String,
@@ -522,6 +597,55 @@ pub struct Assembly {
     pub filename: String,
     /// Programs installed in `/usr/bin`.
     pub programs: Vec<String>,
+    /// What upstream installs in unusual places, kept because the program may need it
+    /// (see [`unusual_place`]): one line each, for the caller to report.
+    pub unusual: Vec<String>,
+}
+
+/// Why upstream's `path` (an entry of `scheme`) is in an unusual place, if it is:
+/// `.data/data` outside the usual `/usr` trees (`usr/etc/…`, `usr/README`), or beside the
+/// modules in the shared dist-packages a file that is no module (`LICENSE`, `README.md`) or
+/// a top-level `tests`/`docs` package, which every other package shipping one would clash
+/// with. Returns the place to name (a directory for a tree) and why.
+fn unusual_place(scheme: &Scheme, path: &str, public: bool) -> Option<(String, &'static str)> {
+    let (top, rest) = path.split_once('/').unwrap_or((path, ""));
+    match scheme {
+        Scheme::Data => {
+            const USUAL: &[&str] = &["share", "bin", "sbin", "lib", "libexec", "include"];
+            if USUAL.contains(&top) && !rest.is_empty() {
+                return None;
+            }
+            let place = if rest.is_empty() {
+                format!("/usr/{top}")
+            } else {
+                format!("/usr/{top}/")
+            };
+            Some((
+                place,
+                "outside /usr/share, /usr/bin, /usr/lib and /usr/include",
+            ))
+        }
+        Scheme::Lib if public => {
+            if rest.is_empty() {
+                const MODULE: &[&str] = &[".py", ".pyi", ".so", ".pth", ".typed"];
+                if MODULE.iter().any(|m| top.ends_with(m)) {
+                    return None;
+                }
+                return Some((
+                    format!("/{DIST_PACKAGES}/{top}"),
+                    "a file that is no module, beside the modules of every package",
+                ));
+            }
+            const SHARED: &[&str] = &["tests", "test", "docs", "doc", "examples", "benchmarks"];
+            SHARED.contains(&top).then(|| {
+                (
+                    format!("/{DIST_PACKAGES}/{top}/"),
+                    "a top-level package name that other projects ship too",
+                )
+            })
+        }
+        _ => None,
+    }
 }
 
 /// Lay out `wheel` for `target`.
@@ -607,6 +731,7 @@ pub fn assemble(
     };
 
     let mut license_files: Vec<(String, usize)> = Vec::new();
+    let mut unusual: BTreeMap<String, &'static str> = BTreeMap::new();
     let mut version_specific = false;
     let mut programs = Vec::new();
     let entries = wheel.entries.clone();
@@ -618,6 +743,12 @@ pub fn assemble(
             || file_name.ends_with(".pyo")
         {
             continue;
+        }
+        let in_dist_info = e.path.starts_with(&format!("{dist_info}/"));
+        if !in_dist_info {
+            if let Some((place, why)) = unusual_place(&e.scheme, &e.path, private_root.is_none()) {
+                unusual.entry(place).or_insert(why);
+            }
         }
         match e.scheme {
             Scheme::Lib => {
@@ -688,10 +819,12 @@ pub fn assemble(
                 )?;
             }
             Scheme::Data => {
+                // Documentation is never executable (lintian `executable-in-usr-share-doc`).
+                let doc = e.path.starts_with("share/doc/");
                 add(
                     &mut files,
                     format!("usr/{}", e.path),
-                    if e.executable { 0o755 } else { 0o644 },
+                    if e.executable && !doc { 0o755 } else { 0o644 },
                     Payload::Source(e.index),
                 )?;
             }
@@ -778,11 +911,14 @@ pub fn assemble(
     programs.dedup();
 
     // Description: synopsis from Summary, a few plain paragraphs from the long text.
+    // lintian `description-starts-with-package-name` ("HTTPie: modern, user-friendly…")
+    // and `description-too-short` (a Summary that is only the project's name).
     let synopsis = meta
         .summary
         .as_deref()
         .map(control::synopsis)
-        .filter(|s| !s.is_empty())
+        .map(|s| without_name_prefix(&s, &meta.name).to_owned())
+        .filter(|s| s.split_whitespace().count() >= 2)
         .map(|s| drop_article(&s))
         .unwrap_or_else(|| format!("Python 3 distribution {}", meta.name));
     let mut extended = meta
@@ -790,14 +926,40 @@ pub fn assemble(
         .as_deref()
         .map(|d| control::plain_description(d, meta.description_content_type.as_deref()))
         .unwrap_or_default();
-    // lintian `description-synopsis-is-duplicated`: a first paragraph that only repeats
-    // the synopsis adds nothing.
-    let same = |a: &str, b: &str| {
-        a.trim()
-            .trim_end_matches('.')
-            .eq_ignore_ascii_case(b.trim().trim_end_matches('.'))
+    // lintian `description-synopsis-is-duplicated`: a paragraph that only repeats the
+    // synopsis adds nothing, nor does a first sentence that does. The synopsis lost its
+    // article and the README may prefix the project's name (`Black: The uncompromising
+    // code formatter.`), so both are compared without them.
+    // Compared as letters and digits only, as lintian does not care for emoji, hyphens
+    // or case ("🐍 Official Python command-line client…").
+    let bare = |a: &str| -> String {
+        let a = without_name_prefix(a.trim(), &meta.name);
+        drop_article(a)
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
     };
-    extended.retain(|p| !same(p, &synopsis));
+    let wanted = bare(&synopsis);
+    extended.retain(|p| bare(p) != wanted);
+    // A first paragraph that opens with the synopsis (a Summary cut to fit the synopsis,
+    // continued in the long description) loses that first sentence.
+    if let Some(first) = extended.first() {
+        if !wanted.is_empty() && bare(first).starts_with(&wanted) {
+            let cut = first
+                .match_indices(". ")
+                .map(|(i, _)| i + 2)
+                .find(|&i| bare(&first[..i]).len() >= wanted.len());
+            match cut {
+                Some(i) if !first[i..].trim().is_empty() => {
+                    extended[0] = first[i..].trim_start().to_owned();
+                }
+                _ => {
+                    extended.remove(0);
+                }
+            }
+        }
+    }
     let kind = if programs.is_empty() {
         "library"
     } else {
@@ -871,8 +1033,14 @@ pub fn assemble(
             .find(|(n, _)| *n == name.trim_end_matches('+'))
         {
             format!(" On Debian systems, the complete text of this license can be found in\n /usr/share/common-licenses/{file}.")
-        } else if let Some(t) = license_texts.first() {
+        } else if let Some(t) = license_text_for(name, &license_texts, names.len()) {
             continuation(t)
+        } else if !license_texts.is_empty() {
+            format!(
+                " The upstream metadata of {} names this license; none of the license files\n \
+                 it ships (in /usr/share/doc/{package}/) is recognisably its text.",
+                meta.name
+            )
         } else {
             let mut t = format!(" The upstream metadata of {} names this license", meta.name);
             if let Some(l) = meta.license.as_deref().filter(|l| !l.trim().is_empty()) {
@@ -1051,6 +1219,20 @@ pub fn assemble(
     );
     control.depends = depends;
     control.homepage = homepage;
+    // A package renamed after its project (its modules went private) upgrades from its old
+    // python3-X name in a repository: `Breaks` makes apt remove the old package when this
+    // one is installed, `Replaces` lets it take the files both ship (Debian Policy §7.6.2).
+    // No `Provides`: a private package must not satisfy a `Depends` on the module.
+    if let Some(old) = &opts.renames {
+        let below = Dep::with(old, Op::Lt, version.clone());
+        control.breaks.push(below.clone());
+        control.replaces.push(below);
+    }
+    // Beside the distribution's library of the same project, only its files may be taken
+    // over (Policy §7.6.1): the library stays installed for what depends on it.
+    for package in &opts.stands_beside {
+        control.replaces.push(Dep::new(package));
+    }
 
     #[derive(Serialize)]
     struct ScriptsCtx<'a> {
@@ -1112,6 +1294,10 @@ pub fn assemble(
         },
         filename,
         programs,
+        unusual: unusual
+            .into_iter()
+            .map(|(place, why)| format!("{place} ({why})"))
+            .collect(),
     })
 }
 
@@ -1144,6 +1330,19 @@ pub fn is_homepage_url(text: &str) -> bool {
 
 /// Debian's synopses do not start with an article (lintian
 /// `description-synopsis-starts-with-article`): "A tool for X" → "Tool for X".
+/// `s` without a leading `Name:` or `Name -` naming the project (`HTTPie: modern…`).
+fn without_name_prefix<'a>(s: &'a str, name: &str) -> &'a str {
+    s.get(..name.len())
+        .filter(|h| h.eq_ignore_ascii_case(name))
+        .and_then(|_| {
+            let rest = s[name.len()..].trim_start();
+            [":", "-", "–", "—"]
+                .iter()
+                .find_map(|sep| rest.strip_prefix(sep))
+        })
+        .map_or(s, str::trim_start)
+}
+
 pub fn drop_article(s: &str) -> String {
     for article in ["a ", "an ", "the "] {
         let head = s.get(..article.len()).unwrap_or_default();
@@ -1216,6 +1415,40 @@ fn date_ymd(epoch: u64) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const APACHE: &str = "                                 Apache License\n                           Version 2.0, January 2004\n";
+    const EXPAT: &str = "Copyright (c) 2024 Someone\n\nPermission is hereby granted, free of charge, to any person obtaining a copy\nof this software...";
+    const BSD2: &str = "Redistribution and use in source and binary forms, with or without\nmodification, are permitted provided that...";
+
+    #[test]
+    fn license_files_are_recognised_by_their_wording() {
+        assert_eq!(licenses_in(APACHE), ["Apache-2.0"]);
+        assert_eq!(licenses_in(EXPAT), ["Expat"]);
+        assert_eq!(licenses_in(BSD2), ["BSD-2-clause"]);
+        assert_eq!(
+            licenses_in(&format!("{BSD2}\nNeither the name of the copyright holder")),
+            ["BSD-3-clause"]
+        );
+        assert!(licenses_in("Do what you like with it.").is_empty());
+    }
+
+    #[test]
+    fn copyright_expat_stanza_never_carries_apache_text() {
+        // The wheel ships Apache's LICENSE first and the MIT text second.
+        let texts = vec![APACHE.to_owned(), EXPAT.to_owned()];
+        assert_eq!(license_text_for("Expat", &texts, 2), Some(&texts[1]));
+        // Only the Apache text shipped: the Expat stanza gets none of it.
+        let only_apache = vec![APACHE.to_owned()];
+        assert_eq!(license_text_for("Expat", &only_apache, 2), None);
+        assert_eq!(license_text_for("Expat", &only_apache, 1), None);
+        // One license named, a custom text: that text is what the metadata names.
+        let custom = vec!["Do what you like with it.".to_owned()];
+        assert_eq!(license_text_for("Custom", &custom, 1), Some(&custom[0]));
+        assert_eq!(license_text_for("Custom", &custom, 2), None);
+        // A vague "BSD License" takes the BSD text that is there.
+        let bsd = vec![BSD2.to_owned()];
+        assert_eq!(license_text_for("BSD-3-clause", &bsd, 1), Some(&bsd[0]));
+    }
 
     #[test]
     fn package_names_follow_python_policy() {

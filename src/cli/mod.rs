@@ -130,6 +130,14 @@ struct BuildArgs {
     /// or stop (`fail`).
     #[arg(long, value_name = "auto|bundle|replace|fail", default_value = "auto")]
     conflicts: ConflictMode,
+    /// Requirements the target satisfies: take its package (`distribution`), or the newest
+    /// release as pip would, carried privately where the target's is older (`newest`).
+    #[arg(
+        long,
+        value_name = "distribution|newest",
+        default_value = "distribution"
+    )]
+    prefer: crate::resolve::prefer::Prefer,
     /// Maintainer field, `Name <mail>` (default: DEBFULLNAME and DEBEMAIL, as dch does).
     #[arg(long, value_name = "NAME <MAIL>")]
     maintainer: Option<String>,
@@ -546,6 +554,7 @@ impl BuildArgs {
             conflicts: self.conflicts,
             on_clash: self.compiled.on_clash,
             strip: !self.compiled.no_strip,
+            prefer: self.prefer,
             archive,
             host_archive,
             no_binary,

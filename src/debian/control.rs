@@ -803,7 +803,13 @@ fn finish_paragraph(s: &str) -> Option<String> {
             _ => lines.push(line),
         }
     }
+    // Markup removed from inside a sentence (`:ref:`stuff <target>``, a badge, a
+    // substitution) leaves a space before the punctuation that followed it.
+    static LOOSE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r" +([.,;:!?)])").unwrap());
+    static OPEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\( +").unwrap());
     let text = lines.join("\n");
+    let text = LOOSE.replace_all(&text, "$1");
+    let text = OPEN.replace_all(&text, "(").into_owned();
     let prose = URL.replace_all(&text, "");
     let letters = prose.chars().filter(|c| c.is_alphabetic()).count();
     if letters < 3 {
@@ -855,6 +861,23 @@ mod tests {
                 "Mytool reads files & links with code.",
                 "* fast\n* small\n* nested",
             ]
+        );
+    }
+
+    #[test]
+    fn description_markup_leaves_no_space_before_punctuation() {
+        let rst = "|pypi| |build|\n\n.. |pypi| image:: https://img.shields.io/pypi/v/x.svg\n   :target: https://pypi.org/project/x\n\n\
+                   .. image:: https://img.shields.io/badge/x.svg\n\n\
+                   Mytool does things with :code:`files` and :ref:`stuff <x>`. It works ( mostly ) well.\n";
+        assert_eq!(
+            plain_description(rst, Some("text/x-rst")),
+            ["Mytool does things with files and stuff. It works (mostly) well."]
+        );
+        let md = "[![PyPI](https://img.shields.io/pypi/v/x.svg)](https://pypi.org/project/x)\n\n\
+                  Mytool reads [![badge](https://x/b.svg)](https://x) files, fast .\n";
+        assert_eq!(
+            plain_description(md, Some("text/markdown")),
+            ["Mytool reads files, fast."]
         );
     }
 

@@ -57,6 +57,8 @@ pub struct BuildConfig {
     pub on_clash: resolve::clash::OnClash,
     /// Strip ELF files as dh_strip does (`--no-strip` keeps their symbols).
     pub strip: bool,
+    /// Which release of a satisfied dependency to take (`--prefer`).
+    pub prefer: resolve::prefer::Prefer,
     /// Where the target's package lists come from.
     pub archive: ArchiveOptions,
     /// Read them from apt's lists (`archive.lists_dir`) rather than a mirror.
@@ -509,6 +511,7 @@ fn prepare_group(
                     .get(project)
                     .and_then(|o| o.conflicts)
                     .unwrap_or(cfg.conflicts),
+                cfg.prefer,
                 overrides,
                 &nodes[i].chain,
                 &candidate,
@@ -667,17 +670,34 @@ fn prepare_group(
     let children = children_of(&nodes);
     let private = resolve::private_set(&children, &bundled);
     // A requested project the target already ships becomes a newer version of the
-    // target's own package (same name, its epoch), never a second package with its files.
+    // target's own package (same name, its epoch), never a second package with its files;
+    // one whose modules are private is named after the project (resolve::root_name).
     let mut nodes = nodes;
+    let mut names: HashMap<String, resolve::RootName> = HashMap::new();
     for &r in &roots {
         let node = &mut nodes[r];
         if overrides.package(&node.name).is_some() {
             continue;
         }
-        let private_modules = private.contains(&node.name);
-        if let Some((pkg, have)) =
-            resolve::takeover(&tindex, &cfg.target, &node.name, private_modules)?
-        {
+        let naming = resolve::root_name(
+            &tindex,
+            &cfg.target,
+            &node.name,
+            private.contains(&node.name),
+        )?;
+        if let Some((pkg, have)) = &naming.beside {
+            reporter.warn(&format!(
+                "{}: built as {}, beside {}'s {pkg} {have}, which keeps its modules for the packages that depend on it",
+                node.chain,
+                naming
+                    .package
+                    .as_deref()
+                    .or(naming.takes_over.as_ref().map(|(p, _)| p.as_str()))
+                    .unwrap_or_default(),
+                cfg.target.name
+            ));
+        }
+        if let Some((pkg, have)) = naming.takes_over.clone() {
             let offset = crate::debian::version::epoch_offset(&have, None);
             let ours = crate::debian::version::with_epoch_offset(
                 &assemble::full_version(&node.version, &cfg.revision),
@@ -697,6 +717,7 @@ fn prepare_group(
             node.epoch_offset = offset;
             node.replaces = Some((pkg, have));
         }
+        names.insert(node.name.clone(), naming);
     }
     let mut built: Vec<Prepared> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
@@ -743,7 +764,9 @@ fn prepare_group(
             // An override names it; a replacement takes the replaced package's name.
             overrides
                 .package(&node.name)
-                .or(node.replaces.as_ref().map(|(p, _)| p.as_str())),
+                .or(node.replaces.as_ref().map(|(p, _)| p.as_str()))
+                .or(names.get(&node.name).and_then(|n| n.package.as_deref())),
+            names.get(&node.name),
         )
         .with_context(|| format!("building {}", node.chain))?;
         let Prepared {
@@ -762,6 +785,12 @@ fn prepare_group(
         )
         .with_context(|| format!("building {}", node.chain))?;
         b.depends = assembly.spec.control.depends.to_string();
+        for place in &p.assembly.unusual {
+            reporter.warn(&format!(
+                "{}: kept {place}, where upstream installs it (the program may need it)",
+                p.built.package
+            ));
+        }
         p.built.reason = node.reason.clone();
         p.built.replaces = node.replaces.as_ref().map(|(p, v)| format!("{p} {v}"));
         p.built.bundles = inside
@@ -907,6 +936,7 @@ fn resolve_and_fetch(
 }
 
 /// Open and lay out the package of `f`, with `bundled` as its private copies.
+#[allow(clippy::too_many_arguments)]
 fn prepare_one(
     cfg: &BuildConfig,
     templates: &Templates,
@@ -915,6 +945,7 @@ fn prepare_one(
     bundled_files: &[&WheelFilename],
     depends: Relations,
     package_name: Option<&str>,
+    naming: Option<&resolve::RootName>,
 ) -> Result<Prepared> {
     let f = &node.fetched;
     let epoch_offset = node.epoch_offset;
@@ -958,6 +989,16 @@ fn prepare_one(
         requirement_depends: depends,
         epoch_offset,
         package_name: package_name.map(str::to_owned),
+        renames: naming.and_then(|n| n.renames.clone()),
+        stands_beside: naming
+            .map(|n| {
+                n.beside
+                    .iter()
+                    .map(|(p, _)| p.clone())
+                    .chain(n.beside_program.clone())
+                    .collect()
+            })
+            .unwrap_or_default(),
     };
     // Compiled code in a private copy makes the package architecture-specific, and its
     // manylinux tag raises the glibc the package needs.
@@ -1218,6 +1259,9 @@ pub fn build_record(
         "conflicts".to_owned(),
         format!("{:?}", cfg.conflicts).to_lowercase(),
     );
+    if cfg.prefer != resolve::prefer::Prefer::default() {
+        options.insert("prefer".to_owned(), cfg.prefer.to_string());
+    }
     if cfg.host_archive && cfg.archive.lists_dir != ArchiveOptions::default().lists_dir {
         // Built against given apt lists (`--apt-lists`): rebuild against the same.
         options.insert(
@@ -1327,6 +1371,11 @@ impl Rebuilder<'_> {
                 .parse::<resolve::ConflictMode>()
                 .map_err(anyhow::Error::msg)?;
         }
+        // Records of the default leave it out.
+        cfg.prefer = match record.options.get("prefer") {
+            Some(p) => p.parse().map_err(anyhow::Error::msg)?,
+            None => resolve::prefer::Prefer::default(),
+        };
         // Built for this machine's release and architecture: the host's own lists, and
         // compiled sdist builds are valid for it (and only then).
         let for_host = Target::host().ok().is_some_and(|h| {

@@ -569,15 +569,15 @@ impl Repo {
         let (_lock, config) = self.begin_write(reporter)?;
         let state = self.load_state()?;
         // One check per distinct build: the newest published version of each recorded
-        // build stands for all of its older versions.
+        // build stands for all of its older versions, also under an older package name or
+        // architecture (a build renamed after its project when its modules went private).
         let mut newest: Vec<&Entry> = Vec::new();
         for e in state.packages.iter().filter(|e| e.record.is_some()) {
             let rec = e.record.as_ref().unwrap();
-            match newest.iter_mut().find(|n| {
-                n.package == e.package
-                    && n.architecture == e.architecture
-                    && n.record.as_ref().unwrap().same_build(rec)
-            }) {
+            match newest
+                .iter_mut()
+                .find(|n| n.record.as_ref().unwrap().same_build(rec))
+            {
                 Some(n) => {
                     if compare_versions(&e.version, &n.version).is_gt() {
                         *n = e;

@@ -7,6 +7,7 @@
 
 pub mod clash;
 pub mod mapping;
+pub mod prefer;
 
 use crate::assemble;
 use crate::debian::archive::relation_names;
@@ -222,6 +223,7 @@ pub fn decide(
     index: &TargetIndex,
     deps: DepsMode,
     conflicts: ConflictMode,
+    prefer: prefer::Prefer,
     overrides: &crate::overrides::Overrides,
     chain: &str,
     candidate: &dyn Fn(&str, &VersionSpecifiers) -> Option<Version>,
@@ -267,7 +269,28 @@ pub fn decide(
         };
         let (child, relations) = match row.status {
             Status::NotApplicable => continue,
-            Status::Satisfied => (None, row.relations.clone()),
+            Status::Satisfied => {
+                let newest = match prefer {
+                    prefer::Prefer::Newest => candidate(&child_name, &spec),
+                    prefer::Prefer::Distribution => None,
+                };
+                let have = row.available_python_version.as_deref();
+                if prefer::passes_over(prefer, have, newest.as_ref()) {
+                    // As pip would: the newest release, privately, since the target's
+                    // package stays what every other package imports.
+                    reporter.info(&format!(
+                        "{chain}: {} ships {} {}, older than {child_name} {}: bundling a private copy (--prefer newest)",
+                        target.name,
+                        row.package.as_deref().unwrap_or_default(),
+                        have.unwrap_or("(unknown version)"),
+                        newest.as_ref().map(ToString::to_string).unwrap_or_default()
+                    ));
+                    out.wanted.push(wanted(true));
+                    (Some(child_name), Relations::default())
+                } else {
+                    (None, row.relations.clone())
+                }
+            }
             Status::Missing => match deps {
                 DepsMode::Missing => {
                     out.wanted.push(wanted(false));
@@ -563,6 +586,28 @@ fn others_shipped(index: &TargetIndex, package: &str, project: &str) -> Vec<Stri
     others
 }
 
+/// The target's own package of `project`: the one whose dist-info is this project's, and
+/// only this project's. A name picked by convention is not known to be this project, and a
+/// package that ships other projects too (bookworm's monolithic python3-azure ships every
+/// azure-* client) is not one project's own.
+fn own_package(
+    index: &TargetIndex,
+    target: &Target,
+    project: &str,
+) -> Result<Option<(String, String)>> {
+    let req: Requirement = project
+        .parse()
+        .map_err(|e| anyhow::anyhow!("project name `{project}`: {e}"))?;
+    let row = mapping::map_requirement(&req, true, &index.universe(target));
+    let (Some(pkg), Some(have), false) = (row.package, row.available, row.guess) else {
+        return Ok(None);
+    };
+    if !others_shipped(index, &pkg, project).is_empty() {
+        return Ok(None);
+    }
+    Ok(Some((pkg, have)))
+}
+
 /// The target's own package of a requested project, which the converted package takes over
 /// (bookworm ships black as `black`, yt-dlp as `yt-dlp`): the new package gets that name,
 /// so installing it is an upgrade of the distribution's package instead of a clash over
@@ -570,43 +615,127 @@ fn others_shipped(index: &TargetIndex, package: &str, project: &str) -> Vec<Stri
 /// `None` when the target has no package of this project.
 ///
 /// A package may take over a name only if it keeps what that package promises its reverse
-/// dependencies: when the converted package's modules are private (`private`) and other
-/// packages of the target depend on the distribution's, taking its name would break them,
-/// so the build stops and says so.
+/// dependencies: a public module stays public. So when this build keeps its modules
+/// private (`private`), it takes over neither a library (`python3-sphinx` promises an
+/// importable module) nor a package that others depend on (bookworm's `tox`, which
+/// python3-sage needs); it lives beside them instead (see [`root_name`]).
 pub fn takeover(
     index: &TargetIndex,
     target: &Target,
     project: &str,
     private: bool,
 ) -> Result<Option<(String, String)>> {
-    let req: Requirement = project
-        .parse()
-        .map_err(|e| anyhow::anyhow!("project name `{project}`: {e}"))?;
-    let row = mapping::map_requirement(&req, true, &index.universe(target));
-    // A name picked by convention is not known to be this project.
-    let (Some(pkg), Some(have), false) = (row.package, row.available, row.guess) else {
+    let Some((pkg, have)) = own_package(index, target, project)? else {
         return Ok(None);
     };
-    // A package that ships other projects too (bookworm's monolithic python3-azure ships
-    // every azure-* client) is not this project's own: one project must never replace it.
-    if !others_shipped(index, &pkg, project).is_empty() {
+    if private && (pkg.starts_with("python3-") || !index.archive.reverse_depends(&pkg).is_empty()) {
         return Ok(None);
     }
-    if private {
-        let rdeps = index.archive.reverse_depends(&pkg);
-        if !rdeps.is_empty() {
-            bail!(
-                "{} ships {project} as {pkg} {have}, which {} depend on; this build of {project} keeps its \
-                 modules private (its dependencies are too old in {}), so it cannot take over {pkg} without \
-                 breaking them, and beside it the two would clash over the same files; build it with \
-                 --conflicts replace, or fix the requirements with an override (py2deb.toml)",
-                target.name,
-                rdeps.join(", "),
-                target.name
-            );
+    Ok(Some((pkg, have)))
+}
+
+/// How a requested project's package is named (Debian Python Policy: `python3-X` only for a
+/// package that makes module X importable).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootName {
+    /// The package name when it is not [`assemble::package_name`]'s `python3-X`.
+    pub package: Option<String>,
+    /// The target's package (and version) taken over: the new package is its upgrade.
+    pub takes_over: Option<(String, String)>,
+    /// The `python3-X` name py2deb would have given it, which a repository may still
+    /// carry: the renamed package `Breaks` and `Replaces` it below its own version, so apt
+    /// moves from one to the other. `None` when the target itself has a package of that
+    /// name (the distribution's library must stay installable).
+    pub renames: Option<String>,
+    /// The target's library of the same project (`python3-sphinx`) that this package stands
+    /// beside without taking it over, its modules being private: the library and its
+    /// reverse dependencies keep working, and the new package may take over the files they
+    /// share (its programs) with `Replaces`, never `Breaks`, `Conflicts` or `Provides`.
+    pub beside: Option<(String, String)>,
+    /// The program package Debian splits from that library (bookworm's `flake8`, which
+    /// depends on python3-flake8) when others depend on it, so it is not taken over: this
+    /// package `Replaces` it too, for the programs both ship.
+    pub beside_program: Option<String>,
+}
+
+/// Name a requested project's package: a takeover of the target's own package of it
+/// ([`takeover`]); otherwise, when its modules are private (`private`), the first of
+/// [`assemble::naming::application_names`] the target does not use (bookworm's `tldr` is
+/// a Haskell program, so a private tldr client is `tldr-py`); otherwise the default
+/// `python3-X`.
+pub fn root_name(
+    index: &TargetIndex,
+    target: &Target,
+    project: &str,
+    private: bool,
+) -> Result<RootName> {
+    if let Some(taken) = takeover(index, target, project, private)? {
+        return Ok(RootName {
+            takes_over: Some(taken),
+            ..RootName::default()
+        });
+    }
+    if !private {
+        return Ok(RootName::default());
+    }
+    // Not taken over, so it stays installed, and this package lives beside it.
+    let beside = own_package(index, target, project)?;
+    let mut beside_program = None;
+    let module_name = assemble::package_name(project)?;
+    let candidates = assemble::naming::application_names(project);
+    let used =
+        |name: &str| index.archive.contains(name) || !index.archive.providers(name).is_empty();
+    // Debian splits some projects into the library and a program package that depends on
+    // it (bookworm's `mypy` and `flake8` on python3-mypy and python3-flake8): that program
+    // package is this project's, so it is taken over as an application's own, unless
+    // other packages depend on it.
+    if let (Some((library, _)), Some(first)) = (&beside, candidates.first()) {
+        let split = index.archive.newest(first).filter(|pv| {
+            [&pv.depends, &pv.pre_depends]
+                .into_iter()
+                .flatten()
+                .any(|t| relation_names(t).any(|n| n == library))
+        });
+        if let Some(pv) = split {
+            if index.archive.reverse_depends(first).is_empty() {
+                return Ok(RootName {
+                    package: None,
+                    takes_over: Some((first.clone(), pv.version.clone())),
+                    renames: (!used(&module_name)).then_some(module_name),
+                    beside,
+                    beside_program: None,
+                });
+            }
+            // Others need it: it stays, and this package lives beside it too, taking over
+            // the programs both ship.
+            beside_program = Some(first.clone());
         }
     }
-    Ok(Some((pkg, have)))
+    let Some(package) = candidates.iter().find(|c| !used(c)).cloned() else {
+        let taken: Vec<String> = candidates
+            .iter()
+            .map(|c| match index.archive.newest(c) {
+                Some(pv) => format!("{c} ({} {})", target.name, pv.version),
+                None => format!(
+                    "{c} (provided by {})",
+                    index.archive.providers(c).join(", ")
+                ),
+            })
+            .collect();
+        bail!(
+            "{project} keeps its modules private, so it is named after the project, but {} already uses {}; \
+             give it a free name with an override (`[project.\"{project}\"] package = \"…\"` in py2deb.toml)",
+            target.name,
+            if taken.is_empty() { "no valid name".to_owned() } else { taken.join(" and ") }
+        );
+    };
+    Ok(RootName {
+        package: Some(package),
+        takes_over: None,
+        renames: (!used(&module_name)).then_some(module_name),
+        beside,
+        beside_program,
+    })
 }
 
 /// A distribution package that a private copy would break, and so must go private too.

@@ -134,11 +134,11 @@ fn issue3_missing_built_conflicting_bundled_satisfied_depended_on() {
         .iter()
         .map(|p| p["package"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["python3-app", "python3-helper-lib"], "{json}");
+    assert_eq!(names, ["app", "python3-helper-lib"], "{json}");
     assert_eq!(pkgs[1]["reason"], "missing dependency of app");
     assert_eq!(pkgs[0]["bundles"][0], "urllib3 2.2.0");
 
-    let app = out.join("python3-app_1.0-0py2deb1_all.deb");
+    let app = out.join("app_1.0-0py2deb1_all.deb");
     let depends = field(&app, "Depends");
     assert!(depends.contains("python3-requests (>= 2.6"), "{depends}");
     assert!(depends.contains("python3-helper-lib (>= 1.0"), "{depends}");
@@ -147,11 +147,11 @@ fn issue3_missing_built_conflicting_bundled_satisfied_depended_on() {
     assert!(!depends.contains("winonly"), "{depends}");
     let listing = contents(&app);
     assert!(
-        listing.contains("./usr/share/python3-app/urllib3/__init__.py"),
+        listing.contains("./usr/share/app/urllib3/__init__.py"),
         "{listing}"
     );
     assert!(
-        listing.contains("./usr/share/python3-app/app/__init__.py"),
+        listing.contains("./usr/share/app/app/__init__.py"),
         "{listing}"
     );
     assert!(!listing.contains("dist-packages/urllib3"), "{listing}");
@@ -167,7 +167,7 @@ fn issue3_missing_built_conflicting_bundled_satisfied_depended_on() {
         .success());
     let wrapper = std::fs::read_to_string(x.join("usr/bin/app")).unwrap();
     assert!(
-        wrapper.contains("sys.path.insert(0, \"/usr/share/python3-app\")"),
+        wrapper.contains("sys.path.insert(0, \"/usr/share/app\")"),
         "{wrapper}"
     );
     let ctl = tmp.path().join("ctl");
@@ -180,7 +180,7 @@ fn issue3_missing_built_conflicting_bundled_satisfied_depended_on() {
         .success());
     let postinst = std::fs::read_to_string(ctl.join("postinst")).unwrap();
     assert!(
-        postinst.contains("py3compile -p python3-app /usr/share/python3-app"),
+        postinst.contains("py3compile -p app /usr/share/app"),
         "{postinst}"
     );
 }
@@ -397,10 +397,7 @@ fn issue4_repo_update_follows_pinned_builds_and_settles() {
     let text =
         String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{text}");
-    assert!(
-        text.contains("python3-app") && text.contains("1.1"),
-        "{text}"
-    );
+    assert!(text.contains("app (all) 1.0 -> 1.1"), "{text}");
     assert!(
         !text.contains("python3-helper-lib"),
         "a dependency is followed on its own: {text}"
@@ -751,7 +748,7 @@ fn private_copy_drags_what_its_own_requirements_break() {
     assert_eq!(
         packages_of(&json),
         [(
-            "python3-webapp".to_owned(),
+            "webapp".to_owned(),
             vec!["requests 2.32.0".to_owned(), "urllib3 2.2.0".to_owned()]
         )],
         "{json}"
@@ -760,7 +757,7 @@ fn private_copy_drags_what_its_own_requirements_break() {
         stderr.contains("requests 2.28.1 requires urllib3>=1.21.1,<1.27"),
         "the reason is given: {stderr}"
     );
-    let depends = field(&out.join("python3-webapp_1.0-0py2deb1_all.deb"), "Depends");
+    let depends = field(&out.join("webapp_1.0-0py2deb1_all.deb"), "Depends");
     // Both are carried inside: neither the distribution's requests nor its urllib3 is needed.
     assert!(!depends.contains("python3-requests"), "{depends}");
     assert!(!depends.contains("python3-urllib3"), "{depends}");
@@ -807,7 +804,7 @@ fn private_copy_of_an_abi_package_drags_its_compiled_dependents() {
     assert_eq!(
         packages_of(&json),
         [(
-            "python3-plotapp".to_owned(),
+            "plotapp".to_owned(),
             vec!["matplotlib 3.9.0".to_owned(), "numpy 2.1".to_owned()]
         )],
         "{json}"
@@ -848,7 +845,7 @@ fn compiled_private_copy_makes_the_package_arch_specific() {
     let out = tmp.path().join("out");
     let o = py2deb(&server, &lists, &out, &["fastapp", "--conflicts", "bundle"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let deb = out.join("python3-fastapp_1.0-0py2deb1_amd64.deb");
+    let deb = out.join("fastapp_1.0-0py2deb1_amd64.deb");
     assert!(
         deb.exists(),
         "{:?}",
@@ -1012,7 +1009,7 @@ fn replacement_takes_the_target_package_name() {
 /// A requested project the target already ships (bookworm's `black`) is built as a newer
 /// version of the target's own package, so apt upgrades it instead of stopping with
 /// "trying to overwrite '/usr/bin/black'"; with private modules and packages depending on
-/// the distribution's, the takeover is refused before anything is written.
+/// the distribution's, it is not taken over but lived beside.
 #[test]
 fn requested_project_takes_over_the_targets_own_package() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1053,18 +1050,23 @@ fn requested_project_takes_over_the_targets_own_package() {
             "{base}Package: python3-pylsp-black\nVersion: 1.2.1-1\nArchitecture: all\nDepends: black\n\n"
         ),
     );
-    let out = tmp.path().join("out-refused");
+    // Its modules private, it cannot take over a package others depend on: it lives
+    // beside it as black-py, which may take over the files both ship (Replaces), and the
+    // distribution's black stays for python3-pylsp-black.
+    let out = tmp.path().join("out-beside");
     let o = py2deb(&server, &lists, &out, &["black", "--conflicts", "bundle"]);
-    assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let deb = out.join("black-py_26.1.0-0py2deb1_all.deb");
     assert!(
-        err.contains("python3-pylsp-black") && err.contains("cannot take over black"),
-        "{err}"
+        deb.exists(),
+        "{:?}",
+        std::fs::read_dir(&out).unwrap().collect::<Vec<_>>()
     );
-    assert!(
-        std::fs::read_dir(&out).map_or(true, |mut d| d.next().is_none()),
-        "nothing written"
+    assert_eq!(
+        field(&deb, "Replaces"),
+        "python3-black (<< 26.1.0-0py2deb1), black"
     );
+    assert_eq!(field(&deb, "Breaks"), "python3-black (<< 26.1.0-0py2deb1)");
 }
 
 /// A target package that ships many projects (bookworm's monolithic python3-azure ships

@@ -15,6 +15,8 @@ mod index_pages;
 mod index_props;
 mod install;
 mod mapping;
+mod metadata_text;
+mod naming;
 mod parallel;
 mod parser_props;
 mod repo;
