@@ -11,9 +11,9 @@
 //! [`rewrite_shebang`].
 
 pub mod elf;
+pub mod naming;
 pub mod shlibs;
 pub mod strip;
-pub mod naming;
 pub mod templates;
 
 pub use naming::package_name;

@@ -1,10 +1,10 @@
 //! Command line: clap types (what the user typed, `Opts`) turned into the program's
 //! configuration ([`BuildConfig`]), a terminal reporter, and the exit code.
 
-pub mod packaging;
 pub mod compiled;
 pub mod completions;
 pub mod install;
+pub mod packaging;
 pub mod repo;
 
 use crate::debian::archive::ArchiveOptions;

@@ -833,6 +833,16 @@ fn settle_clashes(
                 .iter()
                 .map(|e| e.path.as_str())
                 .collect(),
+            replaces: p
+                .assembly
+                .spec
+                .control
+                .replaces
+                .0
+                .iter()
+                .flat_map(|g| &g.0)
+                .map(|d| d.package.clone())
+                .collect(),
         })
         .collect();
     let removals = resolve::clash::settle(

@@ -62,6 +62,10 @@ pub struct Candidate<'a> {
     pub project: &'a str,
     /// Every installed file, relative to `/`.
     pub paths: Vec<&'a str>,
+    /// Target packages the package already `Replaces` by the naming rules (a private
+    /// build beside the distribution's split program package): dpkg lets it take their
+    /// files over while they stay installed, so a clash with them is settled.
+    pub replaces: Vec<String>,
 }
 
 /// How a clash is settled.
@@ -218,7 +222,10 @@ pub fn settle(
         let mut removals: Vec<Removal> = Vec::new();
         for &p in &c.paths {
             for theirs in owners(paths, p, c.package) {
-                if theirs == c.package || removals.iter().any(|r| r.package == theirs) {
+                if theirs == c.package
+                    || removals.iter().any(|r| r.package == theirs)
+                    || c.replaces.iter().any(|r| r == theirs)
+                {
                     continue;
                 }
                 if is_system_package(theirs) {

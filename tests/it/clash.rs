@@ -51,7 +51,29 @@ fn one<'a>(package: &'a str, project: &'a str, paths: &[&'a str]) -> Candidate<'
         package,
         project,
         paths: paths.to_vec(),
+        replaces: Vec::new(),
     }
+}
+
+#[test]
+fn clash_with_a_package_already_replaced_by_the_naming_rules_is_settled() {
+    // A private build beside the distribution's split program package carries
+    // `Replaces` on it from the naming rules: dpkg lets it take the file over, and the
+    // distribution's package stays installed, so nothing is to be removed or refused.
+    let idx = target_index(true);
+    let rec = Recorder::default();
+    let mut c = one("black-py", "black", &["usr/bin/black"]);
+    let err = settle(
+        std::slice::from_ref(&c),
+        &idx,
+        "bookworm",
+        OnClash::Error,
+        &rec,
+    );
+    assert!(err.is_err() || !err.as_ref().unwrap()[0].is_empty());
+    c.replaces = vec!["black".into()];
+    let out = settle(&[c], &idx, "bookworm", OnClash::Error, &rec).unwrap();
+    assert!(out[0].is_empty(), "{:?}", out[0]);
 }
 
 #[test]
