@@ -439,6 +439,63 @@ fn dep5_tokens(expr: &str) -> (String, Vec<String>) {
     (out, names)
 }
 
+/// The synopsis and extended description py2deb writes for `meta` (Summary → synopsis
+/// without a leading article or project name; the README as a few plain paragraphs, none
+/// merely repeating the synopsis). `py2deb rfp` and `debianize` write the same text.
+pub fn description_of(meta: &Metadata) -> Description {
+    // Description: synopsis from Summary, a few plain paragraphs from the long text.
+    // lintian `description-starts-with-package-name` ("HTTPie: modern, user-friendly…")
+    // and `description-too-short` (a Summary that is only the project's name).
+    let synopsis = meta
+        .summary
+        .as_deref()
+        .map(control::synopsis)
+        .map(|s| without_name_prefix(&s, &meta.name).to_owned())
+        .filter(|s| s.split_whitespace().count() >= 2)
+        .map(|s| drop_article(&s))
+        .unwrap_or_else(|| format!("Python 3 distribution {}", meta.name));
+    let mut extended = meta
+        .description
+        .as_deref()
+        .map(|d| control::plain_description(d, meta.description_content_type.as_deref()))
+        .unwrap_or_default();
+    // lintian `description-synopsis-is-duplicated`: a paragraph that only repeats the
+    // synopsis adds nothing, nor does a first sentence that does. The synopsis lost its
+    // article and the README may prefix the project's name (`Black: The uncompromising
+    // code formatter.`), so both are compared without them.
+    // Compared as letters and digits only, as lintian does not care for emoji, hyphens
+    // or case ("🐍 Official Python command-line client…").
+    let bare = |a: &str| -> String {
+        let a = without_name_prefix(a.trim(), &meta.name);
+        drop_article(a)
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = bare(&synopsis);
+    extended.retain(|p| bare(p) != wanted);
+    // A first paragraph that opens with the synopsis (a Summary cut to fit the synopsis,
+    // continued in the long description) loses that first sentence.
+    if let Some(first) = extended.first() {
+        if !wanted.is_empty() && bare(first).starts_with(&wanted) {
+            let cut = first
+                .match_indices(". ")
+                .map(|(i, _)| i + 2)
+                .find(|&i| bare(&first[..i]).len() >= wanted.len());
+            match cut {
+                Some(i) if !first[i..].trim().is_empty() => {
+                    extended[0] = first[i..].trim_start().to_owned();
+                }
+                _ => {
+                    extended.remove(0);
+                }
+            }
+        }
+    }
+    Description { synopsis, extended }
+}
+
 /// The license of a distribution as a DEP-5 `License:` expression plus the short names
 /// it uses.
 pub fn license_of(meta: &Metadata) -> (String, Vec<String>) {
@@ -910,56 +967,10 @@ pub fn assemble(
     programs.sort();
     programs.dedup();
 
-    // Description: synopsis from Summary, a few plain paragraphs from the long text.
-    // lintian `description-starts-with-package-name` ("HTTPie: modern, user-friendly…")
-    // and `description-too-short` (a Summary that is only the project's name).
-    let synopsis = meta
-        .summary
-        .as_deref()
-        .map(control::synopsis)
-        .map(|s| without_name_prefix(&s, &meta.name).to_owned())
-        .filter(|s| s.split_whitespace().count() >= 2)
-        .map(|s| drop_article(&s))
-        .unwrap_or_else(|| format!("Python 3 distribution {}", meta.name));
-    let mut extended = meta
-        .description
-        .as_deref()
-        .map(|d| control::plain_description(d, meta.description_content_type.as_deref()))
-        .unwrap_or_default();
-    // lintian `description-synopsis-is-duplicated`: a paragraph that only repeats the
-    // synopsis adds nothing, nor does a first sentence that does. The synopsis lost its
-    // article and the README may prefix the project's name (`Black: The uncompromising
-    // code formatter.`), so both are compared without them.
-    // Compared as letters and digits only, as lintian does not care for emoji, hyphens
-    // or case ("🐍 Official Python command-line client…").
-    let bare = |a: &str| -> String {
-        let a = without_name_prefix(a.trim(), &meta.name);
-        drop_article(a)
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    let wanted = bare(&synopsis);
-    extended.retain(|p| bare(p) != wanted);
-    // A first paragraph that opens with the synopsis (a Summary cut to fit the synopsis,
-    // continued in the long description) loses that first sentence.
-    if let Some(first) = extended.first() {
-        if !wanted.is_empty() && bare(first).starts_with(&wanted) {
-            let cut = first
-                .match_indices(". ")
-                .map(|(i, _)| i + 2)
-                .find(|&i| bare(&first[..i]).len() >= wanted.len());
-            match cut {
-                Some(i) if !first[i..].trim().is_empty() => {
-                    extended[0] = first[i..].trim_start().to_owned();
-                }
-                _ => {
-                    extended.remove(0);
-                }
-            }
-        }
-    }
+    let Description {
+        synopsis,
+        mut extended,
+    } = description_of(&meta);
     let kind = if programs.is_empty() {
         "library"
     } else {

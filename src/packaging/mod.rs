@@ -14,7 +14,7 @@ pub mod debianize;
 pub mod rfp;
 
 use crate::debian::archive::Archive;
-use crate::debian::control::{self, Description};
+use crate::debian::control::Description;
 use crate::debian::target::Target;
 use crate::index::fetch::{self, Cache};
 use crate::index::Index;
@@ -270,25 +270,7 @@ pub fn backend_dist(backend: &str) -> &'static str {
 /// (Summary → synopsis without a leading article; the README as a few plain paragraphs,
 /// none merely repeating the synopsis).
 pub fn description(meta: &Metadata) -> Description {
-    let synopsis = meta
-        .summary
-        .as_deref()
-        .map(control::synopsis)
-        .filter(|s| !s.is_empty())
-        .map(|s| crate::assemble::drop_article(&s))
-        .unwrap_or_else(|| format!("Python 3 distribution {}", meta.name));
-    let mut extended = meta
-        .description
-        .as_deref()
-        .map(|d| control::plain_description(d, meta.description_content_type.as_deref()))
-        .unwrap_or_default();
-    let same = |a: &str, b: &str| {
-        a.trim()
-            .trim_end_matches('.')
-            .eq_ignore_ascii_case(b.trim().trim_end_matches('.'))
-    };
-    extended.retain(|p| !same(p, &synopsis));
-    Description { synopsis, extended }
+    crate::assemble::description_of(meta)
 }
 
 /// The Debian Python Team's source name for a binary package: `python-foo` for the
