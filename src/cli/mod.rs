@@ -81,6 +81,53 @@ enum Command {
     Man(crate::cli::completions::ManArgs),
 }
 
+/// Where distributions come from, with pip's option names; shared by every command that
+/// reads an index.
+#[derive(Debug, Args)]
+pub(crate) struct IndexArgs {
+    /// Base URL of the Python package index (Simple API).
+    #[arg(short = 'i', long, value_name = "URL", env = "PIP_INDEX_URL", default_value = DEFAULT_INDEX)]
+    pub(crate) index_url: String,
+    /// Extra index URLs to search as well.
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "PIP_EXTRA_INDEX_URL",
+        value_delimiter = ' '
+    )]
+    pub(crate) extra_index_url: Vec<String>,
+    /// A local directory of distributions (wheels, sdists) to search as well.
+    #[arg(short = 'f', long, value_name = "DIR")]
+    pub(crate) find_links: Vec<PathBuf>,
+    /// Ignore the package index; use only --find-links and local files.
+    #[arg(long)]
+    pub(crate) no_index: bool,
+    /// Consider pre-release and development versions.
+    #[arg(long)]
+    pub(crate) pre: bool,
+    #[command(flatten)]
+    pub(crate) net: NetArgs,
+}
+
+impl IndexArgs {
+    /// The index configuration these options describe (no I/O).
+    pub(crate) fn config(&self) -> Result<IndexConfig> {
+        Ok(IndexConfig {
+            index_url: parse_url(&self.index_url, "--index-url")?,
+            extra_index_urls: self
+                .extra_index_url
+                .iter()
+                .filter(|u| !u.is_empty())
+                .map(|u| parse_url(u, "--extra-index-url"))
+                .collect::<Result<_>>()?,
+            find_links: self.find_links.clone(),
+            no_index: self.no_index,
+            pre: self.pre,
+            http: self.net.options(),
+        })
+    }
+}
+
 /// Options of `py2deb build`, named like pip's where pip has one.
 #[derive(Debug, Args)]
 struct BuildArgs {
@@ -94,28 +141,8 @@ struct BuildArgs {
     /// Directory to write the .deb files to.
     #[arg(short, long, value_name = "DIR", default_value = ".")]
     output_dir: PathBuf,
-    /// Base URL of the Python package index (Simple API).
-    #[arg(short = 'i', long, value_name = "URL", env = "PIP_INDEX_URL", default_value = DEFAULT_INDEX)]
-    index_url: String,
-    /// Extra index URLs to search as well.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "PIP_EXTRA_INDEX_URL",
-        value_delimiter = ' '
-    )]
-    extra_index_url: Vec<String>,
-    /// A local directory of wheels to search as well.
-    #[arg(short = 'f', long, value_name = "DIR")]
-    find_links: Vec<PathBuf>,
-    /// Ignore the package index; use only --find-links and local files.
-    #[arg(long)]
-    no_index: bool,
-    /// Consider pre-release and development versions.
-    #[arg(long)]
-    pre: bool,
     #[command(flatten)]
-    net: NetArgs,
+    index: IndexArgs,
     #[command(flatten)]
     target: TargetArgs,
     #[command(flatten)]
@@ -206,7 +233,7 @@ struct BuildArgs {
 
 /// Limits for talking to package indexes and archive mirrors.
 #[derive(Debug, Args)]
-struct NetArgs {
+pub(crate) struct NetArgs {
     /// Give up connecting, or waiting for an answer or more data, after this many seconds
     /// (as pip's option; retries and all stop within 2 minutes, or 2 × SECONDS if longer).
     #[arg(long, value_name = "SECONDS", default_value = "15", value_parser = parse_seconds)]
@@ -476,7 +503,7 @@ impl BuildArgs {
         // Replacing a package, and keeping private copies consistent with the distribution
         // packages an application still imports, need to know who depends on what.
         archive.with_depends = self.conflicts != ConflictMode::Fail;
-        archive.http = self.net.options();
+        archive.http = self.index.net.options();
         let maintainer = match &self.maintainer {
             Some(m) => check_maintainer(m)?,
             None => {
@@ -843,19 +870,7 @@ fn check_built(built: &[Built], cfg: &BuildConfig, reporter: &Terminal) -> Resul
 
 impl BuildArgs {
     fn index_config(&self) -> Result<IndexConfig> {
-        Ok(IndexConfig {
-            index_url: parse_url(&self.index_url, "--index-url")?,
-            extra_index_urls: self
-                .extra_index_url
-                .iter()
-                .filter(|u| !u.is_empty())
-                .map(|u| parse_url(u, "--extra-index-url"))
-                .collect::<Result<_>>()?,
-            find_links: self.find_links.clone(),
-            no_index: self.no_index,
-            pre: self.pre,
-            http: self.net.options(),
-        })
+        self.index.config()
     }
 
     /// Build options at their defaults (and environment), for commands that build on
@@ -947,11 +962,14 @@ mod tests {
             "300M",
         ])
         .unwrap();
-        assert_eq!(o.build.net.timeout, std::time::Duration::from_millis(500));
-        assert_eq!(o.build.net.max_download_size, 300 << 20);
+        assert_eq!(
+            o.build.index.net.timeout,
+            std::time::Duration::from_millis(500)
+        );
+        assert_eq!(o.build.index.net.max_download_size, 300 << 20);
         let d = Opts::try_parse_from(["py2deb", "x"]).unwrap();
         assert_eq!(
-            d.build.net.options(),
+            d.build.index.net.options(),
             crate::index::fetch::HttpOptions::default()
         );
         for bad in ["0", "-1", "nan", "soon"] {

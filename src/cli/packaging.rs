@@ -1,7 +1,7 @@
 //! `py2deb rfp` and `py2deb debianize`: their options, loading the suites they look at,
 //! and printing what [`crate::packaging`] decided and wrote.
 
-use super::{check_maintainer, default_maintainer, parse_url, NetArgs, Terminal, DEFAULT_INDEX};
+use super::{check_maintainer, default_maintainer, Terminal};
 use crate::debian::archive::ArchiveOptions;
 use crate::debian::target::Target;
 use crate::index::fetch::{Cache, Http};
@@ -21,26 +21,8 @@ const RFP_SUITES: &[&str] = &["sid", "trixie", "bookworm"];
 /// Where sdists come from (pip's option names) and where the target's lists come from.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Base URL of the Python package index (Simple API).
-    #[arg(short = 'i', long, value_name = "URL", env = "PIP_INDEX_URL", default_value = DEFAULT_INDEX)]
-    index_url: String,
-    /// Extra index URLs to search as well.
-    #[arg(
-        long,
-        value_name = "URL",
-        env = "PIP_EXTRA_INDEX_URL",
-        value_delimiter = ' '
-    )]
-    extra_index_url: Vec<String>,
-    /// A local directory of sdists to search as well.
-    #[arg(short = 'f', long, value_name = "DIR")]
-    find_links: Vec<PathBuf>,
-    /// Ignore the package index; use only --find-links and local files.
-    #[arg(long)]
-    no_index: bool,
-    /// Consider pre-release and development versions.
-    #[arg(long)]
-    pre: bool,
+    #[command(flatten)]
+    index: crate::cli::IndexArgs,
     /// Cache directory (default: $XDG_CACHE_HOME/py2deb).
     #[arg(long, value_name = "DIR", env = "PY2DEB_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
@@ -62,8 +44,6 @@ pub struct SourceArgs {
     /// `Name <mail>` of the packager (default: DEBFULLNAME and DEBEMAIL, as dch does).
     #[arg(long, value_name = "NAME <MAIL>")]
     maintainer: Option<String>,
-    #[command(flatten)]
-    net: NetArgs,
 }
 
 /// Options of `py2deb rfp`.
@@ -130,30 +110,18 @@ impl SourceArgs {
             Some(d) => d.clone(),
             None => Cache::default_root()?,
         };
-        let config = IndexConfig {
-            index_url: parse_url(&self.index_url, "--index-url")?,
-            extra_index_urls: self
-                .extra_index_url
-                .iter()
-                .filter(|u| !u.is_empty())
-                .map(|u| parse_url(u, "--extra-index-url"))
-                .collect::<Result<_>>()?,
-            find_links: self.find_links.clone(),
-            no_index: self.no_index,
-            pre: self.pre,
-            http: self.net.options(),
-        };
+        let config = self.index.config()?;
         let archive = ArchiveOptions {
             mirror: self.mirror.clone(),
             offline: self.offline,
             keyring: self.archive_keyring.clone(),
             allow_unverified: self.allow_unverified_archive,
             cache_dir: Some(cache_dir.clone()),
-            http: self.net.options(),
+            http: self.index.net.options(),
             ..ArchiveOptions::default()
         };
         Ok(Sources {
-            http: Http::with_options(self.net.options())?,
+            http: Http::with_options(self.index.net.options())?,
             cache: Cache::open(cache_dir)?,
             config,
             archive,
