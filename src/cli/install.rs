@@ -222,6 +222,14 @@ pub fn install(
         let target = crate::debian::target::TargetSpec::new("host", None)?.resolve()?;
         let env = crate::python::markers::environment(&target)?;
         let e = args.reqs.expand(&specs, &env, reporter)?;
+        if e.hashes.is_some() {
+            // The build runs as the unprivileged user from names and versions alone; a
+            // hash it could not check must not look checked.
+            bail!(
+                "py2deb install does not check --hash values: build with `py2deb build -r FILE` \
+                 (which does) and publish with `py2deb repo add`, or drop the hashes"
+            );
+        }
         file_opts = e.options;
         e.specs
     };
@@ -474,6 +482,8 @@ pub struct RequirementFileArgs {
 pub struct Expanded {
     pub specs: Vec<String>,
     pub options: crate::python::requirements::FileOptions,
+    /// pip's `--require-hashes` mode: the hashes given for each project (normalized name).
+    pub hashes: Option<std::collections::BTreeMap<String, Vec<String>>>,
 }
 
 impl RequirementFileArgs {
@@ -498,9 +508,17 @@ impl RequirementFileArgs {
             all.read(f, true)?;
         }
         all.check_hashes()?;
-        if all.requirements.iter().any(|l| !l.hashes.is_empty()) {
-            reporter.warn("--hash values are checked for their form and for pinned versions; py2deb verifies downloads against the index's own hashes, not these");
-        }
+        let hashes = (all.options.require_hashes
+            || all.requirements.iter().any(|l| !l.hashes.is_empty()))
+        .then(|| {
+            let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            for l in &all.requirements {
+                map.entry(crate::python::normalize_name(l.requirement.name.as_ref()))
+                    .or_default()
+                    .extend(l.hashes.iter().cloned());
+            }
+            map
+        });
         all.requirements.retain(|l| {
             let keep = crate::python::markers::applies(&l.requirement, env, &[]);
             if !keep {
@@ -541,6 +559,7 @@ impl RequirementFileArgs {
         Ok(Expanded {
             specs: out,
             options: all.options,
+            hashes,
         })
     }
 }

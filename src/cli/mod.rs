@@ -494,11 +494,13 @@ impl BuildArgs {
         let target = target.resolve()?;
         // Requirement files: markers hold or not for the resolved target.
         let mut file_opts = crate::python::requirements::FileOptions::default();
+        let mut required_hashes = None;
         if !self.reqs.is_empty() {
             let env = crate::python::markers::environment(&target)?;
             let e = self.reqs.expand(&self.specs, &env, reporter)?;
             specs = parse(&e.specs)?;
             file_opts = e.options;
+            required_hashes = e.hashes;
         }
         // Replacing a package, and keeping private copies consistent with the distribution
         // packages an application still imports, need to know who depends on what.
@@ -589,6 +591,7 @@ impl BuildArgs {
             build_isolation: !self.no_build_isolation,
             build_timeout: std::time::Duration::from_secs(self.build_timeout),
             target_is_host,
+            required_hashes,
         };
         Ok((cfg, specs))
     }

@@ -78,6 +78,10 @@ pub struct BuildConfig {
     /// [`crate::overrides`].
     pub default_override_files: Vec<PathBuf>,
     pub override_files: Vec<PathBuf>,
+    /// pip's `--require-hashes` mode (a requirement file gave `--hash`): the hashes each
+    /// project's downloaded file must match (`sha256:HEX`), by normalized name; a file of
+    /// a project without hashes is refused too, as pip refuses it.
+    pub required_hashes: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl BuildConfig {
@@ -110,6 +114,47 @@ impl BuildConfig {
     }
 }
 
+/// In `--require-hashes` mode, the downloaded file must match one of the hashes the
+/// requirement files give for its project (pip's rule: a hash of the file, sha256,
+/// sha384 or sha512; any one of them matching is enough).
+fn check_required_hash(cfg: &BuildConfig, name: &str, filename: &str, path: &Path) -> Result<()> {
+    use sha2::Digest;
+    let Some(required) = &cfg.required_hashes else {
+        return Ok(());
+    };
+    let norm = crate::python::normalize_name(name);
+    let Some(allowed) = required.get(&norm) else {
+        bail!(
+            "{name}: hashes are required (a requirement file gave --hash), but none is given \
+             for {name}, which {filename} would bring in; pin it in the requirement file with \
+             `{norm}==VERSION --hash=sha256:HEX`"
+        );
+    };
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut seen = Vec::new();
+    for h in allowed {
+        let Some((algo, want)) = h.split_once(':') else {
+            continue;
+        };
+        let got = match algo {
+            "sha256" => hex::encode(sha2::Sha256::digest(&bytes)),
+            "sha384" => hex::encode(sha2::Sha384::digest(&bytes)),
+            "sha512" => hex::encode(sha2::Sha512::digest(&bytes)),
+            _ => continue,
+        };
+        if got.eq_ignore_ascii_case(want) {
+            return Ok(());
+        }
+        seen.push(format!("{algo}:{got}"));
+    }
+    bail!(
+        "{filename}: its hash ({}) matches none of the --hash values the requirement files give \
+         for {name}; the file is not the one the requirement file was written for — check the \
+         index, or update the hash if the release was rightly replaced",
+        seen.join(", ")
+    )
+}
+
 /// Find the wheel for `name` matching `spec`: a compatible wheel from the index, or —
 /// when none fits or `--no-binary` asks — one built from the newest matching sdist.
 fn obtain(
@@ -131,6 +176,7 @@ fn obtain(
                     cand.name, cand.version, cand.file.filename
                 ));
                 let path = fetch::fetch(http, cache, &cand.file, reporter)?;
+                check_required_hash(cfg, name, &cand.file.filename, &path)?;
                 return Ok((
                     cand.version,
                     Fetched {
@@ -165,6 +211,7 @@ fn obtain(
         file.filename
     ));
     let path = fetch::fetch(http, cache, &file, reporter)?;
+    check_required_hash(cfg, name, &file.filename, &path)?;
     let mut fetched = build_from_source(
         &sdist::SourceTree::Sdist(path),
         file.sha256.as_deref(),

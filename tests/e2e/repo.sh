@@ -375,13 +375,13 @@ build_listed() {
 run dunamai "signed: build dunamai==1.25.0 --target bookworm --repo DIR; repo list has it" \
     "$LOGS/build-dunamai-1.25.0.log" "init" build_listed dunamai==1.25.0 python3-dunamai 1.25.0-0py2deb1
 run pepotron "signed: build pepotron==1.8.0 --target bookworm --repo DIR; repo list has it" \
-    "$LOGS/build-pepotron-1.8.0.log" "init" build_listed pepotron==1.8.0 python3-pepotron 1.8.0-0py2deb1
+    "$LOGS/build-pepotron-1.8.0.log" "init" build_listed pepotron==1.8.0 pepotron 1.8.0-0py2deb1
 
 setup_main() {
     local policy
     install_signed_source "$MAIN" "$REPO"
     apt_update_ok "$MAIN"
-    policy=$(in_root "$MAIN" "$CMD_TIMEOUT" apt-cache policy python3-dunamai python3-pepotron)
+    policy=$(in_root "$MAIN" "$CMD_TIMEOUT" apt-cache policy python3-dunamai pepotron)
     printf '%s\n' "$policy"
     [[ $(grep -cE 'Candidate: (1\.25\.0|1\.8\.0)-0py2deb1$' <<<"$policy") == 2 ]] ||
         { echo "the candidates are not the published versions"; return 1; }
@@ -396,13 +396,13 @@ run source "signed: chroot gets the key (repo export-key -o) and the repo source
 install_signed() {
     local out
     # -y without --allow-unauthenticated: apt stops if it cannot authenticate the packages.
-    out=$(apt_in "$MAIN" install python3-dunamai python3-pepotron 2>&1)
+    out=$(apt_in "$MAIN" install python3-dunamai pepotron 2>&1)
     printf '%s\n' "$out"
     if grep -qi 'cannot be authenticated' <<<"$out"; then echo "apt could not authenticate the packages"; return 1; fi
     expect_installed "$MAIN" python3-dunamai 1.25.0-0py2deb1
-    expect_installed "$MAIN" python3-pepotron 1.8.0-0py2deb1
+    expect_installed "$MAIN" pepotron 1.8.0-0py2deb1
 }
-run installed "signed: apt-get install -y python3-dunamai python3-pepotron (authenticated)" \
+run installed "signed: apt-get install -y python3-dunamai pepotron (authenticated)" \
     "$LOGS/install-main.log" "source" install_signed
 run - "signed: dunamai --help runs in the chroot" "$LOGS/run-dunamai.log" "installed" \
     in_root "$MAIN" "$CMD_TIMEOUT" /usr/bin/dunamai --help
@@ -705,7 +705,7 @@ phase_start "4. purge"
 OURS='dunamai|pepotron|chevron|rapidfuzz'
 purge_all() {
     local left
-    apt_in "$MAIN" purge python3-dunamai python3-pepotron python3-chevron
+    apt_in "$MAIN" purge python3-dunamai pepotron python3-chevron
     apt_in "$MAIN" autoremove --purge
     # shellcheck disable=SC2016 # a dpkg-query format
     left=$(in_root "$MAIN" "$CMD_TIMEOUT" dpkg-query -W -f='${db:Status-Abbrev} ${Package} ${Version}\n' |
@@ -721,7 +721,7 @@ pristine_again() {
         echo "--- /$d compared with the pristine chroot"
         diff -u <(listing "$CHROOT_PRISTINE/$d") <(listing "$MAIN/$d") || rc=1
     done
-    # Private directories of applications, such as /usr/share/python3-pepotron.
+    # Private directories of applications, such as /usr/share/pepotron.
     for d in "$MAIN"/usr/share/python3-* "$MAIN"/usr/lib/python3-*; do
         [[ -e $d && ! -e $CHROOT_PRISTINE${d#"$MAIN"} ]] || continue
         echo "left behind: ${d#"$MAIN"}"
@@ -734,7 +734,7 @@ pristine_again() {
         -o -path ./var/lib/apt/lists -o -path ".$REPO" \) -prune -o -print | grep -E "$OURS") && rc=1
     return "$rc"
 }
-run purged "purge: apt-get purge -y python3-dunamai python3-pepotron python3-chevron; autoremove --purge" \
+run purged "purge: apt-get purge -y python3-dunamai pepotron python3-chevron; autoremove --purge" \
     "$LOGS/purge.log" "installed" purge_all
 run - "purge: dist-packages, /usr/bin, docs, man pages, dpkg's records as pristine; no private dir, no __pycache__, nothing named after them" \
     "$LOGS/purge-pristine.log" "purged" pristine_again

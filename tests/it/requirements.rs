@@ -183,3 +183,81 @@ fn repo_add_requirement_file_builds_and_publishes() {
         "{list}"
     );
 }
+
+#[test]
+fn hostile_requirement_file_hash_that_does_not_match_the_download_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let app = WheelBuilder::new("Hashed_App", "1.0")
+        .file("hashed_app/__init__.py", "")
+        .metadata("Summary: An app that needs a helper.")
+        .metadata("Requires-Dist: hashed-helper")
+        .write(tmp.path());
+    let helper = WheelBuilder::new("Hashed_Helper", "1.0")
+        .file("hashed_helper/__init__.py", "")
+        .metadata("Summary: A helper for the app.")
+        .write(tmp.path());
+    for (project, w) in [("hashed-app", &app), ("hashed-helper", &helper)] {
+        server.add(
+            project,
+            Dist::from_path(w).upload_time("2024-03-01T12:00:00Z"),
+        );
+    }
+    let sha = |p: &Path| crate::support::sha256_hex(&std::fs::read(p).unwrap());
+    let run = |body: String| {
+        std::fs::write(tmp.path().join("req.txt"), body).unwrap();
+        build(tmp.path(), &["build", "-r", "req.txt"])
+    };
+    let url = server.url();
+    // The index serves the file it lists (its own hash matches), but not the one the
+    // requirement file was written for.
+    let o = run(format!(
+        "--index-url {url}\nhashed-app==1.0 --hash=sha256:{}\nhashed-helper==1.0 --hash=sha256:{}\n",
+        "0".repeat(64),
+        sha(&helper)
+    ));
+    assert!(!o.status.success(), "a wrong hash was accepted");
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("Hashed_App-1.0-py3-none-any.whl") && e.contains("matches none of the --hash"),
+        "{e}"
+    );
+    assert!(
+        !tmp.path().join("out").exists()
+            || std::fs::read_dir(tmp.path().join("out"))
+                .unwrap()
+                .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".deb"))
+    );
+    // A dependency brought in without a hash of its own is refused, as pip refuses it.
+    let o = run(format!(
+        "--index-url {url}\nhashed-app==1.0 --hash=sha256:{}\n",
+        sha(&app)
+    ));
+    assert!(!o.status.success(), "an unhashed dependency was accepted");
+    let e = text(&o.stderr);
+    assert!(
+        e.contains("hashed-helper") && e.contains("none is given"),
+        "{e}"
+    );
+    // Every file matching one of its hashes builds.
+    let o = run(format!(
+        "--index-url {url}\nhashed-app==1.0 --hash=sha256:{} --hash=sha256:{}\nhashed-helper==1.0 --hash=sha256:{}\n",
+        "f".repeat(64),
+        sha(&app),
+        sha(&helper)
+    ));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let mut built = packages(&o);
+    // The helper is both a requirement of its own and in the app's closure.
+    built.dedup();
+    assert_eq!(
+        built,
+        [
+            ("python3-hashed-app".to_owned(), "1.0-0py2deb1".to_owned()),
+            (
+                "python3-hashed-helper".to_owned(),
+                "1.0-0py2deb1".to_owned()
+            )
+        ]
+    );
+}
