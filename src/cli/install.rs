@@ -484,6 +484,8 @@ pub struct Expanded {
     pub options: crate::python::requirements::FileOptions,
     /// pip's `--require-hashes` mode: the hashes given for each project (normalized name).
     pub hashes: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// Every constraint's version bounds, by normalized name (for dependencies too).
+    pub constraints: std::collections::BTreeMap<String, pep440_rs::VersionSpecifiers>,
 }
 
 impl RequirementFileArgs {
@@ -508,6 +510,22 @@ impl RequirementFileArgs {
             all.read(f, true)?;
         }
         all.check_hashes()?;
+        let mut constraints: std::collections::BTreeMap<String, pep440_rs::VersionSpecifiers> =
+            Default::default();
+        for c in &all.constraints {
+            if let Some(pep508_rs::VersionOrUrl::VersionSpecifier(v)) =
+                &c.requirement.version_or_url
+            {
+                let name = crate::python::normalize_name(c.requirement.name.as_ref());
+                let joined = constraints
+                    .remove(&name)
+                    .into_iter()
+                    .flat_map(|old| old.iter().cloned().collect::<Vec<_>>())
+                    .chain(v.iter().cloned())
+                    .collect();
+                constraints.insert(name, joined);
+            }
+        }
         let hashes = (all.options.require_hashes
             || all.requirements.iter().any(|l| !l.hashes.is_empty()))
         .then(|| {
@@ -560,6 +578,7 @@ impl RequirementFileArgs {
             specs: out,
             options: all.options,
             hashes,
+            constraints,
         })
     }
 }

@@ -495,12 +495,14 @@ impl BuildArgs {
         // Requirement files: markers hold or not for the resolved target.
         let mut file_opts = crate::python::requirements::FileOptions::default();
         let mut required_hashes = None;
+        let mut constraints = Default::default();
         if !self.reqs.is_empty() {
             let env = crate::python::markers::environment(&target)?;
             let e = self.reqs.expand(&self.specs, &env, reporter)?;
             specs = parse(&e.specs)?;
             file_opts = e.options;
             required_hashes = e.hashes;
+            constraints = e.constraints;
         }
         // Replacing a package, and keeping private copies consistent with the distribution
         // packages an application still imports, need to know who depends on what.
@@ -592,6 +594,7 @@ impl BuildArgs {
             build_timeout: std::time::Duration::from_secs(self.build_timeout),
             target_is_host,
             required_hashes,
+            constraints,
         };
         Ok((cfg, specs))
     }

@@ -82,6 +82,9 @@ pub struct BuildConfig {
     /// project's downloaded file must match (`sha256:HEX`), by normalized name; a file of
     /// a project without hashes is refused too, as pip refuses it.
     pub required_hashes: Option<BTreeMap<String, Vec<String>>>,
+    /// Constraint files (`-c`): version bounds by normalized name, applied to every
+    /// release py2deb downloads, dependencies included, as pip applies them.
+    pub constraints: BTreeMap<String, pep440_rs::VersionSpecifiers>,
 }
 
 impl BuildConfig {
@@ -166,6 +169,18 @@ fn obtain(
     cache: &Cache,
     reporter: &dyn Reporter,
 ) -> Result<(pep440_rs::Version, Fetched)> {
+    let constrained;
+    let spec = match cfg.constraints.get(&crate::python::normalize_name(name)) {
+        Some(c) => {
+            constrained = spec
+                .iter()
+                .chain(c.iter())
+                .cloned()
+                .collect::<pep440_rs::VersionSpecifiers>();
+            &constrained
+        }
+        None => spec,
+    };
     let wheel_error = if cfg.wants_source(name) {
         None
     } else {

@@ -261,3 +261,49 @@ fn hostile_requirement_file_hash_that_does_not_match_the_download_is_refused() {
         ]
     );
 }
+
+#[test]
+fn constraint_files_bound_dependencies_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = IndexServer::start(Mode::Json);
+    let app = WheelBuilder::new("Bound_App", "1.0")
+        .file("bound_app/__init__.py", "")
+        .metadata("Summary: An app with a dependency.")
+        .metadata("Requires-Dist: bound-dep")
+        .write(tmp.path());
+    server.add(
+        "bound-app",
+        Dist::from_path(&app).upload_time("2024-03-01T12:00:00Z"),
+    );
+    for v in ["1.0", "2.0"] {
+        let w = WheelBuilder::new("Bound_Dep", v)
+            .file("bound_dep/__init__.py", "")
+            .metadata("Summary: A dependency.")
+            .write(tmp.path());
+        server.add(
+            "bound-dep",
+            Dist::from_path(&w).upload_time("2024-03-01T12:00:00Z"),
+        );
+    }
+    std::fs::write(
+        tmp.path().join("req.txt"),
+        format!("--index-url {}\nbound-app\n", server.url()),
+    )
+    .unwrap();
+    // pip applies a constraint to whatever gets installed, named in -r or not.
+    std::fs::write(tmp.path().join("c.txt"), "bound-dep<2\n").unwrap();
+    let o = build(tmp.path(), &["build", "-r", "req.txt", "-c", "c.txt"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        packages(&o).contains(&("python3-bound-dep".to_owned(), "1.0-0py2deb1".to_owned())),
+        "{:?}",
+        packages(&o)
+    );
+    let o = build(tmp.path(), &["build", "-r", "req.txt"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(
+        packages(&o).contains(&("python3-bound-dep".to_owned(), "2.0-0py2deb1".to_owned())),
+        "{:?}",
+        packages(&o)
+    );
+}
