@@ -388,21 +388,20 @@ impl<'a> Machine<'a> {
     }
 
     pub fn apt_install(&self, packages: &[String], yes: bool) -> Result<()> {
-        let mut args = self.apt_root_args();
-        if yes {
-            args.push(s("-y"));
-        }
-        args.push(s("install"));
-        args.extend(packages.iter().cloned());
-        self.run_ok("apt-get", &args, true).map(|_| ())
+        self.apt_get("install", packages, yes)
     }
 
     pub fn apt_remove(&self, packages: &[String], yes: bool) -> Result<()> {
+        self.apt_get("remove", packages, yes)
+    }
+
+    /// `apt-get [-y] VERB PACKAGE...` below the root, with the user's terminal.
+    fn apt_get(&self, verb: &str, packages: &[String], yes: bool) -> Result<()> {
         let mut args = self.apt_root_args();
         if yes {
             args.push(s("-y"));
         }
-        args.push(s("remove"));
+        args.push(s(verb));
         args.extend(packages.iter().cloned());
         self.run_ok("apt-get", &args, true).map(|_| ())
     }
