@@ -348,7 +348,7 @@ impl DistMap {
         };
         let mut builder = PathIndexBuilder::new();
         for p in &wanted {
-            let local = mirror.fetch_verified(&suite, p, &release.sha256[p].0)?;
+            let local = mirror.fetch_verified(&suite, p, &release.sha256[p].0, release.by_hash)?;
             let file = fs::File::open(&local)?;
             m.add_contents_with(
                 BufReader::new(flate2::read::MultiGzDecoder::new(file)),

@@ -740,6 +740,55 @@ fn hash_mismatch_is_refused() {
 }
 
 #[test]
+fn mirror_in_the_middle_of_a_sync_is_read_by_hash() {
+    // The plain Packages name already holds the next release's file; the InRelease in hand
+    // names the old one, which Acquire-By-Hash keeps under by-hash/SHA256/<sha256>.
+    let Some(signer) = Signer::new() else { return };
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(PACKAGES.as_bytes()).unwrap();
+    let packages = gz.finish().unwrap();
+    let mut text = b"Acquire-By-Hash: yes\n".to_vec();
+    text.extend(release_for(&[("main/binary-amd64/Packages.gz", &packages)]));
+    let release = signer.clearsign(&text);
+    let hashed: &'static str = Box::leak(
+        format!(
+            "dists/bookworm/main/binary-amd64/by-hash/SHA256/{}",
+            sha256(&packages)
+        )
+        .into_boxed_str(),
+    );
+    let mirror = serve(vec![
+        ("dists/bookworm/InRelease", release.clone()),
+        (
+            "dists/bookworm/main/binary-amd64/Packages.gz",
+            b"the next release".to_vec(),
+        ),
+        (hashed, packages.clone()),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = ArchiveOptions {
+        mirror: Some(mirror.url.clone()),
+        ..signer.options(cache.path())
+    };
+    let a = Archive::load_remote(&bookworm(), &opts, &Recorder::default()).unwrap();
+    assert_eq!(a.newest("python3-regex").unwrap().version, "0.1.20221031-1");
+
+    // A mirror that announces by-hash but lacks the file: the plain name is tried, and
+    // its hash still decides.
+    let mirror = serve(vec![
+        ("dists/bookworm/InRelease", release),
+        ("dists/bookworm/main/binary-amd64/Packages.gz", packages),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = ArchiveOptions {
+        mirror: Some(mirror.url.clone()),
+        ..signer.options(cache.path())
+    };
+    let a = Archive::load_remote(&bookworm(), &opts, &Recorder::default()).unwrap();
+    assert!(a.contains("python3-regex"));
+}
+
+#[test]
 fn offline_without_cache_says_what_to_do() {
     let cache = tempfile::tempdir().unwrap();
     let opts = ArchiveOptions {

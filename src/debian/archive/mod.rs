@@ -183,7 +183,7 @@ impl Archive {
                 };
                 let sha = release.sha256[&path].0.clone();
                 key.update(format!("{suite}/{path}={sha}\n"));
-                files.push((suite.clone(), path, sha));
+                files.push((suite.clone(), path, sha, release.by_hash));
             }
         }
         if files.is_empty() {
@@ -200,15 +200,15 @@ impl Archive {
             .join(format!("packages-{}.tsv", target.arch));
         let sources: Vec<String> = files
             .iter()
-            .map(|(s, p, _)| format!("{}/dists/{s}/{p}", mirror.base))
+            .map(|(s, p, _, _)| format!("{}/dists/{s}/{p}", mirror.base))
             .collect();
         if let Some(mut a) = read_compact(&compact, &key) {
             a.sources = sources;
             return Ok(a);
         }
         let mut data = Vec::new();
-        for (suite, path, sha) in &files {
-            let local = mirror.fetch_verified(suite, path, sha)?;
+        for (suite, path, sha, by_hash) in &files {
+            let local = mirror.fetch_verified(suite, path, sha, *by_hash)?;
             let raw = fs::read(&local)?;
             data.push(
                 decompress(&raw).with_context(|| format!("decompressing {}", local.display()))?,
@@ -284,7 +284,7 @@ fn decompress_at_most(raw: &[u8], limit: u64) -> Result<Vec<u8>> {
 }
 
 /// The compact cache's format; a file in another (older) format is rebuilt.
-const COMPACT_FORMAT: &str = "packages-v3";
+const COMPACT_FORMAT: &str = "packages-v4";
 
 /// Compact cache: a header line `<format>\t<key>`, then the text of
 /// [`packages::Archive`]: `name\tversion\tarch\tprovides(comma-separated)\tdepends\t
@@ -313,6 +313,11 @@ fn write_compact(path: &Path, key: &str, a: &Archive) -> Result<()> {
 pub struct Release {
     /// `path → (sha256, size)` from the `SHA256:` section.
     pub sha256: HashMap<String, (String, u64)>,
+    /// `Acquire-By-Hash: yes`: every index is also published under
+    /// `<dir>/by-hash/SHA256/<sha256>`, which stays valid while the mirror syncs a newer
+    /// release (the plain name then already holds the new file, and its hash no longer
+    /// matches the InRelease in hand).
+    pub by_hash: bool,
 }
 
 impl Release {
@@ -329,6 +334,9 @@ impl Release {
         let Some(release) = deb822::paragraphs(text.as_bytes()).next() else {
             return r;
         };
+        r.by_hash = release
+            .get("Acquire-By-Hash")
+            .is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"yes"));
         let sha256 = release.get("SHA256").unwrap_or_default();
         for line in String::from_utf8_lossy(sha256).lines() {
             let mut f = line.split_whitespace();
@@ -693,8 +701,16 @@ impl<'a> Mirror<'a> {
     }
 
     /// A file listed in the suite's InRelease, from the cache when its hash still matches,
-    /// else downloaded and checked against `sha256`.
-    pub fn fetch_verified(&self, suite: &str, path: &str, sha256: &str) -> Result<PathBuf> {
+    /// else downloaded and checked against `sha256`: from its by-hash name when the release
+    /// has them (`by_hash`), so that a mirror in the middle of a sync still serves the file
+    /// this InRelease names, and from its plain name when that is missing.
+    pub fn fetch_verified(
+        &self,
+        suite: &str,
+        path: &str,
+        sha256: &str,
+        by_hash: bool,
+    ) -> Result<PathBuf> {
         let local = self.dir(suite).join(path.replace('/', "_"));
         if let Ok(got) = crate::index::fetch::sha256_file(&local) {
             if got == sha256 {
@@ -708,14 +724,38 @@ impl<'a> Mirror<'a> {
             );
         }
         let url = format!("{}/dists/{suite}/{path}", self.base);
-        self.reporter.info(&format!("downloading {url}"));
         let dir = local.parent().context("cache path has no parent")?;
         fs::create_dir_all(dir)
             .with_context(|| format!("creating cache directory {}", dir.display()))?;
         let mut sink = crate::index::fetch::HashedFile::new_in(dir)?;
-        self.http()?
-            .download(&url, None, &url, self.reporter, &mut sink)
-            .with_context(|| format!("check the network or --mirror ({url})"))?;
+        let hashed = by_hash_path(path, sha256).map(|p| format!("{}/dists/{suite}/{p}", self.base));
+        let mut fetched = false;
+        if let Some(hashed) = hashed.filter(|_| by_hash) {
+            self.reporter.info(&format!("downloading {hashed}"));
+            match self
+                .http()?
+                .download(&hashed, None, &url, self.reporter, &mut sink)
+            {
+                Ok(_) => fetched = true,
+                // Announced but not there (a partial mirror): the plain name may still
+                // be the right file; its hash decides.
+                Err(e)
+                    if e.downcast_ref::<HttpStatusError>()
+                        .is_some_and(|s| s.status == 404) =>
+                {
+                    sink = crate::index::fetch::HashedFile::new_in(dir)?;
+                }
+                Err(e) => {
+                    return Err(e.context(format!("check the network or --mirror ({hashed})")))
+                }
+            }
+        }
+        if !fetched {
+            self.reporter.info(&format!("downloading {url}"));
+            self.http()?
+                .download(&url, None, &url, self.reporter, &mut sink)
+                .with_context(|| format!("check the network or --mirror ({url})"))?;
+        }
         let (tmp, got) = sink.finish()?;
         if got != sha256 {
             bail!(
@@ -726,6 +766,20 @@ impl<'a> Mirror<'a> {
             .map_err(|e| anyhow!("writing {}: {}", local.display(), e.error))?;
         Ok(local)
     }
+}
+
+/// `main/Contents-all.gz` → `main/by-hash/SHA256/<sha256>` (Debian repository format,
+/// "by-hash"); `None` for a hash that is not 64 hex digits, which must not reach a URL.
+fn by_hash_path(path: &str, sha256: &str) -> Option<String> {
+    if sha256.len() != 64 || !sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let dir = path.rsplit_once('/').map_or("", |(d, _)| d);
+    Some(if dir.is_empty() {
+        format!("by-hash/SHA256/{sha256}")
+    } else {
+        format!("{dir}/by-hash/SHA256/{sha256}")
+    })
 }
 
 fn touch(path: &Path) {
@@ -784,6 +838,23 @@ mod tests {
         assert_eq!(v.provides, ["x"]);
         assert_eq!(a.reverse_depends("c"), ["a"]);
         assert_eq!(a.newest("d").unwrap().version, "2");
+    }
+
+    #[test]
+    fn by_hash_names() {
+        let sha = "0c2e2d099588073221d6eebb0a84e950f1728818faf527de9034d0116f7a8221";
+        assert_eq!(
+            by_hash_path("main/Contents-all.gz", sha).unwrap(),
+            format!("main/by-hash/SHA256/{sha}")
+        );
+        assert_eq!(
+            by_hash_path("main/binary-amd64/Packages.xz", sha).unwrap(),
+            format!("main/binary-amd64/by-hash/SHA256/{sha}")
+        );
+        assert!(by_hash_path("main/Packages", "../../x").is_none());
+        let r = Release::parse_plain("Acquire-By-Hash: yes\nSHA256:\n 00 1 main/x\n");
+        assert!(r.by_hash);
+        assert!(!Release::parse_plain("SHA256:\n 00 1 main/x\n").by_hash);
     }
 
     #[test]
