@@ -623,6 +623,14 @@ fn print_built(built: &[Built], json: bool) -> Result<()> {
                 );
             }
             for r in &b.removes {
+                if r.relation == crate::resolve::clash::Relation::Shares {
+                    println!(
+                        "    takes {} over from {}, which stays installed",
+                        escape_untrusted(&r.path),
+                        escape_untrusted(&r.package)
+                    );
+                    continue;
+                }
                 println!(
                     "    installing this removes {} (both ship {})",
                     escape_untrusted(&r.package),

@@ -7,7 +7,11 @@
 //! - The target's package of the **same project** (its dist-info is this project): the
 //!   converted package normally took its name (see [`crate::resolve::takeover`]), so there
 //!   is nothing to settle; where the distribution splits the project into another package
-//!   that ships nothing else, that one is superseded with `Breaks` + `Replaces`.
+//!   (one without metadata that depends on it, or one built from the same `Source` as the
+//!   package taken over or stood beside: sphinx-common, docutils-common), that one is
+//!   superseded with `Breaks` + `Replaces`, or, when a package that stays installed still
+//!   needs it (python3-sphinx needs sphinx-common), only its shared files are taken over
+//!   with `Replaces`.
 //! - An **unrelated** package: `--on-clash conflicts` writes `Conflicts` + `Replaces` on it
 //!   (installing the new package removes it, and the summary says so); `--on-clash error`
 //!   (the default) stops, naming the file and both packages.
@@ -74,6 +78,10 @@ pub struct Candidate<'a> {
 pub enum Relation {
     /// The same project, split differently by the distribution: `Breaks` + `Replaces`.
     Supersedes,
+    /// The same project's split package, which a package that stays installed needs: only
+    /// the files both ship move to the new package (`Replaces`, Debian Policy §7.6.1); it
+    /// is not removed.
+    Shares,
     /// An unrelated package: `Conflicts` + `Replaces`.
     Conflicts,
 }
@@ -216,9 +224,11 @@ pub fn settle(
         ));
         return Ok(candidates.iter().map(|_| Vec::new()).collect());
     };
+    let built: Vec<&str> = candidates.iter().map(|c| c.package).collect();
     let mut out = Vec::new();
     for c in candidates {
         let project = normalize_name(c.project);
+        let sources = sources_of(index, c);
         let mut removals: Vec<Removal> = Vec::new();
         for &p in &c.paths {
             for theirs in owners(paths, p, c.package) {
@@ -254,6 +264,41 @@ pub fn settle(
                     });
                     continue;
                 }
+                let split = index
+                    .archive
+                    .newest(theirs)
+                    .is_some_and(|pv| sources.contains(&pv.source.as_str()));
+                if split {
+                    // What stays installed and needs it (python3-sphinx, beside which a
+                    // private sphinx lives, needs sphinx-common) keeps it: only the shared
+                    // files move. Packages this build replaces do not count.
+                    let kept = index
+                        .archive
+                        .reverse_depends(theirs)
+                        .into_iter()
+                        .any(|r| !built.contains(&r.as_str()));
+                    let relation = if kept {
+                        Relation::Shares
+                    } else {
+                        Relation::Supersedes
+                    };
+                    reporter.info(&format!(
+                        "{} takes /{p} over from {target_name}'s {theirs}, a split package of \
+                         the same Debian source ({}){}",
+                        c.package,
+                        index
+                            .archive
+                            .newest(theirs)
+                            .map_or("", |pv| pv.source.as_str()),
+                        if kept { "" } else { ", which it supersedes" }
+                    ));
+                    removals.push(Removal {
+                        package: theirs.to_owned(),
+                        path: format!("/{p}"),
+                        relation,
+                    });
+                    continue;
+                }
                 match mode {
                     OnClash::Error => bail!(
                         "{} would install /{p}, which {target_name}'s {theirs} also ships (an \
@@ -284,6 +329,21 @@ pub fn settle(
     Ok(out)
 }
 
+/// The Debian source packages a candidate is the project of: those of the target's
+/// package it takes over (its own name) and of the packages it stands beside (its
+/// `Replaces` from the naming rules). Their other binary packages are the same project
+/// split by the distribution.
+fn sources_of<'i>(index: &'i TargetIndex, c: &Candidate) -> Vec<&'i str> {
+    let mut sources: Vec<&str> = std::iter::once(c.package)
+        .chain(c.replaces.iter().map(String::as_str))
+        .filter_map(|p| index.archive.newest(p))
+        .map(|pv| pv.source.as_str())
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    sources
+}
+
 /// The fields that let dpkg and apt carry out removals.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Fields {
@@ -307,6 +367,7 @@ pub fn relations(removals: &[Removal]) -> Fields {
                 f.breaks.push(Dep::new(&r.package));
                 f.provides.push(Dep::new(&r.package));
             }
+            Relation::Shares => {}
         }
     }
     f

@@ -217,6 +217,86 @@ fn clash_same_project_programs_package_without_metadata_is_superseded() {
 }
 
 #[test]
+fn clash_split_package_of_the_same_source_kept_by_what_stays_is_shared() {
+    // bookworm's sphinx source builds python3-sphinx (modules, programs) and
+    // sphinx-common (man pages, templates). A private sphinx beside python3-sphinx may take
+    // the man page over (`Replaces`), but python3-sphinx needs sphinx-common: not removed.
+    let mut idx = target_index(true);
+    idx.archive = Archive::from_packages_text(
+        "Package: python3-sphinx\nSource: sphinx\nVersion: 5.3.0-4\nArchitecture: all\n\
+         Depends: sphinx-common (= 5.3.0-4)\n\n\
+         Package: sphinx-common\nSource: sphinx\nVersion: 5.3.0-4\nArchitecture: all\n\n\
+         Package: cmark\nVersion: 0.30-1\nArchitecture: amd64\n\n",
+    );
+    let mut b = PathIndexBuilder::new();
+    b.add("usr/share/man/man1/sphinx-apidoc.1.gz", "doc/sphinx-common");
+    b.add("usr/share/man/man1/cmark.1.gz", "text/cmark");
+    idx.dists.paths = Some(b.finish("k"));
+    let rec = Recorder::default();
+    let mut c = one(
+        "sphinx-py",
+        "sphinx",
+        &["usr/share/man/man1/sphinx-apidoc.1.gz"],
+    );
+    // Without the relation to python3-sphinx it is just another package's file.
+    assert!(settle(
+        std::slice::from_ref(&c),
+        &idx,
+        "bookworm",
+        OnClash::Error,
+        &rec
+    )
+    .is_err());
+    c.replaces = vec!["python3-sphinx".into()];
+    let out = settle(
+        std::slice::from_ref(&c),
+        &idx,
+        "bookworm",
+        OnClash::Error,
+        &rec,
+    )
+    .unwrap();
+    assert_eq!(out[0].len(), 1, "{:?}", out[0]);
+    assert_eq!(out[0][0].package, "sphinx-common");
+    assert_eq!(out[0][0].relation, Relation::Shares);
+    let f = relations(&out[0]);
+    assert_eq!(f.replaces.to_string(), "sphinx-common");
+    assert!(f.breaks.is_empty() && f.conflicts.is_empty() && f.provides.is_empty());
+    // The same source says nothing about a file of an unrelated source.
+    let c = Candidate {
+        paths: vec!["usr/share/man/man1/cmark.1.gz"],
+        ..c
+    };
+    assert!(settle(&[c], &idx, "bookworm", OnClash::Error, &rec).is_err());
+}
+
+#[test]
+fn clash_split_package_of_a_replaced_library_is_superseded() {
+    // The build replaces python3-docutils (its own name): docutils-common, of the same
+    // source, is needed only by the package being replaced, so it is superseded.
+    let mut idx = target_index(true);
+    idx.archive = Archive::from_packages_text(
+        "Package: python3-docutils\nSource: python-docutils\nVersion: 0.19+dfsg-6\n\
+         Architecture: all\nDepends: docutils-common (= 0.19+dfsg-6)\n\n\
+         Package: docutils-common\nSource: python-docutils (0.19+dfsg-6)\n\
+         Version: 0.19+dfsg-6+b1\nArchitecture: all\n\n",
+    );
+    let mut b = PathIndexBuilder::new();
+    b.add("usr/share/man/man1/docutils.1.gz", "text/docutils-common");
+    idx.dists.paths = Some(b.finish("k"));
+    let rec = Recorder::default();
+    let c = [one(
+        "python3-docutils",
+        "docutils",
+        &["usr/share/man/man1/docutils.1.gz"],
+    )];
+    let out = settle(&c, &idx, "bookworm", OnClash::Error, &rec).unwrap();
+    assert_eq!(out[0][0].package, "docutils-common");
+    assert_eq!(out[0][0].relation, Relation::Supersedes);
+    assert_eq!(relations(&out[0]).breaks.to_string(), "docutils-common");
+}
+
+#[test]
 fn clash_system_paths_are_refused() {
     let idx = target_index(true);
     let rec = Recorder::default();

@@ -31,6 +31,11 @@ pub struct PackageVersion {
     pub pre_depends: Option<String>,
     pub breaks: Option<String>,
     pub priority: Option<String>,
+    /// The source package it is built from (`Source`, without a version; the package's
+    /// own name when the field is absent, Debian Policy §5.6.1): binary packages of one
+    /// source are one upstream project split by the distribution (python3-sphinx and
+    /// sphinx-common).
+    pub source: String,
 }
 
 /// The lines of one package name in [`Archive::text`].
@@ -46,7 +51,9 @@ struct Group {
 /// Every binary package the target can install, by name.
 #[derive(Debug, Default, Clone)]
 pub struct Archive {
-    /// Compact lines `name\tversion\tarch\tprovides\tdepends\tpre-depends\tbreaks\tpriority`,
+    /// Compact lines
+    /// `name\tversion\tarch\tprovides\tdepends\tpre-depends\tbreaks\tpriority\tsource`
+    /// (source empty when it is the package's own name),
     /// sorted by name (bytewise), versions of one name in the order the indexes listed them.
     text: String,
     /// Where the lines start: one per name, in the text's order.
@@ -323,7 +330,8 @@ impl Archive {
 
 /// A compact line back into its fields.
 fn parse_line(line: &str) -> PackageVersion {
-    let mut f = line.split('\t').skip(1);
+    let mut f = line.split('\t');
+    let name = f.next().unwrap_or("");
     let mut next = || f.next().unwrap_or("");
     let (version, arch, provides) = (next().to_owned(), next().to_owned(), next());
     let provides = provides
@@ -340,6 +348,7 @@ fn parse_line(line: &str) -> PackageVersion {
         pre_depends: optional(),
         breaks: optional(),
         priority: optional(),
+        source: optional().unwrap_or_else(|| name.to_owned()),
     }
 }
 
@@ -347,7 +356,7 @@ fn parse_line(line: &str) -> PackageVersion {
 fn stanza_rows(data: &[u8], with_depends: bool, rows: &mut Vec<Row>) {
     for stanza in deb822::paragraphs(data) {
         let mut name: &[u8] = b"";
-        let mut fields: [&[u8]; 7] = [b""; 7];
+        let mut fields: [&[u8]; 8] = [b""; 8];
         for (k, v) in stanza.fields() {
             // dpkg writes these names in this case; matching on the exact bytes keeps
             // the loop cheap, and other spellings do not occur in archive indexes.
@@ -359,6 +368,7 @@ fn stanza_rows(data: &[u8], with_depends: bool, rows: &mut Vec<Row>) {
                 b"Version" => 0,
                 b"Architecture" => 1,
                 b"Provides" => 2,
+                b"Source" => 7,
                 _ if !with_depends => continue,
                 b"Depends" => 3,
                 b"Pre-Depends" => 4,
@@ -382,6 +392,14 @@ fn stanza_rows(data: &[u8], with_depends: bool, rows: &mut Vec<Row>) {
             line.push('\t');
             if i == 2 {
                 line.push_str(&provides);
+            } else if i == 7 {
+                // `Source: python-docutils (0.19+dfsg-6)`: the name is what relates
+                // packages; the package's own name is left out to keep the text small.
+                let source = String::from_utf8_lossy(v);
+                let source = source.split_whitespace().next().unwrap_or("");
+                if source != name {
+                    line.push_str(&clean(source.as_bytes()));
+                }
             } else {
                 line.push_str(&clean(v));
             }
@@ -460,13 +478,38 @@ mod tests {
         // Out of order, a line without a name, an unterminated line: all refused.
         let swapped: String = text
             .lines()
-            .filter(|l| !l.is_empty() && l.split('\t').count() == 8)
+            .filter(|l| !l.is_empty() && l.split('\t').count() == 9)
             .rev()
             .map(|l| format!("{l}\n"))
             .collect();
         assert!(Archive::from_compact(swapped, 0).is_none());
         assert!(Archive::from_compact("\t1\tall\t\t\t\t\t\n".into(), 0).is_none());
         assert!(Archive::from_compact(text.trim_end().to_owned(), 0).is_none());
+    }
+
+    #[test]
+    fn source_names_the_split_packages_of_one_upstream() {
+        let a = Archive::from_packages_text(
+            "Package: python3-sphinx\nVersion: 5.3.0-4\nArchitecture: all\nSource: sphinx\n\n\
+             Package: sphinx-common\nVersion: 5.3.0-4\nArchitecture: all\nSource: sphinx\n\n\
+             Package: docutils-common\nSource: python-docutils (0.19+dfsg-6)\nVersion: 0.19+dfsg-6+b1\nArchitecture: all\n\n\
+             Package: sphinx\nVersion: 1\nArchitecture: all\n",
+        );
+        assert_eq!(a.newest("python3-sphinx").unwrap().source, "sphinx");
+        assert_eq!(a.newest("sphinx-common").unwrap().source, "sphinx");
+        // A binNMU names its source's version; only the name is kept.
+        assert_eq!(
+            a.newest("docutils-common").unwrap().source,
+            "python-docutils"
+        );
+        // No field: the package is its own source, and the compact line leaves it out.
+        assert_eq!(a.newest("sphinx").unwrap().source, "sphinx");
+        assert!(a
+            .compact_lines()
+            .lines()
+            .any(|l| l.starts_with("sphinx\t") && l.ends_with('\t')));
+        let again = Archive::from_compact(a.compact_lines().to_owned(), 0).unwrap();
+        assert_eq!(again.newest("sphinx-common").unwrap().source, "sphinx");
     }
 
     #[test]
