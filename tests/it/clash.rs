@@ -27,6 +27,7 @@ usr/lib/python3/dist-packages/black-23.1.0.dist-info/RECORD python/python3-black
 usr/lib/python3.11/os.py                                    python/libpython3.11-minimal
 usr/lib/python3.11/lib-dynload/_x.so                        python/libpython3.11-minimal
 usr/share/glom/data.txt                                     gnome/glom
+usr/share/applications/org.gnome.Glom.desktop               gnome/glom
 usr/lib/pepotron/data.bin                                   misc/pepotron-data
 ";
 
@@ -294,6 +295,33 @@ fn clash_split_package_of_a_replaced_library_is_superseded() {
     assert_eq!(out[0][0].package, "docutils-common");
     assert_eq!(out[0][0].relation, Relation::Supersedes);
     assert_eq!(relations(&out[0]).breaks.to_string(), "docutils-common");
+}
+
+#[test]
+fn clash_data_file_in_a_shared_directory_is_found() {
+    // A wheel's `.data/data/share/applications/…` lands where the target's glom keeps its
+    // desktop entry: the same refusal as for a program, before anything is written.
+    let idx = target_index(true);
+    let rec = Recorder::default();
+    let c = [one(
+        "python3-glomtool",
+        "glomtool",
+        &["usr/share/applications/org.gnome.Glom.desktop"],
+    )];
+    let e = settle(&c, &idx, "bookworm", OnClash::Error, &rec)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("/usr/share/applications/org.gnome.Glom.desktop") && e.contains("glom"),
+        "{e}"
+    );
+    // Another file of the same directory is no clash.
+    let c = [one(
+        "python3-glomtool",
+        "glomtool",
+        &["usr/share/applications/glomtool.desktop"],
+    )];
+    assert!(settle(&c, &idx, "bookworm", OnClash::Error, &rec).unwrap()[0].is_empty());
 }
 
 #[test]

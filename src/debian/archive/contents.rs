@@ -7,7 +7,9 @@
 //! derives the dist-info map (see [`crate::resolve::mapping::DistMap::add_contents_with`]):
 //!
 //! - `f <path>`: files whose exact path matters — programs (`usr/bin`, `usr/sbin`, `bin`,
-//!   `sbin`), man pages (`usr/share/man/…`), configuration (`etc/…`), the interpreter's own
+//!   `sbin`), man pages (`usr/share/man/…`), configuration (`etc/…`), the shared data
+//!   directories wheels install into ([`SHARED_DATA_DIRS`]: desktop entries, AppStream
+//!   metadata, shell completions, Jupyter kernels and extensions, …), the interpreter's own
 //!   tree (`usr/lib/python3.X/…` is kept only as a directory, see below), and in
 //!   `usr/lib/python3/dist-packages` the top-level modules and the `__init__.py` of the
 //!   first two package levels (a regular package always has one; a namespace package such
@@ -28,9 +30,28 @@ use std::path::Path;
 
 /// The cache bucket of path indexes (its own version: the format below may change
 /// without touching the dist-info maps).
-pub const PATHS_BUCKET: &str = "paths-v1";
+pub const PATHS_BUCKET: &str = "paths-v2";
 
-const HEADER: &str = "py2deb path index v1";
+const HEADER: &str = "py2deb path index v2";
+
+/// Directories under `usr/share` that many packages install files into, each file by its
+/// own name, where a wheel's data files (`.data/data/share/…`) land too. Their files are
+/// indexed one by one (about 14 000 in bookworm); the icon, pixmap, locale and help trees
+/// are left out (over 900 000 files, and wheels rarely install there), so a clash there
+/// is only found between the packages of one build.
+pub const SHARED_DATA_DIRS: &[&str] = &[
+    "applications",
+    "appdata",
+    "metainfo",
+    "bash-completion",
+    "zsh",
+    "fish",
+    "jupyter",
+    "mime",
+    "dbus-1",
+    "glib-2.0",
+    "info",
+];
 
 /// Collects the interesting lines of one or more Contents indexes.
 #[derive(Debug, Default)]
@@ -70,7 +91,12 @@ pub fn keys_of(path: &str) -> Vec<String> {
                 keys.push(format!("f {path}"));
             }
         }
-        ["usr", "share", dir, _, ..] => keys.push(format!("d usr/share/{dir}")),
+        ["usr", "share", dir, _, ..] => {
+            if SHARED_DATA_DIRS.contains(dir) {
+                keys.push(format!("f {path}"));
+            }
+            keys.push(format!("d usr/share/{dir}"));
+        }
         ["usr", "lib", dir, _, ..] => {
             if !is_triplet(dir) {
                 keys.push(format!("d usr/lib/{dir}"));
@@ -303,6 +329,32 @@ mod tests {
             .is_empty());
         assert_eq!(i.file("etc/hosts"), ["netbase"]);
         assert_eq!(i.key(), "k1");
+    }
+
+    #[test]
+    fn shared_data_files_are_indexed_one_by_one() {
+        let mut b = PathIndexBuilder::new();
+        b.add(
+            "usr/share/applications/org.gnome.Glom.desktop",
+            "gnome/glom",
+        );
+        b.add("usr/share/bash-completion/completions/tldr", "haskell/tldr");
+        b.add("usr/share/icons/hicolor/48x48/apps/glom.png", "gnome/glom");
+        let i = b.finish("k");
+        assert_eq!(
+            i.file("usr/share/applications/org.gnome.Glom.desktop"),
+            ["glom"]
+        );
+        assert_eq!(
+            i.file("usr/share/bash-completion/completions/tldr"),
+            ["tldr"]
+        );
+        // The icon tree is too large to keep file by file; only its directory is known.
+        assert!(i
+            .file("usr/share/icons/hicolor/48x48/apps/glom.png")
+            .is_empty());
+        assert_eq!(i.dir("usr/share/icons"), ["glom"]);
+        assert_eq!(i.dir("usr/share/applications"), ["glom"]);
     }
 
     #[test]
