@@ -318,6 +318,10 @@ pub struct Release {
     /// release (the plain name then already holds the new file, and its hash no longer
     /// matches the InRelease in hand).
     pub by_hash: bool,
+    /// `Suite` (`stable`) and `Codename` (`trixie`): the two names one release is published
+    /// under.
+    pub suite: String,
+    pub codename: String,
 }
 
 impl Release {
@@ -334,6 +338,13 @@ impl Release {
         let Some(release) = deb822::paragraphs(text.as_bytes()).next() else {
             return r;
         };
+        let text_of = |k: &str| {
+            String::from_utf8_lossy(release.get(k).unwrap_or_default())
+                .trim()
+                .to_owned()
+        };
+        r.suite = text_of("Suite");
+        r.codename = text_of("Codename");
         r.by_hash = release
             .get("Acquire-By-Hash")
             .is_some_and(|v| v.trim_ascii().eq_ignore_ascii_case(b"yes"));
@@ -757,7 +768,9 @@ impl<'a> Mirror<'a> {
                 .with_context(|| format!("check the network or --mirror ({url})"))?;
         }
         let (tmp, got) = sink.finish()?;
-        if got != sha256 {
+        if got != sha256 && self.named_by_other_name(suite, path, &got)? {
+            // Verified all the same: a signed Release of this very release lists it.
+        } else if got != sha256 {
             bail!(
                 "{url}: SHA256 {got} does not match {sha256} from InRelease; the mirror may be syncing, retry later or use another --mirror"
             );
@@ -765,6 +778,47 @@ impl<'a> Mirror<'a> {
         tmp.persist(&local)
             .map_err(|e| anyhow!("writing {}: {}", local.display(), e.error))?;
         Ok(local)
+    }
+}
+
+impl Mirror<'_> {
+    /// Whether `path` with hash `got` is what the release's other name lists (`stable` for
+    /// `trixie`, or the other way round): a mirror, or a cache in front of it, may hold the
+    /// two names' InRelease at different generations, and the file then matches the one it
+    /// was published with. That InRelease is verified like any other and must name the same
+    /// `Codename`, so the file is still one the archive signed for this release.
+    fn named_by_other_name(&self, suite: &str, path: &str, got: &str) -> Result<bool> {
+        let Some(ours) = self.release(suite)? else {
+            return Ok(false);
+        };
+        if ours.codename.is_empty() {
+            return Ok(false);
+        }
+        for other in [&ours.suite, &ours.codename] {
+            let valid = !other.is_empty()
+                && other.as_str() != suite
+                && other
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+            if !valid {
+                continue;
+            }
+            let Some(theirs) = self.release(other)? else {
+                continue;
+            };
+            if theirs.codename == ours.codename
+                && theirs.sha256.get(path).is_some_and(|(h, _)| h == got)
+            {
+                self.reporter.info(&format!(
+                    "{}/dists/{suite}/{path} is the one {}/dists/{other}/InRelease lists \
+                     (the mirror holds {suite}'s and {other}'s InRelease at different \
+                     generations)",
+                    self.base, self.base
+                ));
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 }
 
