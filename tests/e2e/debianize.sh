@@ -50,67 +50,21 @@ RFP_PACKAGED="requests"
 
 # shellcheck source=scripts/chroot.sh
 source "$ROOT/scripts/chroot.sh"
-# shellcheck source=tests/e2e/report.sh
-source "$ROOT/tests/e2e/report.sh"
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
 
 # check NAME LOGFILE CMD...: one test case. CMD runs in the background and is waited for,
 # because bash ignores `set -e` in a subshell run under `||`, and a multi-step check would
 # then pass after a failing middle step.
-CHECK_OK=no CHECK_PID=
-check() {
-    local name=$1 log=$2 rc=0
-    shift 2
-    ("$@") >"$log" 2>&1 </dev/null &
-    CHECK_PID=$!
-    wait "$CHECK_PID" || rc=$?
-    CHECK_PID=
-    if ((rc == 0)); then
-        CHECK_OK=yes
-        ok "$name"
-    else
-        CHECK_OK=no
-        printf 'exit status %d\n' "$rc" >>"$log"
-        not_ok "$name" "$log"
-    fi
-}
-declare -A STEP_OK=()
-run() {
-    local step=$1 name=$2 log=$3 needs=$4 n
-    shift 4
-    for n in $needs; do
-        if [[ ${STEP_OK[$n]:-} != yes ]]; then
-            skip "$name" "needs: $n"
-            return 0
-        fi
-    done
-    check "$name" "$log" "$@"
-    if [[ $CHECK_OK == yes && $step != - ]]; then STEP_OK[$step]=yes; fi
-    return 0
-}
 
 rm -rf -- "$WORK"
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd -P)
 LOGS=$WORK/logs
 mkdir -p "$LOGS"
-T_START=$(date +%s)
 INST=
 
-finish() {
-    local rc=$?
-    if [[ -n $CHECK_PID ]]; then
-        pkill -TERM -P "$CHECK_PID" 2>/dev/null || true
-        kill -TERM "$CHECK_PID" 2>/dev/null || true
-        wait "$CHECK_PID" 2>/dev/null || true
-    fi
-    ((rc == 0)) || not_ok "the suite ended early (exit status $rc)"
-    chroot_cleanup_all || true
-    note "total: $(($(date +%s) - T_START))s"
-    printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
-    if ((FAILED > 0 || rc != 0)); then exit 1; fi
-    exit 0
-}
-trap finish EXIT
+trap e2e_finish EXIT
 trap 'exit 130' INT TERM
 
 p2d() { timeout -k 10 "$BUILD_TIMEOUT" "$PY2DEB" "$@"; }

@@ -35,50 +35,19 @@ OLD=1.25.0 NEW=1.26.0
 
 # shellcheck source=scripts/chroot.sh
 source "$ROOT/scripts/chroot.sh"
-# shellcheck source=tests/e2e/report.sh
-source "$ROOT/tests/e2e/report.sh"
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
 
 mkdir -p "$WORK"
 WORK=$(cd "$WORK" && pwd -P)
 LOGS=$WORK/logs DEBS=$WORK/debs INDEX=$WORK/index
 rm -rf -- "$LOGS" "$DEBS" "$INDEX/simple"
 mkdir -p "$LOGS" "$DEBS" "$INDEX/files"
-T_START=$(date +%s)
 HTTP_PID=
 
-CHECK_OK=no
-declare -A STEP_OK=()
-# run STEP NAME LOG "NEEDS" CMD...: one check, skipped unless every step in NEEDS passed.
-run() {
-    local step=$1 name=$2 log=$3 needs=$4 n rc=0
-    shift 4
-    for n in $needs; do
-        if [[ ${STEP_OK[$n]:-} != yes ]]; then
-            skip "$name" "needs: $n"
-            return 0
-        fi
-    done
-    ("$@") >"$log" 2>&1 </dev/null || rc=$?
-    if ((rc == 0)); then
-        ok "$name"
-        [[ $step == - ]] || STEP_OK[$step]=yes
-    else
-        printf 'exit status %d\n' "$rc" >>"$log"
-        not_ok "$name" "$log"
-    fi
-}
 
-finish() {
-    local rc=$?
-    ((rc == 0)) || not_ok "the suite ended early (exit status $rc)"
-    [[ -z $HTTP_PID ]] || kill "$HTTP_PID" 2>/dev/null || true
-    chroot_cleanup_all || true
-    note "total: $(($(date +%s) - T_START))s"
-    printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
-    if ((FAILED > 0 || rc != 0)); then exit 1; fi
-    exit 0
-}
-trap finish EXIT
+suite_cleanup() { [[ -z $HTTP_PID ]] || kill "$HTTP_PID" 2>/dev/null || true; }
+trap e2e_finish EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------------

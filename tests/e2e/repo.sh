@@ -49,53 +49,17 @@ source "$ROOT/scripts/chroot.sh"
 # ---------------------------------------------------------------------------------------------
 # Reporting
 
-# shellcheck source=tests/e2e/report.sh
-source "$ROOT/tests/e2e/report.sh"
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
 
 # check NAME LOGFILE CMD...: run CMD with output to LOGFILE and report it as one test case.
 # It must run as a plain command, never inside `if`, `!`, `||` or `&&`: bash ignores `set -e`
 # in everything such a command runs, subshells included, and a multi-step check would then
 # pass after a failing middle step. CMD runs in a subshell, so it cannot set variables here;
 # what later steps need it leaves in files under $WORK.
-CHECK_OK=no CHECK_PID=
-check() {
-    local name=$1 log=$2 rc=0
-    shift 2
-    ("$@") >"$log" 2>&1 </dev/null &
-    CHECK_PID=$!
-    wait "$CHECK_PID" || rc=$?
-    CHECK_PID=
-    if ((rc == 0)); then
-        CHECK_OK=yes
-        ok "$name"
-    else
-        CHECK_OK=no
-        printf 'exit status %d\n' "$rc" >>"$log"
-        not_ok "$name" "$log"
-    fi
-}
 
 # run STEP NAME LOG "NEEDS" CMD...: the check NAME, skipped unless every step in NEEDS passed;
 # STEP (or -) is marked as passed for the checks that depend on it.
-declare -A STEP_OK=()
-run() {
-    local step=$1 name=$2 log=$3 needs=$4 n
-    shift 4
-    for n in $needs; do
-        if [[ ${STEP_OK[$n]:-} != yes ]]; then
-            skip "$name" "needs: $n"
-            return 0
-        fi
-    done
-    check "$name" "$log" "$@"
-    if [[ $CHECK_OK == yes && $step != - ]]; then STEP_OK[$step]=yes; fi
-    return 0
-}
-# have STEP...: did all these steps pass?
-have() {
-    local n
-    for n in "$@"; do [[ ${STEP_OK[$n]:-} == yes ]] || return 1; done
-}
 
 # ---------------------------------------------------------------------------------------------
 # Locations and cleanup
@@ -112,7 +76,6 @@ BIN_INDEX=$DIST/main/binary-$(dpkg --print-architecture)
 BACKUP=$WORK/tamper-backup      # present while an index of $REPO is deliberately broken
 HTTP_PID_FILE=$WORK/http.pid
 PY2DEB_TMP=$WORK/tmp            # TMPDIR of every py2deb command
-T_START=$(date +%s)
 
 GNUPGHOME=$(mktemp -d /tmp/py2deb-e2e-gpg.XXXXXX)
 export GNUPGHOME
@@ -123,46 +86,14 @@ stop_index() {
         rm -f -- "$HTTP_PID_FILE"
     fi
 }
-# Signal a process and everything below it, deepest first (an interrupted check may be
-# running apt in a chroot, which must stop before the chroot can be unmounted).
-children_of() {
-    local f line fields
-    # pgrep (procps) is missing from minimal images; /proc/PID/stat has the parent too.
-    if command -v pgrep >/dev/null; then
-        pgrep -P "$1" || true
-        return 0
-    fi
-    for f in /proc/[0-9]*/stat; do
-        { read -r line <"$f"; } 2>/dev/null || continue
-        read -r -a fields <<<"${line##*) }"
-        if [[ ${fields[1]:-} == "$1" ]]; then f=${f#/proc/}; printf '%s\n' "${f%/stat}"; fi
-    done
-}
-kill_tree() {
-    local child
-    for child in $(children_of "$1"); do kill_tree "$child"; done
-    kill -TERM "$1" 2>/dev/null || true
-}
-finish() {
-    local rc=$?
-    if [[ -n $CHECK_PID ]]; then
-        kill_tree "$CHECK_PID"
-        wait "$CHECK_PID" 2>/dev/null || true
-    fi
-    # Stopped by a signal or an unexpected error: the summary must not look like a pass.
-    ((rc == 0)) || not_ok "the suite ended early (exit status $rc)"
+suite_cleanup() {
     # Put back an index the tamper check broke, so the kept work directory stays valid.
     if [[ -d $BACKUP ]]; then cp -p -- "$BACKUP"/Packages* "$BIN_INDEX/" && rm -rf -- "$BACKUP"; fi
     stop_index
     gpgconf --kill gpg-agent >/dev/null 2>&1 || true
     rm -rf -- "$GNUPGHOME"
-    chroot_cleanup_all || true
-    note "total: $(($(date +%s) - T_START))s"
-    printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
-    if ((FAILED > 0 || rc != 0)); then exit 1; fi
-    exit 0
 }
-trap finish EXIT
+trap e2e_finish EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------------
@@ -494,7 +425,7 @@ write_index() {
     cat -- "$INDEX/simple/chevron/index.html"
 }
 # Serve $INDEX on 127.0.0.1, on a free port, with python3's http.server. The pid and the base
-# URL are left in files; stop_index (also run by finish) stops the server.
+# URL are left in files; stop_index (also run by suite_cleanup) stops the server.
 start_index() {
     local port='' i
     mkdir -p "$INDEX/files"

@@ -37,36 +37,10 @@ source "$ROOT/scripts/chroot.sh"
 # ---------------------------------------------------------------------------------------------
 # Reporting
 
-# shellcheck source=tests/e2e/report.sh
-source "$ROOT/tests/e2e/report.sh"
-# check NAME LOGFILE CMD...: run CMD with output to LOGFILE and report it as one test case.
-# Because callers use `check … || true`, bash ignores `set -e` inside CMD (even in the
-# subshell below), so every multi-step CMD function ends each step with `|| return 1`.
-# CMD runs as a background subshell: inside `if`/`||` bash suspends `set -e` for the whole
-# function body, which would let a multi-step check pass after a failing middle step.
-# Being a subshell, CMD cannot set variables here; chroot instances it creates are still
-# cleaned up through the chroot.sh registry.
-check() {
-    local name=$1 log=$2 rc=0
-    shift 2
-    ("$@") >"$log" 2>&1 </dev/null &
-    wait "$!" || rc=$?
-    if ((rc == 0)); then ok "$name"; else not_ok "$name" "$log"; return 1; fi
-}
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
 
-finish() {
-    local rc=$?
-    chroot_cleanup_all || true
-    # A suite that stops early (bad input, a crash, a signal) has failed even if no check
-    # did: the summary line must never say "0 failed" when the exit status says otherwise.
-    if ((rc != 0 && FAILED == 0)); then
-        not_ok "suite stopped early (exit $rc)"
-    fi
-    printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
-    if ((FAILED > 0 || rc != 0)); then exit 1; fi
-    exit 0
-}
-trap finish EXIT
+trap e2e_finish EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------------

@@ -37,18 +37,10 @@ MAINT='py2deb tests <tests@example.invalid>'
 
 # shellcheck source=scripts/chroot.sh
 source "$ROOT/scripts/chroot.sh"
-# shellcheck source=tests/e2e/report.sh
-source "$ROOT/tests/e2e/report.sh"
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
 
-finish() {
-    local rc=$?
-    chroot_cleanup_all || true
-    if ((rc != 0 && FAILED == 0)); then not_ok "suite stopped early (exit $rc)"; fi
-    printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
-    if ((FAILED > 0 || rc != 0)); then exit 1; fi
-    exit 0
-}
-trap finish EXIT
+trap e2e_finish EXIT
 trap 'exit 130' INT TERM
 
 [[ -f $SAMPLE ]] || { echo "e2e sample: $SAMPLE not found" >&2; exit 1; }

@@ -63,18 +63,11 @@ SUITE=$E2E_TOOLS_SUITE
 WORK=$WORK/$SUITE
 # shellcheck source=scripts/chroot.sh
 source "$ROOT/scripts/chroot.sh"
-# shellcheck source=tests/e2e/report.sh
-source "$ROOT/tests/e2e/report.sh"
+# shellcheck source=tests/e2e/lib.sh
+source "$ROOT/tests/e2e/lib.sh"
+E2E_SUITE_NAME=$SUITE
 
-finish() {
-    local rc=$?
-    chroot_cleanup_all || true
-    if ((rc != 0 && FAILED == 0)); then not_ok "$SUITE: suite stopped early (exit $rc)"; fi
-    printf '%d passed, %d failed, %d skipped\n' "$PASSED" "$FAILED" "$SKIPPED"
-    if ((FAILED > 0 || rc != 0)); then exit 1; fi
-    exit 0
-}
-trap finish EXIT
+trap e2e_finish EXIT
 trap 'exit 130' INT TERM
 
 [[ -x $PY2DEB ]] || { echo "e2e tools: no binary at $PY2DEB (cargo build --release)" >&2; exit 1; }
