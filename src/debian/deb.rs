@@ -911,7 +911,7 @@ mod tests {
         let header = &xz[12..];
         let flags = header[1];
         let mut at = 2;
-        let mut varint = |at: &mut usize| {
+        let varint = |at: &mut usize| {
             let mut v = 0u64;
             let mut shift = 0;
             loop {
