@@ -4,16 +4,19 @@
 #
 #   bench/bench.sh                 both wheels below
 #   BENCH_RUNS=10 bench/bench.sh   more repetitions (default 5)
+#   BENCH_COMPRESSION=gzip bench/bench.sh   another member compression (xz, gzip, zstd)
 #
 # Wheels: dunamai 1.26.5 (small) and botocore (large, ~16 MB wheel of JSON data files),
-# downloaded once into bench/out/wheels. Compared, all with xz compression:
-#   py2deb       py2deb ./file.whl --no-index -o DIR --compression xz
+# downloaded once into bench/out/wheels. Compared, all with the same compression (xz
+# unless BENCH_COMPRESSION says otherwise):
+#   py2deb       py2deb ./file.whl --no-index -o DIR --compression $BENCH_COMPRESSION
 #   unzip+dpkg   bench/wheel-to-deb.sh: unzip under usr/lib/python3/dist-packages,
-#                DEBIAN/control, dpkg-deb --build -Zxz (no metadata work at all)
+#                DEBIAN/control, dpkg-deb --build -Z$BENCH_COMPRESSION (no metadata work at all)
 #   wheel2deb, py2deb (Python)   only if installed; skipped with a note otherwise
 # Reported: wall time (hyperfine if installed, else repeated /usr/bin/time), peak RSS
 # (/usr/bin/time -v, "Maximum resident set size"), .deb size and unpacked size, as a
-# markdown table on stdout. Progress and notes go to stderr.
+# markdown table on stdout. Progress and notes go to stderr. Results are kept in
+# bench/README.md.
 #
 # Needs: python3 with pip (for the download), unzip, time (GNU /usr/bin/time), dpkg-dev;
 # hyperfine optional. Environment: PY2DEB (default target/release/py2deb), BENCH_RUNS,
@@ -25,6 +28,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PY2DEB=${PY2DEB:-$ROOT/target/release/py2deb}
 WORK=${BENCH_WORK:-$ROOT/bench/out}
 RUNS=${BENCH_RUNS:-5}
+COMP=${BENCH_COMPRESSION:-xz}
 # Pinned so numbers stay comparable over time; botocore is the large-wheel case.
 WHEELS=(dunamai==1.26.5 botocore==1.44.5)
 
@@ -51,11 +55,11 @@ done
 # (directory holding only that wheel) and {out} (output directory, emptied before each run).
 TOOLS=() TEMPLATES=()
 if [[ -x $PY2DEB ]]; then
-    TOOLS+=(py2deb) TEMPLATES+=("'$PY2DEB' -q {whl} --no-index -o {out} --compression xz")
+    TOOLS+=(py2deb) TEMPLATES+=("'$PY2DEB' -q {whl} --no-index -o {out} --compression $COMP")
 else
     say "note: $PY2DEB not found, py2deb rows skipped (cargo build --release)"
 fi
-TOOLS+=("unzip+dpkg-deb") TEMPLATES+=("'$ROOT/bench/wheel-to-deb.sh' {whl} {out} xz >/dev/null")
+TOOLS+=("unzip+dpkg-deb") TEMPLATES+=("'$ROOT/bench/wheel-to-deb.sh' {whl} {out} $COMP >/dev/null")
 if command -v wheel2deb >/dev/null; then
     # wheel2deb converts every wheel in the current directory and writes to ./output.
     TOOLS+=(wheel2deb) TEMPLATES+=("cd {whldir} && rm -rf output && wheel2deb >/dev/null && mv output/*.deb {out}/")
@@ -135,7 +139,7 @@ done
 
 timer=/usr/bin/time
 [[ $HAVE_HYPERFINE == yes ]] && timer=hyperfine
-printf '\n### py2deb conversion benchmark (%s runs each, %s, xz)\n\n' "$RUNS" "$timer"
+printf '\n### py2deb conversion benchmark (%s runs each, %s, %s)\n\n' "$RUNS" "$timer" "$COMP"
 printf '| wheel | tool | wall time | peak RSS | .deb size | unpacked size |\n'
 printf '|---|---|---|---|---|---|\n'
 printf '%s\n' "${ROWS[@]}"

@@ -95,9 +95,11 @@ pub struct DebSpec {
     pub compression: Compression,
     /// mtime for every entry (SOURCE_DATE_EPOCH).
     pub mtime: u64,
-    /// Roughly how many bytes the data archive holds (0 when unknown). Only the number
-    /// of compression threads depends on it — never the bytes written: a package smaller
-    /// than one xz block gains nothing from a second thread but its memory.
+    /// Roughly how many bytes the `Payload::Source` files hold (0 when unknown). The
+    /// number of compression threads depends on it (a package smaller than one xz block
+    /// gains nothing from a second thread but its memory), and so does the xz dictionary
+    /// of a package smaller than preset 6's 8 MiB one (see [`xz_dict_size`]). The bytes
+    /// written depend on it only through that dictionary, never on the thread count.
     pub size_hint: u64,
 }
 
@@ -170,6 +172,10 @@ impl<T: io::Read + io::Write + Seek> Spool for T {}
 /// output independent of the thread count: each block is compressed on its own.
 const XZ_PRESET: u32 = 6;
 const XZ_BLOCK_SIZE: u64 = 24 << 20;
+/// Preset 6's dictionary. Smaller inputs get a smaller one (see [`xz_dict_size`]).
+const XZ_DICT_SIZE: u64 = 8 << 20;
+/// liblzma's smallest dictionary.
+const XZ_MIN_DICT_SIZE: u64 = 4 << 10;
 /// Each xz thread holds ~3 blocks plus a ~94 MiB encoder; bound the total on huge hosts.
 const MAX_THREADS: usize = 16;
 /// zstd: level 3, dpkg-deb's default, like preset 6 for xz and level 9 for gzip: the same
@@ -185,6 +191,8 @@ const AR_MODE: u32 = 0o100644;
 struct Tuning {
     threads: u32,
     xz_block_size: u64,
+    /// The xz dictionary when smaller than preset 6's (`None`: the preset's own).
+    xz_dict_size: Option<u32>,
 
     /// zstd's job size in multithreaded mode; `None` for its default (derived from the
     /// level, not from the number of workers).
@@ -196,6 +204,7 @@ impl Tuning {
         Tuning {
             threads: threads.clamp(1, MAX_THREADS) as u32,
             xz_block_size: XZ_BLOCK_SIZE,
+            xz_dict_size: None,
             zstd_job_size: None,
         }
     }
@@ -234,6 +243,10 @@ fn write_deb_spooled(
 ) -> Result<DebSummary> {
     let tuning = Tuning::with_threads(threads);
     let tree = build_tree(&spec.data)?;
+    let data_tuning = Tuning {
+        xz_dict_size: data_tar_bound(spec, tree.len()).and_then(xz_dict_size),
+        ..tuning
+    };
     let scripts = control_members(&spec.scripts)?;
     // Running out of space here is the temporary directory's doing, not the output's.
     let spool_full = |e: anyhow::Error| {
@@ -248,7 +261,7 @@ fn write_deb_spooled(
 
     // data.tar: streamed through the compressor into a temporary file.
     let (mut data_file, data_len, installed_size, files, md5sums) = (|| -> Result<_> {
-        let compressor = Compressor::new(spec.compression, io::BufWriter::new(spool), tuning)?;
+        let compressor = Compressor::new(spec.compression, io::BufWriter::new(spool), data_tuning)?;
         let mut tar = TarWriter::new(compressor, spec.mtime);
         let mut md5sums = String::new();
         // The build tree's root directory and its DEBIAN/ directory (see `installed_size`).
@@ -328,7 +341,17 @@ fn write_deb_spooled(
             .map(|(n, m, b)| (n.as_str(), *m, b.as_slice())),
     );
     members.sort_by(|a, b| a.0.cmp(b.0));
-    let compressor = Compressor::new(spec.compression, Vec::new(), tuning)?;
+    let control_bound = members
+        .iter()
+        .map(|(n, _, b)| b.len() as u64 + TAR_ENTRY_BOUND + n.len() as u64)
+        .sum::<u64>()
+        + TAR_ENTRY_BOUND
+        + RECORD;
+    let control_tuning = Tuning {
+        xz_dict_size: xz_dict_size(control_bound),
+        ..tuning
+    };
+    let compressor = Compressor::new(spec.compression, Vec::new(), control_tuning)?;
     let mut ctar = TarWriter::new(compressor, spec.mtime);
     ctar.directory("./")?;
     for (name, mode, bytes) in members {
@@ -358,6 +381,36 @@ fn write_deb_spooled(
         installed_size_kib: installed_size,
         files,
     })
+}
+
+/// What one tar entry adds beyond its content, at most for names and link targets of up
+/// to 100 bytes: its header block and the padding to a whole block.
+const TAR_ENTRY_BOUND: u64 = 2 * BLOCK as u64;
+
+/// An upper bound of the uncompressed data.tar, `None` when the source files' size is
+/// unknown. `nodes` counts the entries and implied directories.
+fn data_tar_bound(spec: &DebSpec, nodes: usize) -> Option<u64> {
+    let mut bound = spec.size_hint + (nodes as u64 + 1) * TAR_ENTRY_BOUND + RECORD;
+    let mut sourced = false;
+    for entry in &spec.data {
+        // Long names and link targets take an extra record each: name plus a block.
+        bound += entry.path.len() as u64 + TAR_ENTRY_BOUND;
+        match &entry.kind {
+            EntryKind::File(Payload::Bytes(b)) => bound += b.len() as u64,
+            EntryKind::File(Payload::Source(_)) => sourced = true,
+            EntryKind::Symlink(t) => bound += t.len() as u64 + TAR_ENTRY_BOUND,
+        }
+    }
+    (spec.size_hint > 0 || !sourced).then_some(bound)
+}
+
+/// The xz dictionary for an input of at most `bound` bytes, when smaller than preset
+/// 6's: a dictionary larger than the input finds no more matches (the output is as
+/// small), yet liblzma allocates and clears its match finder for the whole dictionary,
+/// which costs a small package more time than compressing it (and its reader the same
+/// memory to decompress). Like `xz` for a file of known size, the next power of two.
+fn xz_dict_size(bound: u64) -> Option<u32> {
+    (bound < XZ_DICT_SIZE).then(|| bound.next_power_of_two().max(XZ_MIN_DICT_SIZE) as u32)
 }
 
 /// dpkg-gencontrol's Installed-Size rule: files and symlinks count their size rounded up
@@ -482,8 +535,17 @@ impl<W: Write> Compressor<W> {
     fn new(kind: Compression, w: W, tuning: Tuning) -> Result<Self> {
         Ok(match kind {
             Compression::Xz => {
-                let stream = liblzma::stream::MtStreamBuilder::new()
-                    .preset(XZ_PRESET)
+                let mut builder = liblzma::stream::MtStreamBuilder::new();
+                builder.preset(XZ_PRESET);
+                if let Some(dict) = tuning.xz_dict_size {
+                    let mut opts = liblzma::stream::LzmaOptions::new_preset(XZ_PRESET)
+                        .context("reading xz preset 6")?;
+                    opts.dict_size(dict);
+                    let mut filters = liblzma::stream::Filters::new();
+                    filters.lzma2(&opts);
+                    builder.filters(filters);
+                }
+                let stream = builder
                     .block_size(tuning.xz_block_size)
                     .threads(tuning.threads)
                     .check(liblzma::stream::Check::Crc64)
@@ -711,6 +773,7 @@ mod tests {
     use super::*;
     use crate::debian::control::Description;
     use crate::debian::relation::{Dep, Op, Relations};
+    use std::io::Read;
     use std::path::Path;
     use std::process::Command;
 
@@ -813,12 +876,105 @@ mod tests {
 
     #[test]
     fn size_hint_changes_threads_not_bytes() {
+        // The hint sets the thread count (one here) and the dictionary, and the bytes
+        // are those of any other thread count with the same hint.
         let mut small = spec(Compression::Xz);
-        let (a, _) = write(&small, 2);
         small.size_hint = 4096;
+        let (a, _) = write(&small, 2);
         let mut out = Vec::new();
         write_deb(&small, &mut |k| Ok(sourced(k)), &mut out).unwrap();
         assert_eq!(a, out);
+    }
+
+    /// The ar members of a .deb: (name, content).
+    fn ar_members(deb: &[u8]) -> Vec<(String, &[u8])> {
+        assert_eq!(&deb[..8], b"!<arch>\n");
+        let mut out = Vec::new();
+        let mut at = 8;
+        while at < deb.len() {
+            let h = &deb[at..at + 60];
+            let name = String::from_utf8_lossy(&h[..16]).trim_end().to_owned();
+            let size: usize = std::str::from_utf8(&h[48..58])
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
+            out.push((name, &deb[at + 60..at + 60 + size]));
+            at += 60 + size + size % 2;
+        }
+        out
+    }
+
+    /// The LZMA2 dictionary size of the first block of an .xz stream (xz file format:
+    /// stream header, then the block header with its filter flags).
+    fn xz_dictionary(xz: &[u8]) -> u64 {
+        let header = &xz[12..];
+        let flags = header[1];
+        let mut at = 2;
+        let varint = |at: &mut usize| {
+            let mut v = 0u64;
+            let mut shift = 0;
+            loop {
+                let b = header[*at];
+                *at += 1;
+                v |= u64::from(b & 0x7f) << shift;
+                shift += 7;
+                if b & 0x80 == 0 {
+                    return v;
+                }
+            }
+        };
+        assert_eq!(flags & 0x03, 0, "one filter");
+        if flags & 0x40 != 0 {
+            varint(&mut at); // compressed size
+        }
+        if flags & 0x80 != 0 {
+            varint(&mut at); // uncompressed size
+        }
+        assert_eq!(varint(&mut at), 0x21, "LZMA2");
+        assert_eq!(varint(&mut at), 1, "one property byte");
+        let p = u64::from(header[at]);
+        (2 | (p & 1)) << (p / 2 + 11)
+    }
+
+    #[test]
+    fn small_packages_get_a_dictionary_that_still_covers_them() {
+        let mut s = spec(Compression::Xz);
+        s.size_hint = [3, 0, 5].iter().map(|&k| sourced(k).len() as u64).sum();
+        let (deb, _) = write(&s, 2);
+        let members = ar_members(&deb);
+        for (name, xz) in &members[1..] {
+            let mut tar = Vec::new();
+            liblzma::read::XzDecoder::new(*xz)
+                .read_to_end(&mut tar)
+                .unwrap();
+            let dict = xz_dictionary(xz);
+            assert!(dict < XZ_DICT_SIZE, "{name}: {dict}");
+            assert!(dict >= tar.len() as u64, "{name}: {dict} < {}", tar.len());
+        }
+        // Unknown sizes keep the preset's dictionary.
+        let (deb, _) = write(&spec(Compression::Xz), 2);
+        assert_eq!(xz_dictionary(ar_members(&deb)[2].1), XZ_DICT_SIZE);
+        // And the content is what the package holds, whatever the dictionary.
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        liblzma::read::XzDecoder::new(ar_members(&deb)[2].1)
+            .read_to_end(&mut a)
+            .unwrap();
+        let (small, _) = write(&s, 1);
+        liblzma::read::XzDecoder::new(ar_members(&small)[2].1)
+            .read_to_end(&mut b)
+            .unwrap();
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn xz_dictionary_is_the_next_power_of_two_below_the_preset() {
+        assert_eq!(xz_dict_size(0), Some(4096));
+        assert_eq!(xz_dict_size(100), Some(4096));
+        assert_eq!(xz_dict_size(100_000), Some(131_072));
+        assert_eq!(xz_dict_size((8 << 20) - 1), Some(8 << 20));
+        assert_eq!(xz_dict_size(8 << 20), None);
     }
 
     fn spec(compression: Compression) -> DebSpec {
@@ -1093,6 +1249,7 @@ mod tests {
                 let tuning = Tuning {
                     threads,
                     xz_block_size: 1 << 19,
+                    xz_dict_size: None,
                     zstd_job_size: Some(1 << 19),
                 };
                 let mut z = Compressor::new(c, Vec::new(), tuning).unwrap();

@@ -1145,3 +1145,61 @@ fn epoch_offsets_are_relative_to_the_python_epoch() {
         "python3-numpy (<< 1:2~~dev0) | python3 (<< 3.8)"
     );
 }
+
+/// A verified InRelease is remembered (`InRelease.verified`) so warm loads skip gpgv, but
+/// only for the same bytes and the same keys: other keys verify it anew.
+#[test]
+fn hostile_remembered_verification_does_not_carry_over_to_other_keys() {
+    let Some(signer) = Signer::new() else { return };
+    let Some(other) = Signer::new() else { return };
+    let packages = gz(PACKAGES);
+    let release = release_for(&[("main/binary-amd64/Packages.gz", &packages)]);
+    let mirror = serve(vec![
+        ("dists/bookworm/InRelease", signer.clearsign(&release)),
+        (
+            "dists/bookworm/main/binary-amd64/Packages.gz",
+            packages.clone(),
+        ),
+    ]);
+    let cache = tempfile::tempdir().unwrap();
+    let opts = ArchiveOptions {
+        mirror: Some(mirror.url.clone()),
+        ..signer.options(cache.path())
+    };
+    Archive::load_remote(&bookworm(), &opts, &Recorder::default()).unwrap();
+    let memo = cache
+        .path()
+        .join("archive-v2/debian/bookworm/InRelease.verified");
+    let record = std::fs::read_to_string(&memo).unwrap();
+    assert!(
+        record.starts_with("py2deb verified InRelease v1\ninput "),
+        "{record}"
+    );
+    assert!(
+        record.contains("SHA256:"),
+        "the signed text follows: {record}"
+    );
+
+    // Same bytes, same keys, offline: loads from the record.
+    let offline = ArchiveOptions {
+        offline: true,
+        ..opts.clone()
+    };
+    let a = Archive::load_remote(&bookworm(), &offline, &Recorder::default()).unwrap();
+    assert!(a.contains("python3-bs4"));
+
+    // Same bytes, other keys: gpgv runs again and refuses them.
+    let e = format!(
+        "{:#}",
+        Archive::load_remote(
+            &bookworm(),
+            &ArchiveOptions {
+                keyring: Some(other.keyring.clone()),
+                ..offline.clone()
+            },
+            &Recorder::default()
+        )
+        .unwrap_err()
+    );
+    assert!(e.contains("no longer verifies"), "{e}");
+}

@@ -273,8 +273,9 @@ impl PathIndex {
     }
 }
 
+/// The vectorized search: a warm load scans every line of a ~17 MB index.
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
-    hay.iter().position(|&b| b == needle)
+    memchr::memchr(needle, hay)
 }
 
 #[cfg(test)]

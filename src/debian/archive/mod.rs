@@ -7,8 +7,11 @@
 //! signature with gpgv against the vendor's archive keys (carried in `data/keyrings/`, or
 //! `--archive-keyring`), and read only the text gpgv reports as signed; every index it
 //! lists is checked against its SHA256 there. Files are cached under
-//! `<cache>/archive-v2/<vendor>/<suite>/`, and a cached InRelease is verified again on every
-//! load. Parsed `Packages` are also cached in a compact TSV so that warm loads skip
+//! `<cache>/archive-v2/<vendor>/<suite>/`. A cached InRelease is trusted only as gpgv
+//! verified it: after a successful check, `InRelease.verified` records the SHA256 of the
+//! exact bytes checked and of the keyring, with the signed text gpgv wrote out, so a later
+//! load of the same bytes against the same keys reads that text instead of running gpgv
+//! again; any other bytes (a replaced or damaged copy) or keys are verified anew. Parsed `Packages` are also cached in a compact TSV so that warm loads skip
 //! decompressing tens of megabytes. Without a usable key the load fails, unless the user
 //! passes `--allow-unverified-archive`.
 
@@ -33,6 +36,10 @@ use std::time::{Duration, SystemTime};
 
 /// Debian's archive signing keys (bullseye to trixie), from the debian-archive-keyring
 /// package; see `data/keyrings/README.md`.
+/// Beside a cached InRelease: what gpgv verified in it (see the module documentation).
+const VERIFIED_MEMO: &str = "InRelease.verified";
+const VERIFIED_HEADER: &str = "py2deb verified InRelease v1";
+
 const DEBIAN_KEYRING: &[u8] = include_bytes!("../../../data/keyrings/debian-archive-keyring.gpg");
 
 /// Largest decompressed index accepted (Debian's biggest `Packages` is under 100 MB).
@@ -512,9 +519,11 @@ impl<'a> Mirror<'a> {
                 .and_then(|t| t.elapsed().ok())
         };
         let fresh = |p: &Path| age(p).is_some_and(|a| a < self.opts.max_age);
-        // A cached InRelease is verified again every time: the cache is only a copy.
+        // A cached InRelease is verified again unless these very bytes were verified
+        // against these very keys before (see `remembered`): the cache is only a copy.
+        let memo = dir.join(VERIFIED_MEMO);
         let cached = match fs::read(&path) {
-            Ok(raw) => match self.verify(&raw, &url) {
+            Ok(raw) => match self.verify(&raw, &url, Some(&memo)) {
                 Ok(r) => Some(r),
                 Err(e) if self.opts.offline => {
                     return Err(e.context(format!(
@@ -585,7 +594,7 @@ impl<'a> Mirror<'a> {
             }
             bail!("{url}: the mirror answered 304 Not Modified to an unconditional request; use another --mirror");
         }
-        let release = self.verify(&page.body, &url)?;
+        let release = self.verify(&page.body, &url, Some(&memo))?;
         let (etag, modified) = (
             page.header(reqwest::header::ETAG).to_owned(),
             page.header(reqwest::header::LAST_MODIFIED).to_owned(),
@@ -636,8 +645,20 @@ impl<'a> Mirror<'a> {
     /// gpgv writes out after checking it. Whatever else the file holds (text before or
     /// after the signed block) is never read. Failure is an error unless the user allowed
     /// unverified archives; then it is a warning and the armor's signed part is parsed.
-    fn verify(&self, signed: &[u8], url: &str) -> Result<Release> {
-        match self.verified_text(signed, url) {
+    ///
+    /// With `memo`, a verification of the same bytes against the same keys recorded there
+    /// stands in for gpgv, and a new successful one is recorded.
+    fn verify(&self, signed: &[u8], url: &str, memo: Option<&Path>) -> Result<Release> {
+        let remembered = memo.and_then(|m| self.remembered(signed, m));
+        let text = match remembered {
+            Some(text) => Ok(text),
+            None => self.verified_text(signed, url).inspect(|text| {
+                if let Some(m) = memo {
+                    self.remember(signed, m, text);
+                }
+            }),
+        };
+        match text {
             Ok(text) => Ok(Release::parse_plain(&text)),
             Err(e) if self.opts.allow_unverified => {
                 self.reporter.warn(&format!(
@@ -647,6 +668,48 @@ impl<'a> Mirror<'a> {
             }
             Err(e) => Err(e),
         }
+    }
+
+    /// The SHA256 of the keys [`Mirror::keyring`] would hand to gpgv, found without
+    /// writing the carried keys out; `None` when there are none (nothing verifies then).
+    fn keyring_digest(&self) -> Option<String> {
+        let bytes = if let Some(p) = &self.opts.keyring {
+            fs::read(p).ok()?
+        } else if self.target.vendor == "debian" {
+            DEBIAN_KEYRING.to_vec()
+        } else {
+            fs::read(format!(
+                "/usr/share/keyrings/{}-archive-keyring.gpg",
+                self.target.vendor
+            ))
+            .ok()?
+        };
+        Some(hex::encode(Sha256::digest(bytes)))
+    }
+
+    /// The signed text of `signed` as recorded in `memo` by an earlier successful gpgv
+    /// check of exactly these bytes against exactly these keys; `None` otherwise.
+    fn remembered(&self, signed: &[u8], memo: &Path) -> Option<String> {
+        let record = fs::read_to_string(memo).ok()?;
+        let mut parts = record.splitn(4, '\n');
+        let (head, input, keys, text) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let input_ok = input.strip_prefix("input ")? == hex::encode(Sha256::digest(signed));
+        let keys_ok = keys.strip_prefix("keyring ")? == self.keyring_digest()?;
+        (head == VERIFIED_HEADER && input_ok && keys_ok).then(|| text.to_owned())
+    }
+
+    /// Record that gpgv accepted `signed` and wrote out `text`. Best effort: without the
+    /// record the next load simply runs gpgv again.
+    fn remember(&self, signed: &[u8], memo: &Path, text: &str) {
+        let Some(keys) = self.keyring_digest() else {
+            return;
+        };
+        let record = format!(
+            "{VERIFIED_HEADER}\ninput {}\nkeyring {keys}\n{text}",
+            hex::encode(Sha256::digest(signed))
+        );
+        let _ = write_atomic(memo, record.as_bytes());
     }
 
     fn verified_text(&self, signed: &[u8], url: &str) -> Result<String> {
