@@ -302,8 +302,9 @@ struct TargetArgs {
     /// Debian architecture for a named target (default: this machine's).
     #[arg(long, value_name = "ARCH")]
     arch: Option<String>,
-    /// Archive mirror for a named target (default: the release's usual one).
-    #[arg(long, value_name = "URL")]
+    /// Archive mirror for a named target, and for the Contents indexes of `host` (default:
+    /// the release's usual one).
+    #[arg(long, value_name = "URL", env = "PY2DEB_MIRROR")]
     mirror: Option<String>,
     /// More archive components to consider (e.g. `contrib`).
     #[arg(long, value_name = "NAME")]

@@ -13,6 +13,7 @@ pub(crate) fn py2deb() -> Command {
     // Hermetic: no user cache, no inherited index settings.
     c.env_remove("PIP_INDEX_URL")
         .env_remove("PIP_EXTRA_INDEX_URL")
+        .env_remove("PY2DEB_MIRROR")
         .env("PY2DEB_RETRY_DELAY_MS", "1");
     c
 }

@@ -172,6 +172,9 @@ fn repo_add_requirement_file_builds_and_publishes() {
         .env("DEBEMAIL", "t@example.org")
         .env("DEBFULLNAME", "T")
         .env("PY2DEB_CACHE_DIR", tmp.path().join("cache"))
+        // Hermetic: the host's Contents (for its dist-info map) are not downloaded; a
+        // closed port makes the build use the built-in snapshot.
+        .env("PY2DEB_MIRROR", "http://127.0.0.1:9/debian")
         .env("SOURCE_DATE_EPOCH", "1700000000")
         .output()
         .unwrap();

@@ -136,7 +136,10 @@ impl PathIndexBuilder {
                 {
                     continue;
                 }
-                if !list.iter().any(|p| p == pkg) {
+                // Most repeats are the same package's next file; the rest go in `finish`
+                // (a linear scan here is quadratic for `d usr/share/man`, which thousands
+                // of packages ship under).
+                if list.last().is_none_or(|p| p != pkg) {
                     list.push(pkg.to_owned());
                 }
             }
@@ -152,7 +155,18 @@ impl PathIndexBuilder {
             }
             text.push_str(k);
             text.push('\t');
-            text.push_str(&pkgs.join(","));
+            if pkgs.len() == 1 {
+                text.push_str(&pkgs[0]);
+            } else {
+                // First occurrence order, each package once.
+                let mut seen = std::collections::HashSet::with_capacity(pkgs.len());
+                let unique: Vec<&str> = pkgs
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|p| seen.insert(*p))
+                    .collect();
+                text.push_str(&unique.join(","));
+            }
             text.push('\n');
         }
         PathIndex::parse(text).expect("a freshly built path index is well formed")
@@ -330,6 +344,20 @@ mod tests {
             .is_empty());
         assert_eq!(i.file("etc/hosts"), ["netbase"]);
         assert_eq!(i.key(), "k1");
+    }
+
+    #[test]
+    fn packages_are_listed_once_per_key_in_first_seen_order() {
+        let mut b = PathIndexBuilder::new();
+        for (path, pkg) in [
+            ("usr/share/man/man1/a.1.gz", "doc/a"),
+            ("usr/share/man/man1/b.1.gz", "doc/b"),
+            ("usr/share/man/man1/a2.1.gz", "doc/a"),
+            ("usr/share/man/man1/c.1.gz", "doc/c,doc/b"),
+        ] {
+            b.add(path, pkg);
+        }
+        assert_eq!(b.finish("k").dir("usr/share/man"), ["a", "b", "c"]);
     }
 
     #[test]
