@@ -3,7 +3,6 @@
 //! name collisions, and file clashes with the target (see [`crate::resolve::clash`]).
 
 use super::fetch::open_wheel;
-use super::Node;
 use super::{BuildConfig, Built};
 use crate::assemble::templates::Templates;
 use crate::assemble::{self, PackageOptions};
@@ -13,6 +12,7 @@ use crate::inspect::wheel::Wheel;
 use crate::python::tags::WheelFilename;
 use crate::report::Reporter;
 use crate::resolve;
+use crate::resolve::plan::Node;
 use anyhow::{bail, Result};
 
 /// A package laid out and ready to be written.
