@@ -123,7 +123,7 @@ pub(super) fn write_all(
 }
 
 /// Write a prepared package into the run's staging directory with up to `threads`
-/// compression threads; [`build_each`] moves it into place once every package has been
+/// compression threads; [`super::build_each`] moves it into place once every package has been
 /// written. Once `stop` is set, it gives up at its next file with [`Cancelled`].
 fn write_one(
     cfg: &BuildConfig,

@@ -7,7 +7,7 @@
 
 pub mod clash;
 pub mod mapping;
-pub mod plan;
+pub(crate) mod plan;
 pub mod prefer;
 
 use crate::assemble;
