@@ -2,13 +2,15 @@
 //! inspect (wheel metadata) → map (requirements → Debian relations) → assemble → write.
 //!
 //! Each stage hands a typed value to the next; the CLI only turns options into a
-//! [`BuildConfig`] and prints what [`build`] returns.
+//! [`BuildConfig`] and prints what [`build`] returns. This module only runs them in
+//! order: `resolve::plan` (the closure, fetching through `fetch.rs`) →
+//! `prepare.rs` ([`crate::assemble`] per package, clash checks) → `write.rs` (into the
+//! staging directory, `stage.rs`) → commit (renamed into the output directory).
 //!
 //! Writing is all or nothing: packages go into a locked staging directory inside the
 //! output directory and are renamed into place only when every one was written; what a
 //! killed run leaves there is removed by the next run.
 
-use crate::assemble;
 use crate::assemble::templates::Templates;
 use crate::debian::archive::ArchiveOptions;
 use crate::index::fetch::{Cache, Http};
@@ -28,8 +30,7 @@ mod spec;
 mod stage;
 mod write;
 pub use config::BuildConfig;
-use fetch::open_wheel;
-use prepare::{check_collision, prepare_one, settle_clashes, Prepared};
+use prepare::{check_collision, prepare_planned, settle_clashes, Prepared};
 pub use rebuild::{build_record, Rebuilder};
 pub use spec::Spec;
 use stage::Staging;
@@ -188,57 +189,8 @@ fn prepare_group(
         specs,
     )?;
     let mut built: Vec<Prepared> = Vec::new();
-    for resolve::plan::Planned {
-        node,
-        inside,
-        depends,
-        package_name,
-        naming,
-    } in plan.packages(overrides)
-    {
-        let bundle_wheels = inside
-            .iter()
-            .map(|n| open_wheel(&n.fetched, cfg))
-            .collect::<Result<Vec<_>>>()?;
-        let mut p = prepare_one(
-            cfg,
-            &templates,
-            node,
-            bundle_wheels,
-            &inside.iter().map(|n| &n.fetched.wheel).collect::<Vec<_>>(),
-            depends,
-            package_name,
-            naming,
-        )
-        .with_context(|| format!("building {}", node.chain))?;
-        let Prepared {
-            wheel,
-            bundled,
-            assembly,
-            built: b,
-        } = &mut p;
-        assemble::shlibs::add_to(
-            &mut assembly.spec,
-            &mut |key| assemble::read_source(wheel, bundled, key),
-            tindex.dists.paths.as_ref(),
-            &tindex.archive,
-            &cfg.target.name,
-            reporter,
-        )
-        .with_context(|| format!("building {}", node.chain))?;
-        b.depends = assembly.spec.control.depends.to_string();
-        for place in &p.assembly.unusual {
-            reporter.warn(&format!(
-                "{}: kept {place}, where upstream installs it (the program may need it)",
-                p.built.package
-            ));
-        }
-        p.built.reason = node.reason.clone();
-        p.built.replaces = node.replaces.as_ref().map(|(p, v)| format!("{p} {v}"));
-        p.built.bundles = inside
-            .iter()
-            .map(|n| format!("{} {}", n.name, n.version))
-            .collect();
+    for planned in plan.packages(overrides) {
+        let p = prepare_planned(cfg, &templates, &tindex, planned, reporter)?;
         check_collision(
             earlier
                 .iter()

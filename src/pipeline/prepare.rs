@@ -13,7 +13,7 @@ use crate::python::tags::WheelFilename;
 use crate::report::Reporter;
 use crate::resolve;
 use crate::resolve::plan::Node;
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 /// A package laid out and ready to be written.
 pub(super) struct Prepared {
@@ -23,6 +23,69 @@ pub(super) struct Prepared {
     pub(super) assembly: assemble::Assembly,
     /// What will be reported; `size` is set when it is written.
     pub(super) built: Built,
+}
+
+/// Lay out one planned package: its wheel with its private copies, then the `Depends` on
+/// the shared libraries its compiled code links (see [`assemble::shlibs`]), and what is
+/// reported about it.
+pub(super) fn prepare_planned(
+    cfg: &BuildConfig,
+    templates: &Templates,
+    tindex: &resolve::TargetIndex,
+    planned: resolve::plan::Planned,
+    reporter: &dyn Reporter,
+) -> Result<Prepared> {
+    let resolve::plan::Planned {
+        node,
+        inside,
+        depends,
+        package_name,
+        naming,
+    } = planned;
+    let bundle_wheels = inside
+        .iter()
+        .map(|n| open_wheel(&n.fetched, cfg))
+        .collect::<Result<Vec<_>>>()?;
+    let mut p = prepare_one(
+        cfg,
+        templates,
+        node,
+        bundle_wheels,
+        &inside.iter().map(|n| &n.fetched.wheel).collect::<Vec<_>>(),
+        depends,
+        package_name,
+        naming,
+    )
+    .with_context(|| format!("building {}", node.chain))?;
+    let Prepared {
+        wheel,
+        bundled,
+        assembly,
+        built: b,
+    } = &mut p;
+    assemble::shlibs::add_to(
+        &mut assembly.spec,
+        &mut |key| assemble::read_source(wheel, bundled, key),
+        tindex.dists.paths.as_ref(),
+        &tindex.archive,
+        &cfg.target.name,
+        reporter,
+    )
+    .with_context(|| format!("building {}", node.chain))?;
+    b.depends = assembly.spec.control.depends.to_string();
+    for place in &p.assembly.unusual {
+        reporter.warn(&format!(
+            "{}: kept {place}, where upstream installs it (the program may need it)",
+            p.built.package
+        ));
+    }
+    p.built.reason = node.reason.clone();
+    p.built.replaces = node.replaces.as_ref().map(|(p, v)| format!("{p} {v}"));
+    p.built.bundles = inside
+        .iter()
+        .map(|n| format!("{} {}", n.name, n.version))
+        .collect();
+    Ok(p)
 }
 
 /// Open and lay out the package of `f`, with `bundled` as its private copies.
