@@ -5,11 +5,12 @@
 use super::layout::{add, Layout};
 use super::{gzip_n, Package};
 use crate::debian::control::{self, Description};
-use crate::debian::deb::Payload;
+use crate::debian::deb::{DataEntry, Payload};
 use crate::inspect::wheel::Wheel;
 use crate::python::metadata::Metadata;
 use anyhow::{Context, Result};
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// What the docs step decided for the control paragraph.
 pub(super) struct Docs {
@@ -19,21 +20,12 @@ pub(super) struct Docs {
 
 /// Write the package's docs into `layout` and return its description and home page.
 pub(super) fn write_docs(pkg: &Package, wheel: &mut Wheel, layout: &mut Layout) -> Result<Docs> {
-    let Package {
-        meta,
-        package,
-        version,
-        target,
-        opts,
-        templates,
-        ..
-    } = *pkg;
+    let meta = pkg.meta;
     let files = &mut layout.files;
     let programs = &layout.programs;
     let license_files = &layout.license_files;
     let bundled_names = &layout.bundled_names;
     let private_path = &layout.private_path;
-    let doc = format!("usr/share/doc/{package}");
 
     let Description {
         synopsis,
@@ -55,8 +47,27 @@ pub(super) fn write_docs(pkg: &Package, wheel: &mut Wheel, layout: &mut Layout) 
         ));
     }
 
-    let homepage = meta
-        .home_page
+    let homepage = homepage_of(meta);
+    copyright(pkg, wheel, files, license_files, homepage.as_deref())?;
+    changelog(pkg, files)?;
+    man_pages(
+        pkg,
+        files,
+        programs,
+        &synopsis,
+        &extended,
+        homepage.as_deref(),
+    )?;
+
+    Ok(Docs {
+        description: Description { synopsis, extended },
+        homepage,
+    })
+}
+
+/// The home page: the metadata's, else the project URL that looks most like one.
+fn homepage_of(meta: &Metadata) -> Option<String> {
+    meta.home_page
         .clone()
         .filter(|h| is_homepage_url(h))
         .or_else(|| {
@@ -83,9 +94,26 @@ pub(super) fn write_docs(pkg: &Package, wheel: &mut Wheel, layout: &mut Layout) 
                     .find(|(_, u)| is_homepage_url(u))
                     .map(|(_, u)| u.clone())
             })
-        });
+        })
+}
 
-    // Copyright (DEP-5).
+/// The copyright file (DEP-5), with the wheel's license files beside it in the doc
+/// directory.
+fn copyright(
+    pkg: &Package,
+    wheel: &mut Wheel,
+    files: &mut BTreeMap<String, DataEntry>,
+    license_files: &[(String, usize)],
+    homepage: Option<&str>,
+) -> Result<()> {
+    let Package {
+        meta,
+        package,
+        opts,
+        templates,
+        ..
+    } = *pkg;
+    let doc = format!("usr/share/doc/{package}");
     let (license, names) = license_of(meta);
     let mut license_texts = Vec::new();
     for (rel, index) in license_files {
@@ -166,7 +194,7 @@ pub(super) fn write_docs(pkg: &Package, wheel: &mut Wheel, layout: &mut Layout) 
         "copyright",
         &CopyrightCtx {
             upstream_name: &meta.name,
-            source: homepage.as_deref(),
+            source: homepage,
             copyright: copyright_holders
                 .chars()
                 .filter(|c| !c.is_control())
@@ -181,8 +209,21 @@ pub(super) fn write_docs(pkg: &Package, wheel: &mut Wheel, layout: &mut Layout) 
         0o644,
         Payload::Bytes(copyright.into_bytes()),
     )?;
+    Ok(())
+}
 
-    // changelog.Debian.gz
+/// `changelog.Debian.gz`: one entry saying what the package was converted from.
+fn changelog(pkg: &Package, files: &mut BTreeMap<String, DataEntry>) -> Result<()> {
+    let Package {
+        meta,
+        package,
+        version,
+        target,
+        opts,
+        templates,
+        ..
+    } = *pkg;
+    let doc = format!("usr/share/doc/{package}");
     let date = rfc2822(opts.mtime)?;
     #[derive(Serialize)]
     struct ChangelogCtx<'a> {
@@ -224,7 +265,24 @@ pub(super) fn write_docs(pkg: &Package, wheel: &mut Wheel, layout: &mut Layout) 
         Payload::Bytes(gzip_n(changelog.as_bytes())?),
     )?;
 
-    // A man page per program: Debian Policy §12.1 wants one for every command.
+    Ok(())
+}
+
+/// A man page per program: Debian Policy §12.1 wants one for every command.
+fn man_pages(
+    pkg: &Package,
+    files: &mut BTreeMap<String, DataEntry>,
+    programs: &[String],
+    synopsis: &str,
+    extended: &[String],
+    homepage: Option<&str>,
+) -> Result<()> {
+    let Package {
+        meta,
+        opts,
+        templates,
+        ..
+    } = *pkg;
     #[derive(Serialize)]
     struct ManCtx {
         name: String,
@@ -257,9 +315,9 @@ pub(super) fn write_docs(pkg: &Package, wheel: &mut Wheel, layout: &mut Layout) 
                 date: date_ymd(opts.mtime)?,
                 project: roff(&meta.name),
                 version: roff(&meta.version.to_string()),
-                synopsis: roff(&synopsis),
+                synopsis: roff(synopsis),
                 description: extended.iter().take(2).map(|p| roff(p)).collect(),
-                homepage: homepage.as_deref().map(roff),
+                homepage: homepage.map(roff),
             },
         )?;
         add(
@@ -269,11 +327,7 @@ pub(super) fn write_docs(pkg: &Package, wheel: &mut Wheel, layout: &mut Layout) 
             Payload::Bytes(gzip_n(page.as_bytes())?),
         )?;
     }
-
-    Ok(Docs {
-        description: Description { synopsis, extended },
-        homepage,
-    })
+    Ok(())
 }
 
 /// Licenses shipped in `/usr/share/common-licenses` on every Debian system: the
