@@ -56,14 +56,29 @@ pub(super) fn add(
 /// Lay out the files of `wheel` and of its private copies `bundled`, and the wrappers of
 /// its entry points.
 pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Result<Layout> {
-    let Package {
-        meta,
-        package,
-        target,
-        templates,
-        ..
-    } = *pkg;
-    let dist_info = wheel.dist_info.clone();
+    let private_root = private_root(pkg, wheel, bundled)?;
+    let lib_root = private_root
+        .clone()
+        .unwrap_or_else(|| DIST_PACKAGES.to_owned());
+    let mut layout = Layout {
+        files: BTreeMap::new(),
+        programs: Vec::new(),
+        license_files: Vec::new(),
+        unusual: BTreeMap::new(),
+        version_specific: false,
+        bundled_names: Vec::new(),
+        private_path: private_root.as_ref().map(|r| format!("/{r}")),
+    };
+    wheel_files(pkg, wheel, &lib_root, private_root.is_none(), &mut layout)?;
+    private_copies(bundled, &lib_root, &mut layout)?;
+    wrappers(pkg.templates, wheel, &mut layout)?;
+    Ok(layout)
+}
+
+/// The private tree of an application with private copies of its dependencies, which
+/// needs programs to put it on `sys.path`.
+fn private_root(pkg: &Package, wheel: &Wheel, bundled: &[Wheel]) -> Result<Option<String>> {
+    let Package { meta, package, .. } = *pkg;
     // With private copies of dependencies, the application and its copies live in a
     // directory of their own that only the /usr/bin wrappers put on sys.path, so the
     // system's versions stay what every other package sees.
@@ -86,16 +101,28 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
             bundled.iter().map(|w| w.metadata.name.clone()).collect::<Vec<_>>().join(", ")
         );
     }
-    let lib_root = private_root
-        .clone()
-        .unwrap_or_else(|| DIST_PACKAGES.to_owned());
+    Ok(private_root)
+}
 
-    let mut files: BTreeMap<String, DataEntry> = BTreeMap::new();
-
-    let mut license_files: Vec<(String, usize)> = Vec::new();
-    let mut unusual: BTreeMap<String, &'static str> = BTreeMap::new();
-    let mut version_specific = false;
-    let mut programs = Vec::new();
+/// The wheel's own files, where its install scheme puts them (`lib_root` for modules;
+/// `public` when that is the shared dist-packages).
+fn wheel_files(
+    pkg: &Package,
+    wheel: &mut Wheel,
+    lib_root: &str,
+    public: bool,
+    layout: &mut Layout,
+) -> Result<()> {
+    let Package { meta, target, .. } = *pkg;
+    let Layout {
+        files,
+        programs,
+        license_files,
+        unusual,
+        version_specific,
+        ..
+    } = layout;
+    let dist_info = wheel.dist_info.clone();
     let entries = wheel.entries.clone();
     for e in &entries {
         let file_name = e.path.rsplit('/').next().unwrap_or(&e.path);
@@ -108,7 +135,7 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
         }
         let in_dist_info = e.path.starts_with(&format!("{dist_info}/"));
         if !in_dist_info {
-            if let Some((place, why)) = unusual_place(&e.scheme, &e.path, private_root.is_none()) {
+            if let Some((place, why)) = unusual_place(&e.scheme, &e.path, public) {
                 unusual.entry(place).or_insert(why);
             }
         }
@@ -136,11 +163,11 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
                     }
                 }
                 if file_name.contains(".cpython-") && file_name.ends_with(".so") {
-                    version_specific = true;
+                    *version_specific = true;
                 }
                 let exec = e.executable && !file_name.ends_with(".so");
                 add(
-                    &mut files,
+                    files,
                     format!("{lib_root}/{}", e.path),
                     if exec { 0o755 } else { 0o644 },
                     Payload::Source(e.index),
@@ -164,7 +191,7 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
                 }
                 programs.push(e.path.clone());
                 add(
-                    &mut files,
+                    files,
                     format!("usr/bin/{}", e.path),
                     0o755,
                     Payload::Source(e.index),
@@ -174,7 +201,7 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
                 // Debian Policy §12.1: man pages are installed compressed with `gzip -9n`.
                 let page = wheel.read(e.index)?;
                 add(
-                    &mut files,
+                    files,
                     format!("usr/{}.gz", e.path),
                     0o644,
                     Payload::Bytes(gzip_n(&page)?),
@@ -184,7 +211,7 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
                 // Documentation is never executable (lintian `executable-in-usr-share-doc`).
                 let doc = e.path.starts_with("share/doc/");
                 add(
-                    &mut files,
+                    files,
                     format!("usr/{}", e.path),
                     if e.executable && !doc { 0o755 } else { 0o644 },
                     Payload::Source(e.index),
@@ -193,7 +220,7 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
             Scheme::Headers => {
                 let py = target.python_version();
                 add(
-                    &mut files,
+                    files,
                     format!("usr/include/python{py}/{}/{}", meta.name, e.path),
                     0o644,
                     Payload::Source(e.index),
@@ -209,8 +236,18 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
             kind: EntryKind::File(Payload::Bytes(b"debian\n".to_vec())),
         },
     );
-    // Private copies: their modules only (their programs would shadow the system's).
-    let mut bundled_names = Vec::new();
+    Ok(())
+}
+
+/// The private copies under `lib_root`: their modules only (their programs would shadow
+/// the system's).
+fn private_copies(bundled: &[Wheel], lib_root: &str, layout: &mut Layout) -> Result<()> {
+    let Layout {
+        files,
+        version_specific,
+        bundled_names,
+        ..
+    } = layout;
     for (n, b) in bundled.iter().enumerate() {
         let key_base = (n + 1) << BUNDLE_KEY_SHIFT;
         bundled_names.push(format!("{} {}", b.metadata.name, b.metadata.version));
@@ -233,10 +270,10 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
                 }
             }
             if file_name.contains(".cpython-") && file_name.ends_with(".so") {
-                version_specific = true;
+                *version_specific = true;
             }
             add(
-                &mut files,
+                files,
                 format!("{lib_root}/{}", e.path),
                 0o644,
                 Payload::Source(key_base | e.index),
@@ -252,8 +289,17 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
             },
         );
     }
-    let private_path = private_root.as_ref().map(|r| format!("/{r}"));
+    Ok(())
+}
 
+/// A `/usr/bin` wrapper per entry point, putting the private tree (if any) on `sys.path`.
+fn wrappers(templates: &Templates, wheel: &Wheel, layout: &mut Layout) -> Result<()> {
+    let Layout {
+        files,
+        programs,
+        private_path,
+        ..
+    } = layout;
     for ep in wheel
         .entry_points
         .console_scripts
@@ -262,7 +308,7 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
     {
         let body = wrapper(templates, ep, private_path.as_deref())?;
         add(
-            &mut files,
+            files,
             format!("usr/bin/{}", ep.name),
             0o755,
             Payload::Bytes(body),
@@ -271,16 +317,7 @@ pub(super) fn lay_out(pkg: &Package, wheel: &mut Wheel, bundled: &[Wheel]) -> Re
     }
     programs.sort();
     programs.dedup();
-
-    Ok(Layout {
-        files,
-        programs,
-        license_files,
-        unusual,
-        version_specific,
-        bundled_names,
-        private_path,
-    })
+    Ok(())
 }
 
 /// Characters refused in installed file names besides those of
