@@ -371,57 +371,80 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
         // Private copies and the distribution packages the application still imports
         // must agree: those a private copy breaks go private too, and the closure is
         // resolved again with them.
-        if !bundled.is_empty() {
-            let children = children_of(&nodes);
-            let private = resolve::private_set(&children, &bundled);
-            let mut learned_any = false;
-            for &r in &roots {
-                let root = &nodes[r];
-                let reach = resolve::reachable(&root.name, &children);
-                let privates: Vec<(String, pep440_rs::Version)> = nodes
-                    .iter()
-                    .filter(|n| n.name != root.name && reach.contains(&n.name))
-                    .filter(|n| private.contains(&n.name))
-                    .map(|n| (n.name.clone(), n.version.clone()))
-                    .collect();
-                if privates.is_empty() {
-                    continue;
-                }
-                let start: Vec<String> = nodes
-                    .iter()
-                    .filter(|n| n.name == root.name || reach.contains(&n.name))
-                    .flat_map(|n| &n.edges)
-                    .filter(|e| e.child.is_none())
-                    .filter_map(|e| e.row.package.clone())
-                    .collect();
-                let closure = resolve::import_closure(&tindex.archive, &start);
-                for d in resolve::dragged_private(
-                    tindex,
-                    &cfg.target,
-                    &closure,
-                    &privates,
-                    &requirements_of,
-                )? {
-                    let known = learned_private.entry(root.name.clone()).or_default();
-                    if known.insert(d.project.clone()) {
-                        reporter.warn(&format!(
-                            "{}: {} goes private too, as its {} would not work with the private copies ({})",
-                            root.chain, d.project, d.package, d.why
-                        ));
-                        learned_any = true;
-                    }
-                }
+        if !bundled.is_empty()
+            && learn_dragged_private(
+                inputs,
+                &nodes,
+                &roots,
+                &bundled,
+                &mut learned_private,
+                &requirements_of,
+            )?
+        {
+            if attempts >= 20 {
+                bail!("the private copies did not settle into a consistent environment");
             }
-            if learned_any {
-                if attempts >= 20 {
-                    bail!("the private copies did not settle into a consistent environment");
-                }
-                continue 'resolve;
-            }
+            continue 'resolve;
         }
         break (nodes, roots, bundled);
     };
     Ok((nodes, roots, bundled))
+}
+
+/// Learn, per application, the distributions its private copies would break if they
+/// stayed the target's (see [`resolve::dragged_private`]): they go private too. Returns
+/// whether anything new was learned, so the closure is resolved again.
+fn learn_dragged_private(
+    inputs: &Inputs,
+    nodes: &[Node],
+    roots: &[usize],
+    bundled: &BTreeSet<String>,
+    learned_private: &mut HashMap<String, BTreeSet<String>>,
+    requirements_of: &dyn Fn(&str, &str) -> Option<Vec<Requirement>>,
+) -> Result<bool> {
+    let Inputs {
+        cfg,
+        tindex,
+        reporter,
+        ..
+    } = *inputs;
+    let children = children_of(nodes);
+    let private = resolve::private_set(&children, bundled);
+    let mut learned_any = false;
+    for &r in roots {
+        let root = &nodes[r];
+        let reach = resolve::reachable(&root.name, &children);
+        let privates: Vec<(String, pep440_rs::Version)> = nodes
+            .iter()
+            .filter(|n| n.name != root.name && reach.contains(&n.name))
+            .filter(|n| private.contains(&n.name))
+            .map(|n| (n.name.clone(), n.version.clone()))
+            .collect();
+        if privates.is_empty() {
+            continue;
+        }
+        let start: Vec<String> = nodes
+            .iter()
+            .filter(|n| n.name == root.name || reach.contains(&n.name))
+            .flat_map(|n| &n.edges)
+            .filter(|e| e.child.is_none())
+            .filter_map(|e| e.row.package.clone())
+            .collect();
+        let closure = resolve::import_closure(&tindex.archive, &start);
+        for d in
+            resolve::dragged_private(tindex, &cfg.target, &closure, &privates, &requirements_of)?
+        {
+            let known = learned_private.entry(root.name.clone()).or_default();
+            if known.insert(d.project.clone()) {
+                reporter.warn(&format!(
+                    "{}: {} goes private too, as its {} would not work with the private copies ({})",
+                    root.chain, d.project, d.package, d.why
+                ));
+                learned_any = true;
+            }
+        }
+    }
+    Ok(learned_any)
 }
 
 impl Plan {
