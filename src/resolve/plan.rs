@@ -216,32 +216,15 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
         let mut bundled = BTreeSet::new();
         let mut roots = Vec::new();
         for spec in specs {
-            let mut fetched = resolve_and_fetch(spec, cfg, index, http, cache, reporter)?;
-            let wheel = open_wheel(&fetched, cfg)?;
-            let name = normalize_name(&wheel.metadata.name);
-            add_extras(&mut fetched.extras, learned_extras.get(&name));
-            let version = wheel.metadata.version.clone();
-            if by_name.contains_key(&name) {
-                bail!("{spec}: {name} is named twice on the command line");
-            }
-            constraints.entry(name.clone()).or_default().push((
-                pep440_rs::VersionSpecifiers::from_iter([
-                    pep440_rs::VersionSpecifier::equals_version(version.clone()),
-                ]),
-                format!("{spec} (requested)"),
-            ));
-            by_name.insert(name.clone(), nodes.len());
-            roots.push(nodes.len());
-            nodes.push(Node {
-                chain: format!("{} {}", wheel.metadata.name, version),
-                name,
-                version,
-                fetched,
-                reason: "requested".into(),
-                edges: Vec::new(),
-                epoch_offset: 0,
-                replaces: None,
-            });
+            add_root(
+                inputs,
+                spec,
+                &learned_extras,
+                &mut nodes,
+                &mut by_name,
+                &mut constraints,
+                &mut roots,
+            )?;
         }
         let mut pending: std::collections::VecDeque<usize> = roots.iter().copied().collect();
         // The release a replacement would be built from, to check it against what depends
@@ -389,6 +372,54 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
         break (nodes, roots, bundled);
     };
     Ok((nodes, roots, bundled))
+}
+
+/// Add a spec named on the command line as a root of the closure, pinned to the version it
+/// resolved to.
+fn add_root(
+    inputs: &Inputs,
+    spec: &Spec,
+    learned_extras: &HashMap<String, BTreeSet<ExtraName>>,
+    nodes: &mut Vec<Node>,
+    by_name: &mut HashMap<String, usize>,
+    constraints: &mut HashMap<String, Vec<(pep440_rs::VersionSpecifiers, String)>>,
+    roots: &mut Vec<usize>,
+) -> Result<()> {
+    let Inputs {
+        cfg,
+        index,
+        http,
+        cache,
+        reporter,
+        ..
+    } = *inputs;
+    let mut fetched = resolve_and_fetch(spec, cfg, index, http, cache, reporter)?;
+    let wheel = open_wheel(&fetched, cfg)?;
+    let name = normalize_name(&wheel.metadata.name);
+    add_extras(&mut fetched.extras, learned_extras.get(&name));
+    let version = wheel.metadata.version.clone();
+    if by_name.contains_key(&name) {
+        bail!("{spec}: {name} is named twice on the command line");
+    }
+    constraints.entry(name.clone()).or_default().push((
+        pep440_rs::VersionSpecifiers::from_iter([pep440_rs::VersionSpecifier::equals_version(
+            version.clone(),
+        )]),
+        format!("{spec} (requested)"),
+    ));
+    by_name.insert(name.clone(), nodes.len());
+    roots.push(nodes.len());
+    nodes.push(Node {
+        chain: format!("{} {}", wheel.metadata.name, version),
+        name,
+        version,
+        fetched,
+        reason: "requested".into(),
+        edges: Vec::new(),
+        epoch_offset: 0,
+        replaces: None,
+    });
+    Ok(())
 }
 
 /// Learn, per application, the distributions its private copies would break if they
