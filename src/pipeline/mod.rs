@@ -209,7 +209,6 @@ fn prepare_group(
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::debian::target::Target;
     use pep508_rs::Requirement;
     use std::str::FromStr;
