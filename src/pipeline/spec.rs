@@ -64,3 +64,32 @@ impl fmt::Display for Spec {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_parse_and_reject() {
+        assert!(matches!(
+            "pepotron==1.8.0".parse::<Spec>().unwrap(),
+            Spec::Requirement(_)
+        ));
+        assert!(matches!(
+            "urllib3>=2,<3".parse::<Spec>().unwrap(),
+            Spec::Requirement(_)
+        ));
+        let e = "foo; python_version<'3'"
+            .parse::<Spec>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("markers"), "{e}");
+        let e = "missing-1.0-py3-none-any.whl"
+            .parse::<Spec>()
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("does not exist"), "{e}");
+        let e = "not a req!!".parse::<Spec>().unwrap_err().to_string();
+        assert!(e.contains("not a project name"), "{e}");
+    }
+}

@@ -7,6 +7,7 @@
 
 pub mod clash;
 pub mod mapping;
+pub(crate) mod plan;
 pub mod prefer;
 
 use crate::assemble;

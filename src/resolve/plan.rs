@@ -1,0 +1,539 @@
+//! The resolve stage's solver: the closure of a group of specs, roots first and then what
+//! their requirements need, breadth first, each distribution decided once against the
+//! target ([`super::decide`]). A version chosen early can be excluded by a requirement
+//! found later; that requirement is learned and the closure resolved again, so every
+//! choice is the newest release that satisfies every constraint on it (as pip's resolver
+//! settles). The result is a [`Plan`]: the decided nodes, which of them go private and
+//! into which application, and the names the roots take, handed to the assemble stage.
+
+use crate::assemble;
+use crate::debian::relation::Relations;
+use crate::index::fetch::{self, Cache, Http};
+use crate::index::Index;
+use crate::overrides::Overrides;
+use crate::pipeline::fetch::{obtain, open_wheel, resolve_and_fetch, Fetched};
+use crate::pipeline::{BuildConfig, Spec};
+use crate::python::normalize_name;
+use crate::report::Reporter;
+use crate::resolve;
+use anyhow::{bail, Context, Result};
+use pep508_rs::{ExtraName, Requirement};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::str::FromStr;
+
+/// What the solver reads: the run's settings and overrides, the index (through the one
+/// HTTP client and cache) and the target's archive.
+pub(crate) struct Inputs<'a> {
+    pub cfg: &'a BuildConfig,
+    pub overrides: &'a Overrides,
+    pub index: &'a Index<'a>,
+    pub http: &'a Http,
+    pub cache: &'a Cache,
+    pub tindex: &'a resolve::TargetIndex,
+    pub reporter: &'a dyn Reporter,
+}
+
+/// The resolved closure of one group of specs.
+pub(crate) struct Plan {
+    pub nodes: Vec<Node>,
+    /// The nodes named on the command line, by index into `nodes`.
+    pub roots: Vec<usize>,
+    /// Distributions carried privately inside the application(s) that need them.
+    pub private: BTreeSet<String>,
+    /// Each node's built children, by name.
+    children: BTreeMap<String, Vec<String>>,
+    /// How each root is named (see [`resolve::root_name`]).
+    names: HashMap<String, resolve::RootName>,
+}
+
+/// One package the plan builds: a node and the private copies it carries.
+pub(crate) struct Planned<'a> {
+    pub node: &'a Node,
+    pub inside: Vec<&'a Node>,
+    /// The relations of its own and its private copies' requirements, less what a copy
+    /// inside provides.
+    pub depends: Relations,
+    /// The package name, when not the one [`assemble::package_name`] gives.
+    pub package_name: Option<&'a str>,
+    pub naming: Option<&'a resolve::RootName>,
+}
+
+/// A distribution resolved into the closure.
+pub(crate) struct Node {
+    /// Normalized name.
+    pub name: String,
+    pub version: pep440_rs::Version,
+    pub fetched: Fetched,
+    /// `pepotron 1.8.0 → yaspin 3.5.1`: how the closure reached it.
+    pub chain: String,
+    pub reason: String,
+    pub edges: Vec<resolve::Edge>,
+    /// Epoch offset of the version: non-zero when it replaces a target package whose
+    /// Debian epoch is above the Python one.
+    pub epoch_offset: u64,
+    /// The target's package and version it replaces.
+    pub replaces: Option<(String, String)>,
+}
+
+/// Each node's built children, by name.
+fn children_of(nodes: &[Node]) -> BTreeMap<String, Vec<String>> {
+    nodes
+        .iter()
+        .map(|n| {
+            (
+                n.name.clone(),
+                n.edges.iter().filter_map(|e| e.child.clone()).collect(),
+            )
+        })
+        .collect()
+}
+
+/// Add the extras learned for a distribution to those it is resolved with, once each.
+fn add_extras(extras: &mut Vec<ExtraName>, learned: Option<&BTreeSet<ExtraName>>) {
+    for e in learned.into_iter().flatten() {
+        if !extras.contains(e) {
+            extras.push(e.clone());
+        }
+    }
+}
+
+/// Resolve the closure of `specs` and decide how its packages are named and which
+/// distributions go private.
+pub(crate) fn plan(inputs: &Inputs, specs: &[Spec]) -> Result<Plan> {
+    let Inputs {
+        cfg,
+        overrides,
+        tindex,
+        reporter,
+        ..
+    } = *inputs;
+    let (nodes, roots, bundled) = closure(inputs, specs)?;
+
+    // Which distributions go private, and into which application.
+    let children = children_of(&nodes);
+    let private = resolve::private_set(&children, &bundled);
+    // A requested project the target already ships becomes a newer version of the
+    // target's own package (same name, its epoch), never a second package with its files;
+    // one whose modules are private is named after the project (resolve::root_name).
+    let mut nodes = nodes;
+    let mut names: HashMap<String, resolve::RootName> = HashMap::new();
+    for &r in &roots {
+        let node = &mut nodes[r];
+        if overrides.package(&node.name).is_some() {
+            continue;
+        }
+        let naming = resolve::root_name(
+            tindex,
+            &cfg.target,
+            &node.name,
+            private.contains(&node.name),
+        )?;
+        if let Some((pkg, have)) = &naming.beside {
+            reporter.warn(&format!(
+                "{}: built as {}, beside {}'s {pkg} {have}, which keeps its modules for the packages that depend on it",
+                node.chain,
+                naming
+                    .package
+                    .as_deref()
+                    .or(naming.takes_over.as_ref().map(|(p, _)| p.as_str()))
+                    .unwrap_or_default(),
+                cfg.target.name
+            ));
+        }
+        if let Some((pkg, have)) = naming.takes_over.clone() {
+            let offset = crate::debian::version::epoch_offset(&have, None);
+            let ours = crate::debian::version::with_epoch_offset(
+                &assemble::full_version(&node.version, &cfg.revision),
+                offset,
+            );
+            if crate::debian::archive::compare_debian(&ours, &have).is_le() {
+                reporter.warn(&format!(
+                    "{} already ships {} as {pkg} {have}, which is not older than {ours}: apt keeps preferring the distribution's",
+                    cfg.target.name, node.name
+                ));
+            } else {
+                reporter.warn(&format!(
+                    "{}: built as {pkg} {ours}, an upgrade of {}'s {pkg} {have}",
+                    node.chain, cfg.target.name
+                ));
+            }
+            node.epoch_offset = offset;
+            node.replaces = Some((pkg, have));
+        }
+        names.insert(node.name.clone(), naming);
+    }
+    Ok(Plan {
+        nodes,
+        roots,
+        private,
+        children,
+        names,
+    })
+}
+
+/// The restart loop: nodes, roots and the distributions some requirement wants private,
+/// once every constraint and extra learned along the way holds.
+fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BTreeSet<String>)> {
+    let Inputs {
+        cfg,
+        overrides,
+        index,
+        http,
+        cache,
+        tindex,
+        reporter,
+    } = *inputs;
+    // Resolve: roots first, then what their requirements need, breadth first. A version
+    // chosen early can be excluded by a requirement found later; that requirement is then
+    // learned and the closure resolved again, so every choice is the newest release that
+    // satisfies every constraint on it.
+    let mut learned: HashMap<String, Vec<(pep440_rs::VersionSpecifiers, String)>> = HashMap::new();
+    // Extras asked of a distribution by any requirement (`fastmcp-slim[client,server]`):
+    // their requirements join its own, so what they pull in is built and depended on too.
+    let mut learned_extras: HashMap<String, BTreeSet<ExtraName>> = HashMap::new();
+    // Distribution packages that an application's private copies would break, by
+    // application: carried privately too (see resolve::dragged_private).
+    let mut learned_private: HashMap<String, BTreeSet<String>> = HashMap::new();
+    // A distribution package's own requirements, from its release on the index.
+    let requirements_of = |project: &str, version: &str| -> Option<Vec<Requirement>> {
+        let spec = pep440_rs::VersionSpecifiers::from_str(&format!("=={version}")).ok()?;
+        let cand = index.select_wheel(project, &spec, &cfg.target).ok()?;
+        let path = fetch::fetch(http, cache, &cand.file, reporter).ok()?;
+        let fetched = Fetched {
+            path,
+            wheel: cand.wheel,
+            file: Some(cand.file),
+            extras: Vec::new(),
+        };
+        Some(open_wheel(&fetched, cfg).ok()?.metadata.requires_dist)
+    };
+    let mut attempts = 0;
+    let (nodes, roots, bundled) = 'resolve: loop {
+        attempts += 1;
+        let mut nodes: Vec<Node> = Vec::new();
+        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut constraints = learned.clone();
+        let mut bundled = BTreeSet::new();
+        let mut roots = Vec::new();
+        for spec in specs {
+            add_root(
+                inputs,
+                spec,
+                &learned_extras,
+                &mut nodes,
+                &mut by_name,
+                &mut constraints,
+                &mut roots,
+            )?;
+        }
+        let mut pending: std::collections::VecDeque<usize> = roots.iter().copied().collect();
+        // The release a replacement would be built from, to check it against what depends
+        // on the distribution's package.
+        let candidate = |name: &str, spec: &pep440_rs::VersionSpecifiers| {
+            index
+                .select_wheel(name, spec, &cfg.target)
+                .map(|c| c.version)
+                .or_else(|_| index.select_sdist(name, spec, &cfg.target).map(|(v, _)| v))
+                .ok()
+        };
+        while let Some(i) = pending.pop_front() {
+            let wheel = open_wheel(&nodes[i].fetched, cfg)?;
+            let project = &wheel.metadata.name;
+            let mut decisions = resolve::decide(
+                project,
+                &overrides.requirements(project, &wheel.metadata.requires_dist),
+                &nodes[i].fetched.extras,
+                &cfg.target,
+                tindex,
+                cfg.deps,
+                overrides
+                    .get(project)
+                    .and_then(|o| o.conflicts)
+                    .unwrap_or(cfg.conflicts),
+                cfg.prefer,
+                overrides,
+                &nodes[i].chain,
+                &candidate,
+                reporter,
+            )?;
+            if roots.contains(&i) {
+                for project in learned_private.get(&nodes[i].name).into_iter().flatten() {
+                    decisions.force_private(project, tindex, &cfg.target)?;
+                }
+            }
+            for resolve::Wanted {
+                name: child,
+                spec,
+                private,
+                extras,
+                replaces,
+            } in decisions.wanted
+            {
+                let origin = format!("{} → {child}{spec}", nodes[i].chain);
+                constraints
+                    .entry(child.clone())
+                    .or_default()
+                    .push((spec.clone(), origin.clone()));
+                if private {
+                    bundled.insert(child.clone());
+                }
+                if let Some(&j) = by_name.get(&child) {
+                    if let Some((bad, who)) =
+                        resolve::violated(&nodes[j].version, &constraints[&child]).cloned()
+                    {
+                        let known = learned
+                            .get(&child)
+                            .is_some_and(|l| l.iter().any(|(s, _)| *s == bad));
+                        if !roots.contains(&j) && !known && attempts < 20 {
+                            reporter.info(&format!("{who} needs {child}{bad}: resolving again"));
+                            learned.entry(child.clone()).or_default().push((bad, who));
+                            continue 'resolve;
+                        }
+                        bail!(
+                        "cannot satisfy every requirement on {child}: {who} needs {child}{bad}, \
+                         but {} {} was chosen for {}",
+                        child,
+                        nodes[j].version,
+                        nodes[j].chain
+                    );
+                    }
+                    // Extras it was not decided with: learn them and resolve again, so its
+                    // requirements are decided once, with every extra asked of it.
+                    if extras.iter().any(|e| !nodes[j].fetched.extras.contains(e)) {
+                        if attempts >= 20 {
+                            bail!("{origin}: the closure did not settle on the extras of {child}");
+                        }
+                        reporter.info(&format!(
+                            "{origin} asks for extras of {child}: resolving again"
+                        ));
+                        learned_extras
+                            .entry(child.clone())
+                            .or_default()
+                            .extend(extras);
+                        continue 'resolve;
+                    }
+                    continue;
+                }
+                let combined = resolve::combine(&constraints[&child]);
+                let (child_version, mut fetched) = obtain(
+                    &child, &combined, cfg, index, http, cache, reporter,
+                )
+                .with_context(|| {
+                    let asks: Vec<&str> = constraints[&child]
+                        .iter()
+                        .map(|(_, who)| who.as_str())
+                        .collect();
+                    format!("no release of {child} satisfies {}", asks.join(" and "))
+                })?;
+                fetched.extras = extras;
+                add_extras(&mut fetched.extras, learned_extras.get(&child));
+                reporter.info(&format!("{origin}: {child} {child_version}"));
+                by_name.insert(child.clone(), nodes.len());
+                pending.push_back(nodes.len());
+                nodes.push(Node {
+                    chain: format!("{} → {} {}", nodes[i].chain, child, child_version),
+                    name: child.clone(),
+                    version: child_version,
+                    fetched,
+                    reason: match &replaces {
+                        Some((pkg, have)) => format!(
+                            "dependency of {}, replacing {}'s {pkg} {have}",
+                            nodes[i].name, cfg.target.name
+                        ),
+                        None => format!("missing dependency of {}", nodes[i].name),
+                    },
+                    edges: Vec::new(),
+                    epoch_offset: replaces.as_ref().map_or(0, |(_, have)| {
+                        crate::debian::version::epoch_offset(have, None)
+                    }),
+                    replaces,
+                });
+            }
+            nodes[i].edges = decisions.edges;
+        }
+        // Private copies and the distribution packages the application still imports
+        // must agree: those a private copy breaks go private too, and the closure is
+        // resolved again with them.
+        if !bundled.is_empty()
+            && learn_dragged_private(
+                inputs,
+                &nodes,
+                &roots,
+                &bundled,
+                &mut learned_private,
+                &requirements_of,
+            )?
+        {
+            if attempts >= 20 {
+                bail!("the private copies did not settle into a consistent environment");
+            }
+            continue 'resolve;
+        }
+        break (nodes, roots, bundled);
+    };
+    Ok((nodes, roots, bundled))
+}
+
+/// Add a spec named on the command line as a root of the closure, pinned to the version it
+/// resolved to.
+fn add_root(
+    inputs: &Inputs,
+    spec: &Spec,
+    learned_extras: &HashMap<String, BTreeSet<ExtraName>>,
+    nodes: &mut Vec<Node>,
+    by_name: &mut HashMap<String, usize>,
+    constraints: &mut HashMap<String, Vec<(pep440_rs::VersionSpecifiers, String)>>,
+    roots: &mut Vec<usize>,
+) -> Result<()> {
+    let Inputs {
+        cfg,
+        index,
+        http,
+        cache,
+        reporter,
+        ..
+    } = *inputs;
+    let mut fetched = resolve_and_fetch(spec, cfg, index, http, cache, reporter)?;
+    let wheel = open_wheel(&fetched, cfg)?;
+    let name = normalize_name(&wheel.metadata.name);
+    add_extras(&mut fetched.extras, learned_extras.get(&name));
+    let version = wheel.metadata.version.clone();
+    if by_name.contains_key(&name) {
+        bail!("{spec}: {name} is named twice on the command line");
+    }
+    constraints.entry(name.clone()).or_default().push((
+        pep440_rs::VersionSpecifiers::from_iter([pep440_rs::VersionSpecifier::equals_version(
+            version.clone(),
+        )]),
+        format!("{spec} (requested)"),
+    ));
+    by_name.insert(name.clone(), nodes.len());
+    roots.push(nodes.len());
+    nodes.push(Node {
+        chain: format!("{} {}", wheel.metadata.name, version),
+        name,
+        version,
+        fetched,
+        reason: "requested".into(),
+        edges: Vec::new(),
+        epoch_offset: 0,
+        replaces: None,
+    });
+    Ok(())
+}
+
+/// Learn, per application, the distributions its private copies would break if they
+/// stayed the target's (see [`resolve::dragged_private`]): they go private too. Returns
+/// whether anything new was learned, so the closure is resolved again.
+fn learn_dragged_private(
+    inputs: &Inputs,
+    nodes: &[Node],
+    roots: &[usize],
+    bundled: &BTreeSet<String>,
+    learned_private: &mut HashMap<String, BTreeSet<String>>,
+    requirements_of: &dyn Fn(&str, &str) -> Option<Vec<Requirement>>,
+) -> Result<bool> {
+    let Inputs {
+        cfg,
+        tindex,
+        reporter,
+        ..
+    } = *inputs;
+    let children = children_of(nodes);
+    let private = resolve::private_set(&children, bundled);
+    let mut learned_any = false;
+    for &r in roots {
+        let root = &nodes[r];
+        let reach = resolve::reachable(&root.name, &children);
+        let privates: Vec<(String, pep440_rs::Version)> = nodes
+            .iter()
+            .filter(|n| n.name != root.name && reach.contains(&n.name))
+            .filter(|n| private.contains(&n.name))
+            .map(|n| (n.name.clone(), n.version.clone()))
+            .collect();
+        if privates.is_empty() {
+            continue;
+        }
+        let start: Vec<String> = nodes
+            .iter()
+            .filter(|n| n.name == root.name || reach.contains(&n.name))
+            .flat_map(|n| &n.edges)
+            .filter(|e| e.child.is_none())
+            .filter_map(|e| e.row.package.clone())
+            .collect();
+        let closure = resolve::import_closure(&tindex.archive, &start);
+        for d in
+            resolve::dragged_private(tindex, &cfg.target, &closure, &privates, &requirements_of)?
+        {
+            let known = learned_private.entry(root.name.clone()).or_default();
+            if known.insert(d.project.clone()) {
+                reporter.warn(&format!(
+                    "{}: {} goes private too, as its {} would not work with the private copies ({})",
+                    root.chain, d.project, d.package, d.why
+                ));
+                learned_any = true;
+            }
+        }
+    }
+    Ok(learned_any)
+}
+
+impl Plan {
+    /// The packages to build, in resolution order: every node but the private copies,
+    /// which travel inside their application.
+    pub fn packages<'a>(&'a self, overrides: &'a Overrides) -> Vec<Planned<'a>> {
+        let Plan {
+            nodes,
+            roots,
+            private,
+            children,
+            names,
+        } = self;
+        let mut packages = Vec::new();
+        for (i, node) in nodes.iter().enumerate() {
+            let is_root = roots.contains(&i);
+            if private.contains(&node.name) && !is_root {
+                continue; // carried inside the application(s) that need it
+            }
+            let inside: Vec<&Node> = if private.contains(&node.name) {
+                let reach = resolve::reachable(&node.name, children);
+                nodes
+                    .iter()
+                    .filter(|n| {
+                        n.name != node.name && reach.contains(&n.name) && private.contains(&n.name)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let inside_names: BTreeSet<&str> = inside.iter().map(|n| n.name.as_str()).collect();
+            let mut depends = Relations::default();
+            for n in std::iter::once(node).chain(inside.iter().copied()) {
+                for e in &n.edges {
+                    // What a private copy inside provides needs no package, even where the
+                    // target's would satisfy the requirement too.
+                    let provided_inside =
+                        e.child.as_deref().is_some_and(|c| inside_names.contains(c))
+                            || inside_names
+                                .contains(normalize_name(e.requirement.name.as_ref()).as_str());
+                    if provided_inside {
+                        continue;
+                    }
+                    depends.extend(e.relations.clone());
+                }
+            }
+            packages.push(Planned {
+                node,
+                inside,
+                depends,
+                // An override names it; a replacement takes the replaced package's name.
+                package_name: overrides
+                    .package(&node.name)
+                    .or(node.replaces.as_ref().map(|(p, _)| p.as_str()))
+                    .or(names.get(&node.name).and_then(|n| n.package.as_deref())),
+                naming: names.get(&node.name),
+            });
+        }
+        packages
+    }
+}
