@@ -59,8 +59,9 @@ pub struct Built {
     pub replaces: Option<String>,
     pub depends: String,
     pub programs: Vec<String>,
-    /// Target packages that installing this one removes (file clashes settled with
-    /// `Conflicts`/`Breaks` + `Replaces`).
+    /// Target packages whose files this one takes over (file clashes settled with
+    /// `Conflicts`/`Breaks` + `Replaces`, which remove them, or `Replaces` alone for a split
+    /// package that stays installed).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub removes: Vec<resolve::clash::Removal>,
 }

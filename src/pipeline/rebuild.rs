@@ -54,6 +54,14 @@ pub fn build_record(
     if cfg.prefer != resolve::prefer::Prefer::default() {
         options.insert("prefer".to_owned(), cfg.prefer.to_string());
     }
+    // The file-clash choice and stripping change what is built: a rebuild keeps them.
+    // Records of the defaults leave them out, as records made before they existed did.
+    if cfg.on_clash != resolve::clash::OnClash::default() {
+        options.insert("on-clash".to_owned(), cfg.on_clash.to_string());
+    }
+    if !cfg.strip {
+        options.insert("strip".to_owned(), "false".to_owned());
+    }
     if cfg.host_archive && cfg.archive.lists_dir != ArchiveOptions::default().lists_dir {
         // Built against given apt lists (`--apt-lists`): rebuild against the same.
         options.insert(
@@ -168,6 +176,11 @@ impl Rebuilder<'_> {
             Some(p) => p.parse().map_err(anyhow::Error::msg)?,
             None => resolve::prefer::Prefer::default(),
         };
+        cfg.on_clash = match record.options.get("on-clash") {
+            Some(c) => c.parse().map_err(anyhow::Error::msg)?,
+            None => resolve::clash::OnClash::default(),
+        };
+        cfg.strip = record.options.get("strip").is_none_or(|s| s != "false");
         // Built for this machine's release and architecture: the host's own lists, and
         // compiled sdist builds are valid for it (and only then).
         let for_host = Target::host().ok().is_some_and(|h| {

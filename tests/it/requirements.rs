@@ -310,3 +310,48 @@ fn constraint_files_bound_dependencies_too() {
         packages(&o)
     );
 }
+
+#[test]
+fn build_records_keep_the_clash_and_strip_choices_for_repo_update() {
+    // `repo update` rebuilds from the record: a package first built with --on-clash
+    // conflicts and --no-strip must be rebuilt the same way, not with the defaults.
+    let tmp = tempfile::tempdir().unwrap();
+    let srv = server(tmp.path());
+    let repo = tmp.path().join("repo");
+    let o = py2deb()
+        .args(["repo", "init"])
+        .arg(&repo)
+        .args(["--suite", "stable", "--arch", "amd64"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let url = srv.url();
+    let records = |spec: &str, args: &[&str]| -> serde_json::Value {
+        let mut all = vec!["build", spec, "--index-url", &url, "--repo"];
+        let repo = repo.to_str().unwrap();
+        all.push(repo);
+        all.extend_from_slice(args);
+        let o = build(tmp.path(), &all);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let state = std::fs::read_to_string(Path::new(repo).join(".py2deb/packages.json")).unwrap();
+        serde_json::from_str(&state).unwrap()
+    };
+    let options_of = |v: &serde_json::Value| -> Vec<String> {
+        let mut found = Vec::new();
+        let text = v.to_string();
+        for key in ["\"on-clash\":\"conflicts\"", "\"strip\":\"false\""] {
+            if text.contains(key) {
+                found.push(key.to_owned());
+            }
+        }
+        found
+    };
+    let plain = records("demo-tool==1.0", &[]);
+    assert!(plain.to_string().contains("\"deps\""), "{plain}");
+    assert!(
+        options_of(&plain).is_empty(),
+        "defaults are left out: {plain}"
+    );
+    let chosen = records("demo-tool==2.0", &["--on-clash", "conflicts", "--no-strip"]);
+    assert_eq!(options_of(&chosen).len(), 2, "{chosen}");
+}
