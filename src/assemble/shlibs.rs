@@ -19,13 +19,13 @@
 //! (upstream part, epoch kept), as a `shlibs` file written by `dh_makeshlibs -V` would: never
 //! too low for the target, at the cost of being higher than strictly needed.
 
-use crate::assemble::elf::{self, Kind, Needs};
+use crate::assemble::elf::Needs;
 use crate::debian::archive::contents::PathIndex;
 use crate::debian::archive::{compare_debian, Archive};
 use crate::debian::deb::{DataEntry, DebSpec, EntryKind, Payload};
 use crate::debian::relation::{Dep, Op, Relations};
 use crate::report::Reporter;
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// `GLIBCXX_3.4.N` → the first GCC release with it (libstdc++ manual, "ABI Policy and
@@ -104,38 +104,6 @@ pub fn candidate(entry: &DataEntry) -> Option<usize> {
         .nth(1)
         .is_some_and(|dir| dir.ends_with(".libs"));
     (shared || vendored || entry.mode & 0o111 != 0).then_some(*key)
-}
-
-/// Read every candidate of `spec` (see [`candidate`]) with `read` and parse the ELF ones.
-pub fn scan(
-    spec: &DebSpec,
-    read: &mut dyn FnMut(usize) -> Result<Vec<u8>>,
-) -> Result<Vec<ElfFile>> {
-    let mut out = Vec::new();
-    for entry in &spec.data {
-        let Some(key) = candidate(entry) else {
-            continue;
-        };
-        let data = read(key)?;
-        if !elf::is_elf(&data) {
-            continue;
-        }
-        let needs = elf::parse(&data).with_context(|| {
-            format!(
-                "/{} looks like an ELF file but cannot be read; the wheel is damaged",
-                entry.path
-            )
-        })?;
-        if needs.kind == Kind::Other {
-            continue;
-        }
-        out.push(ElfFile {
-            path: entry.path.clone(),
-            key,
-            needs,
-        });
-    }
-    Ok(out)
 }
 
 /// The libraries that are part of the C library (all in `libc6`).
@@ -341,17 +309,17 @@ pub fn merge(depends: &mut Relations, new: Relations) {
     }
 }
 
-/// Compute the shared-library dependencies of an assembled package and add them to its
-/// `Depends` (see [`depends`] and [`merge`]); `read` gives a source key's bytes.
+/// Compute the shared-library dependencies of an assembled package from its ELF `files`
+/// (found by [`crate::assemble::strip::compiled`]) and add them to its `Depends` (see
+/// [`depends`] and [`merge`]).
 pub fn add_to(
     spec: &mut DebSpec,
-    read: &mut dyn FnMut(usize) -> Result<Vec<u8>>,
+    files: &[ElfFile],
     paths: Option<&PathIndex>,
     archive: &Archive,
     target_name: &str,
     reporter: &dyn Reporter,
 ) -> Result<()> {
-    let files = scan(spec, read)?;
     if files.is_empty() {
         return Ok(());
     }
@@ -367,7 +335,7 @@ pub fn add_to(
         .iter()
         .map(|e| e.path.rsplit('/').next().unwrap_or(&e.path))
         .collect();
-    let new = depends(&files, &shipped, paths, archive, target_name, reporter)?;
+    let new = depends(files, &shipped, paths, archive, target_name, reporter)?;
     merge(&mut spec.control.depends, new);
     Ok(())
 }

@@ -5,13 +5,14 @@
 //! `/usr/bin` are all treated (lintian `unstripped-binary-or-object`).
 //!
 //! `strip` is deterministic (the same input gives the same bytes), so packages stay
-//! byte-reproducible. The files are stripped in a scratch directory before the package is
-//! written, several at once with the threads the package writer was given.
+//! byte-reproducible. The files are stripped in the run's staging directory while the
+//! package is prepared, several at once, in the same read of each file that finds its
+//! shared-library needs ([`compiled`]); the package is then written from the copies.
 
 use crate::assemble::elf::{self, Kind};
-use crate::assemble::shlibs::candidate;
+use crate::assemble::shlibs::{candidate, ElfFile};
 use crate::debian::deb::DebSpec;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -63,15 +64,26 @@ pub fn strip_tool() -> Result<PathBuf> {
         })
 }
 
-/// Read the ELF files of `spec` with `read`, strip copies of them in a directory under
-/// `scratch`, `threads` at a time.
-pub fn strip_all(
+/// The compiled code of a package, found in one read of each candidate file: what each
+/// ELF file needs (for [`crate::assemble::shlibs`]) and, when stripping, the stripped
+/// copies the package is written from.
+#[derive(Default)]
+pub struct Compiled {
+    pub files: Vec<ElfFile>,
+    pub stripped: Stripped,
+}
+
+/// Read each candidate file of `spec` (see [`candidate`]) once with `read`, parse the ELF
+/// ones, and with `strip` (a scratch directory and a thread count) strip copies of them
+/// there, several at once. The dynamic section and symbol versions that shared-library
+/// dependencies come from are what stripping keeps, so the original bytes serve both.
+pub fn compiled(
     spec: &DebSpec,
     read: &mut dyn FnMut(usize) -> Result<Vec<u8>>,
-    scratch: &Path,
-    threads: usize,
-) -> Result<Stripped> {
+    strip: Option<(&Path, usize)>,
+) -> Result<Compiled> {
     let mut dir: Option<tempfile::TempDir> = None;
+    let mut files: Vec<ElfFile> = Vec::new();
     let mut jobs: Vec<(usize, &'static [&'static str], PathBuf, String)> = Vec::new();
     for entry in &spec.data {
         let Some(key) = candidate(entry) else {
@@ -81,14 +93,24 @@ pub fn strip_all(
         if !elf::is_elf(&data) {
             continue;
         }
-        let args = match elf::parse(&data).map(|n| n.kind) {
-            Ok(Kind::SharedObject) => SHARED_ARGS,
-            Ok(Kind::Executable) => EXECUTABLE_ARGS,
-            Ok(Kind::Other) => continue,
-            Err(e) => bail!(
-                "/{} looks like an ELF file but cannot be read ({e:#}); the wheel is damaged",
+        let needs = elf::parse(&data).with_context(|| {
+            format!(
+                "/{} looks like an ELF file but cannot be read; the wheel is damaged",
                 entry.path
-            ),
+            )
+        })?;
+        let args = match needs.kind {
+            Kind::SharedObject => SHARED_ARGS,
+            Kind::Executable => EXECUTABLE_ARGS,
+            Kind::Other => continue,
+        };
+        files.push(ElfFile {
+            path: entry.path.clone(),
+            key,
+            needs,
+        });
+        let Some((scratch, _)) = strip else {
+            continue;
         };
         if dir.is_none() {
             dir = Some(
@@ -107,6 +129,19 @@ pub fn strip_all(
         std::fs::write(&file, &data).with_context(|| format!("writing {}", file.display()))?;
         jobs.push((key, args, file, entry.path.clone()));
     }
+    let threads = strip.map_or(1, |(_, t)| t);
+    Ok(Compiled {
+        files,
+        stripped: run_strip(jobs, dir, threads)?,
+    })
+}
+
+/// Strip each job's file in place, `threads` at a time.
+fn run_strip(
+    jobs: Vec<(usize, &'static [&'static str], PathBuf, String)>,
+    dir: Option<tempfile::TempDir>,
+    threads: usize,
+) -> Result<Stripped> {
     if jobs.is_empty() {
         return Ok(Stripped::default());
     }

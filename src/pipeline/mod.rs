@@ -20,7 +20,7 @@ use crate::report::Reporter;
 use crate::resolve;
 use anyhow::{Context, Result};
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 mod config;
 pub(crate) mod fetch;
@@ -112,13 +112,16 @@ pub fn build_each(
     clean_stale_partials(&cfg.output_dir, reporter);
     // Every group is resolved and laid out before anything is written, so a bad spec
     // fails the run before any package of a good one is compressed.
+    // The staging directory also holds the stripped copies of ELF files, made while the
+    // packages are prepared; it goes away with anything left in it if the run fails.
+    let staging = Staging::new(&cfg.output_dir)?;
     let mut all: Vec<Vec<Prepared>> = Vec::new();
     for specs in groups {
         let earlier: Vec<&Built> = all.iter().flatten().map(|p| &p.built).collect();
-        let prepared = prepare_group(cfg, &overrides, specs, &earlier, reporter)?;
+        let scratch = (staging.path(), jobs);
+        let prepared = prepare_group(cfg, &overrides, specs, &earlier, scratch, reporter)?;
         all.push(prepared);
     }
-    let staging = Staging::new(&cfg.output_dir)?;
     let sizes = write_all(cfg, staging.path(), &mut all, jobs)?;
     for p in all.iter_mut().flatten() {
         // The same package may be needed by two groups; it was written once.
@@ -158,6 +161,7 @@ fn prepare_group(
     overrides: &Overrides,
     specs: &[Spec],
     earlier: &[&Built],
+    scratch: (&Path, usize),
     reporter: &dyn Reporter,
 ) -> Result<Vec<Prepared>> {
     let templates = Templates::load(cfg.templates_dir.as_deref())?;
@@ -191,7 +195,7 @@ fn prepare_group(
     )?;
     let mut built: Vec<Prepared> = Vec::new();
     for planned in plan.packages(overrides) {
-        let p = prepare_planned(cfg, &templates, &tindex, planned, reporter)?;
+        let p = prepare_planned(cfg, &templates, &tindex, planned, scratch, reporter)?;
         check_collision(
             earlier
                 .iter()

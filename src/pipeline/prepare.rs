@@ -23,6 +23,8 @@ pub(super) struct Prepared {
     pub(super) assembly: assemble::Assembly,
     /// What will be reported; `size` is set when it is written.
     pub(super) built: Built,
+    /// Stripped copies of its ELF files, which it is written from.
+    pub(super) stripped: assemble::strip::Stripped,
 }
 
 /// Lay out one planned package: its wheel with its private copies, then the `Depends` on
@@ -33,6 +35,7 @@ pub(super) fn prepare_planned(
     templates: &Templates,
     tindex: &resolve::TargetIndex,
     planned: resolve::plan::Planned,
+    scratch: (&std::path::Path, usize),
     reporter: &dyn Reporter,
 ) -> Result<Prepared> {
     let resolve::plan::Planned {
@@ -62,10 +65,20 @@ pub(super) fn prepare_planned(
         bundled,
         assembly,
         built: b,
+        stripped,
     } = &mut p;
+    // One read of each ELF file: stripped (unless --no-strip) and scanned for the
+    // libraries it needs.
+    let compiled = assemble::strip::compiled(
+        &assembly.spec,
+        &mut |key| assemble::read_source(wheel, bundled, key),
+        cfg.strip.then_some(scratch),
+    )
+    .with_context(|| format!("building {}", node.chain))?;
+    *stripped = compiled.stripped;
     assemble::shlibs::add_to(
         &mut assembly.spec,
-        &mut |key| assemble::read_source(wheel, bundled, key),
+        &compiled.files,
         tindex.dists.paths.as_ref(),
         &tindex.archive,
         &cfg.target.name,
@@ -191,6 +204,7 @@ pub(super) fn prepare_one(
         bundled,
         assembly,
         built,
+        stripped: assemble::strip::Stripped::default(),
     })
 }
 

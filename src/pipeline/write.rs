@@ -137,19 +137,10 @@ fn write_one(
         bundled,
         assembly,
         built,
+        stripped,
     } = p;
     let staged = staging.join(&assembly.filename);
     let result = (|| -> Result<u64> {
-        let stripped = if cfg.strip {
-            assemble::strip::strip_all(
-                &assembly.spec,
-                &mut |key| assemble::read_source(wheel, bundled, key),
-                staging,
-                threads,
-            )?
-        } else {
-            assemble::strip::Stripped::default()
-        };
         let file = std::fs::File::create(&staged)?;
         let mut out = std::io::BufWriter::new(&file);
         deb::write_deb_with_cores(
