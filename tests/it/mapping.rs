@@ -1015,23 +1015,27 @@ fn debian_targets_verify_with_the_keys_py2deb_carries() {
     );
 }
 
-#[test]
-fn hostile_unverified_cache_is_verified_again() {
-    let Some(signer) = Signer::new() else { return };
+/// A loopback mirror with one signed Packages list (the fixture's), a fresh cache and the
+/// options that read it.
+fn one_list_mirror(signer: &Signer) -> (Mirror, tempfile::TempDir, ArchiveOptions) {
     let packages = gz(PACKAGES);
     let release = release_for(&[("main/binary-amd64/Packages.gz", &packages)]);
     let mirror = serve(vec![
         ("dists/bookworm/InRelease", signer.clearsign(&release)),
-        (
-            "dists/bookworm/main/binary-amd64/Packages.gz",
-            packages.clone(),
-        ),
+        ("dists/bookworm/main/binary-amd64/Packages.gz", packages),
     ]);
     let cache = tempfile::tempdir().unwrap();
     let opts = ArchiveOptions {
         mirror: Some(mirror.url.clone()),
         ..signer.options(cache.path())
     };
+    (mirror, cache, opts)
+}
+
+#[test]
+fn hostile_unverified_cache_is_verified_again() {
+    let Some(signer) = Signer::new() else { return };
+    let (mirror, cache, opts) = one_list_mirror(&signer);
     Archive::load_remote(&bookworm(), &opts, &Recorder::default()).unwrap();
     let cached = cache.path().join("archive-v2/debian/bookworm/InRelease");
     assert!(cached.exists());
@@ -1152,20 +1156,7 @@ fn epoch_offsets_are_relative_to_the_python_epoch() {
 fn hostile_remembered_verification_does_not_carry_over_to_other_keys() {
     let Some(signer) = Signer::new() else { return };
     let Some(other) = Signer::new() else { return };
-    let packages = gz(PACKAGES);
-    let release = release_for(&[("main/binary-amd64/Packages.gz", &packages)]);
-    let mirror = serve(vec![
-        ("dists/bookworm/InRelease", signer.clearsign(&release)),
-        (
-            "dists/bookworm/main/binary-amd64/Packages.gz",
-            packages.clone(),
-        ),
-    ]);
-    let cache = tempfile::tempdir().unwrap();
-    let opts = ArchiveOptions {
-        mirror: Some(mirror.url.clone()),
-        ..signer.options(cache.path())
-    };
+    let (_mirror, cache, opts) = one_list_mirror(&signer);
     Archive::load_remote(&bookworm(), &opts, &Recorder::default()).unwrap();
     let memo = cache
         .path()

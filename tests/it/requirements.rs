@@ -30,6 +30,17 @@ fn server(dir: &Path) -> IndexServer {
     server
 }
 
+/// `py2deb repo init REPO` for amd64, unsigned.
+fn init_repo(repo: &Path) {
+    let o = py2deb()
+        .args(["repo", "init"])
+        .arg(repo)
+        .args(["--suite", "stable", "--arch", "amd64"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o.stderr));
+}
+
 fn build(dir: &Path, args: &[&str]) -> Output {
     py2deb()
         .args(args)
@@ -142,13 +153,7 @@ fn repo_add_requirement_file_builds_and_publishes() {
     let tmp = tempfile::tempdir().unwrap();
     let srv = server(tmp.path());
     let repo = tmp.path().join("repo");
-    let o = py2deb()
-        .args(["repo", "init"])
-        .arg(&repo)
-        .args(["--suite", "stable", "--arch", "amd64"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    init_repo(&repo);
     std::fs::write(
         tmp.path().join("req.txt"),
         format!("--index-url {}\ndemo-tool\n", srv.url()),
@@ -318,13 +323,7 @@ fn build_records_keep_the_clash_and_strip_choices_for_repo_update() {
     let tmp = tempfile::tempdir().unwrap();
     let srv = server(tmp.path());
     let repo = tmp.path().join("repo");
-    let o = py2deb()
-        .args(["repo", "init"])
-        .arg(&repo)
-        .args(["--suite", "stable", "--arch", "amd64"])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    init_repo(&repo);
     let url = srv.url();
     let records = |spec: &str, args: &[&str]| -> serde_json::Value {
         let mut all = vec!["build", spec, "--index-url", &url, "--repo"];
