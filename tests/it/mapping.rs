@@ -665,7 +665,7 @@ fn named_target_downloads_verifies_and_caches() {
     assert!(m.paths.is_some(), "Contents gives a path index");
     assert!(cache
         .path()
-        .join("paths-v2/debian/bookworm/paths-amd64.txt")
+        .join("paths-v3/debian/bookworm/paths-amd64.txt")
         .exists());
     let cached = cache.path().join("archive-v2/debian/bookworm");
     assert!(cached.join("packages-amd64.tsv").exists());

@@ -12,7 +12,7 @@
 //!   metadata, shell completions, Jupyter kernels and extensions, …), the interpreter's own
 //!   tree (`usr/lib/python3.X/…` is kept only as a directory, see below), and in
 //!   `usr/lib/python3/dist-packages` the top-level modules and the `__init__.py` of the
-//!   first two package levels (a regular package always has one; a namespace package such
+//!   first three package levels (a regular package always has one; a namespace package such
 //!   as `google` does not, so its subpackages are what clash);
 //! - `d <dir>`: top-level directories a package ships files under: `usr/share/<dir>`,
 //!   `usr/lib/<dir>` (where private application trees live) and
@@ -30,9 +30,9 @@ use std::path::Path;
 
 /// The cache bucket of path indexes (its own version: the format below may change
 /// without touching the dist-info maps).
-pub const PATHS_BUCKET: &str = "paths-v2";
+pub const PATHS_BUCKET: &str = "paths-v3";
 
-const HEADER: &str = "py2deb path index v2";
+const HEADER: &str = "py2deb path index v3";
 
 /// Directories under `usr/share` that many packages install files into, each file by its
 /// own name, where a wheel's data files (`.data/data/share/…`) land too. Their files are
@@ -86,7 +86,12 @@ pub fn keys_of(path: &str) -> Vec<String> {
         }
         ["usr", "lib", "python3", "dist-packages", top, rest @ ..] => {
             keys.push(format!("d usr/lib/python3/dist-packages/{top}"));
-            let init_depth = matches!(rest, [] | ["__init__.py"] | [_, "__init__.py"]);
+            // Three levels: a namespace's subpackage (`azure/synapse/accesscontrol`) is
+            // what clashes with a distribution that ships the namespace as one package.
+            let init_depth = matches!(
+                rest,
+                [] | ["__init__.py"] | [_, "__init__.py"] | [_, _, "__init__.py"]
+            );
             if init_depth {
                 keys.push(format!("f {path}"));
             }
@@ -358,6 +363,24 @@ mod tests {
             b.add(path, pkg);
         }
         assert_eq!(b.finish("k").dir("usr/share/man"), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn namespace_subpackages_are_indexed_three_levels_deep() {
+        // bookworm's python3-azure ships the azure namespace as one tree; a wheel of one
+        // client (azure/synapse/accesscontrol) clashes at the third level.
+        let mut b = PathIndexBuilder::new();
+        let init = "usr/lib/python3/dist-packages/azure/synapse/accesscontrol/__init__.py";
+        b.add(init, "python/python3-azure");
+        b.add(
+            "usr/lib/python3/dist-packages/azure/synapse/accesscontrol/x/__init__.py",
+            "python/python3-azure",
+        );
+        let i = b.finish("k");
+        assert_eq!(i.file(init), ["python3-azure"]);
+        assert!(i
+            .file("usr/lib/python3/dist-packages/azure/synapse/accesscontrol/x/__init__.py")
+            .is_empty());
     }
 
     #[test]
