@@ -325,7 +325,10 @@ for i in "${!NAMES[@]}"; do
         skip "$SUITE $name: beside ${DISTS[i]}" "$SUITE does not ship it"
     fi
 done
-if [[ -n ${BUILT[sphinx]:-} && $HAVE_CHROOT == yes ]]; then
+if [[ -n ${BUILT[sphinx]:-} && $HAVE_CHROOT == yes && -n ${KNOWN["sphinx beside"]:-} ]]; then
+    skip "$SUITE sphinx: beside python3-sphinx-rtd-theme" \
+        "needs the converted sphinx in the beside batch, which leaves it out as a known failure"
+elif [[ -n ${BUILT[sphinx]:-} && $HAVE_CHROOT == yes ]]; then
     outcome sphinx "beside python3-sphinx-rtd-theme" "$LOGS/sphinx.rtd.log" \
         sh -c 'cat "$1" && [ "$(tail -n 1 "$1")" = 0 ]' _ "$WORK/beside/sphinx-rtd" || true
 fi
