@@ -11,8 +11,9 @@
 //! verified it: after a successful check, `InRelease.verified` records the SHA256 of the
 //! exact bytes checked and of the keyring, with the signed text gpgv wrote out, so a later
 //! load of the same bytes against the same keys reads that text instead of running gpgv
-//! again; any other bytes (a replaced or damaged copy) or keys are verified anew. Parsed `Packages` are also cached in a compact TSV so that warm loads skip
-//! decompressing tens of megabytes. Without a usable key the load fails, unless the user
+//! again; any other bytes (a replaced or damaged copy) or keys are verified anew. Parsed
+//! `Packages` are also cached in a compact TSV so that warm loads skip decompressing tens
+//! of megabytes. Without a usable key the load fails, unless the user
 //! passes `--allow-unverified-archive`.
 
 pub mod contents;
@@ -34,12 +35,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime};
 
-/// Debian's archive signing keys (bullseye to trixie), from the debian-archive-keyring
-/// package; see `data/keyrings/README.md`.
 /// Beside a cached InRelease: what gpgv verified in it (see the module documentation).
 const VERIFIED_MEMO: &str = "InRelease.verified";
 const VERIFIED_HEADER: &str = "py2deb verified InRelease v1";
 
+/// Debian's archive signing keys (bullseye to trixie), from the debian-archive-keyring
+/// package; see `data/keyrings/README.md`.
 const DEBIAN_KEYRING: &[u8] = include_bytes!("../../../data/keyrings/debian-archive-keyring.gpg");
 
 /// Largest decompressed index accepted (Debian's biggest `Packages` is under 100 MB).
