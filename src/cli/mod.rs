@@ -492,7 +492,11 @@ impl BuildArgs {
         let mut specs = parse(&self.specs)?;
         let (target, mut archive, host_archive) = self.target.spec()?;
         let target_is_host = target.is_host();
-        let target = target.resolve()?;
+        let cache_dir = match &self.cache_dir {
+            Some(d) => d.clone(),
+            None => Cache::default_root()?,
+        };
+        let target = target.resolve_cached(&cache_dir)?;
         // Requirement files: markers hold or not for the resolved target.
         let mut file_opts = crate::python::requirements::FileOptions::default();
         let mut required_hashes = None;
@@ -542,10 +546,6 @@ impl BuildArgs {
                 self.revision
             );
         }
-        let cache_dir = match &self.cache_dir {
-            Some(d) => d.clone(),
-            None => Cache::default_root()?,
-        };
         let (index, no_binary) = crate::cli::install::merge_file_options(
             self.index_config()?,
             &self.no_binary,

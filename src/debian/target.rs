@@ -7,6 +7,7 @@
 
 use anyhow::{bail, Context, Result};
 use std::fmt;
+use std::path::Path;
 use std::process::Command;
 
 /// The facts of a release that decide which wheels fit and how dependencies are written.
@@ -146,6 +147,13 @@ impl TargetSpec {
     pub fn resolve(&self) -> Result<Target> {
         Target::from_option(&self.name, self.arch.as_deref())
     }
+
+    /// [`TargetSpec::resolve`], remembering the host's probes (dpkg's architecture, the
+    /// interpreter's version) under `cache_root` for as long as the probed programs stay
+    /// the same files.
+    pub fn resolve_cached(&self, cache_root: &Path) -> Result<Target> {
+        Target::from_option_in(&self.name, self.arch.as_deref(), Some(cache_root))
+    }
 }
 
 impl Target {
@@ -181,8 +189,12 @@ impl Target {
 
     /// Parse `--target`: `host` or a known codename.
     pub fn from_option(name: &str, arch: Option<&str>) -> Result<Target> {
+        Target::from_option_in(name, arch, None)
+    }
+
+    fn from_option_in(name: &str, arch: Option<&str>, memo: Option<&Path>) -> Result<Target> {
         if name == "host" {
-            let mut t = Self::host()?;
+            let mut t = Self::host_in(memo)?;
             if let Some(a) = arch {
                 if a != t.arch {
                     bail!("--arch {a} does not match the host ({}); name a target release to build for another architecture", t.arch);
@@ -193,7 +205,7 @@ impl Target {
         } else {
             let arch = match arch {
                 Some(a) => a.to_owned(),
-                None => host_arch().unwrap_or_else(|_| "amd64".into()),
+                None => probe(memo, "dpkg", host_arch).unwrap_or_else(|_| "amd64".into()),
             };
             Self::named(name, &arch)
         }
@@ -202,6 +214,10 @@ impl Target {
     /// Detect this machine's distribution. The Python is `/usr/bin/python3` (the one dpkg
     /// packages use), not whatever `python3` comes first on PATH.
     pub fn host() -> Result<Target> {
+        Target::host_in(None)
+    }
+
+    fn host_in(memo: Option<&Path>) -> Result<Target> {
         let os_release = std::fs::read_to_string("/etc/os-release")
             .or_else(|_| std::fs::read_to_string("/usr/lib/os-release"))
             .context("reading /etc/os-release: py2deb needs a Debian or Ubuntu host, or a named --target")?;
@@ -214,23 +230,9 @@ impl Target {
         };
         let vendor = field("ID").unwrap_or_else(|| "debian".into());
         let codename = field("VERSION_CODENAME").unwrap_or_else(|| "unknown".into());
-        let arch = host_arch()?;
+        let arch = probe(memo, "dpkg", host_arch)?;
         let machine = machine_for_arch(&arch).unwrap_or("unknown").to_owned();
-        // -I -S: no site, no user paths, no environment: nothing but the interpreter's
-        // own version, at a fraction of a full start-up.
-        let py = Command::new("/usr/bin/python3")
-            .args([
-                "-I",
-                "-S",
-                "-c",
-                "import sys; print(sys.version.split()[0])",
-            ])
-            .output()
-            .context("running /usr/bin/python3: install it with `apt install python3`")?;
-        if !py.status.success() {
-            bail!("/usr/bin/python3 failed to report its version: install python3 with `apt install python3`");
-        }
-        let python_full = String::from_utf8_lossy(&py.stdout).trim().to_owned();
+        let python_full = probe(memo, PYTHON, host_python)?;
         let python = parse_two(&python_full)
             .with_context(|| format!("unexpected Python version `{python_full}`"))?;
         let glibc = host_glibc()?;
@@ -261,6 +263,97 @@ impl Target {
     /// `3.11`
     pub fn python_version(&self) -> String {
         format!("{}.{}", self.python.0, self.python.1)
+    }
+}
+
+/// The interpreter Debian's Python packages are for (not whatever `python3` is first on
+/// PATH).
+const PYTHON: &str = "/usr/bin/python3";
+
+/// The cache bucket of remembered host probes.
+const PROBES_BUCKET: &str = "host-v1";
+
+/// Run `run` for `program`, or reuse what it gave last time: each probe costs a process
+/// start (Python's is most of a small build's time), and its answer only changes when the
+/// program does. The memo line is keyed by the program's resolved path, device, inode, size
+/// and change time, and is used only if the answer still looks like one.
+fn probe(memo: Option<&Path>, program: &str, run: fn() -> Result<String>) -> Result<String> {
+    let Some(root) = memo else {
+        return run();
+    };
+    let Some(key) = program_identity(program) else {
+        return run();
+    };
+    let file = root.join(PROBES_BUCKET).join("probes.tsv");
+    let old = std::fs::read_to_string(&file).unwrap_or_default();
+    let name = format!("{program}\t{key}\t");
+    if let Some(v) = old.lines().find_map(|l| l.strip_prefix(&name)) {
+        if !v.is_empty()
+            && v.len() <= 32
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._+-~".contains(&b))
+        {
+            return Ok(v.to_owned());
+        }
+    }
+    let value = run()?;
+    let mut text: String = old
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{program}\t")))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    text.push_str(&format!("{name}{value}\n"));
+    // Best effort: a cache that cannot be written only costs the next run a probe.
+    if std::fs::create_dir_all(file.parent().unwrap_or(root)).is_ok() {
+        let _ = crate::fsutil::write_atomic(&file, text.as_bytes());
+    }
+    Ok(value)
+}
+
+/// What identifies the program file a probe ran: its resolved path and inode facts.
+fn program_identity(program: &str) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let path = if program.contains('/') {
+        std::fs::canonicalize(program).ok()?
+    } else {
+        let dirs = std::env::var_os("PATH")?;
+        std::env::split_paths(&dirs)
+            .map(|d| d.join(program))
+            .find(|p| p.is_file())
+            .and_then(|p| std::fs::canonicalize(p).ok())?
+    };
+    let m = std::fs::metadata(&path).ok()?;
+    let shown = path.to_str()?;
+    if shown.contains(['\t', '\n']) {
+        return None;
+    }
+    Some(format!(
+        "{shown}:{}:{}:{}:{}.{}",
+        m.dev(),
+        m.ino(),
+        m.size(),
+        m.ctime(),
+        m.ctime_nsec()
+    ))
+}
+
+fn host_python() -> Result<String> {
+    {
+        // -I -S: no site, no user paths, no environment: nothing but the interpreter's
+        // own version, at a fraction of a full start-up.
+        let py = Command::new(PYTHON)
+            .args([
+                "-I",
+                "-S",
+                "-c",
+                "import sys; print(sys.version.split()[0])",
+            ])
+            .output()
+            .context("running /usr/bin/python3: install it with `apt install python3`")?;
+        if !py.status.success() {
+            bail!("/usr/bin/python3 failed to report its version: install python3 with `apt install python3`");
+        }
+        Ok(String::from_utf8_lossy(&py.stdout).trim().to_owned())
     }
 }
 
@@ -331,6 +424,40 @@ fn host_glibc() -> Result<(u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    fn counted() -> Result<String> {
+        RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok("7.1".into())
+    }
+
+    #[test]
+    fn probes_are_remembered_per_program_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("tool");
+        std::fs::write(&program, "one").unwrap();
+        let program = program.to_str().unwrap().to_owned();
+        let memo = dir.path().join("cache");
+        assert_eq!(probe(Some(&memo), &program, counted).unwrap(), "7.1");
+        assert_eq!(probe(Some(&memo), &program, counted).unwrap(), "7.1");
+        assert_eq!(RUNS.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Another file at the same path (an upgrade): asked again.
+        std::fs::remove_file(&program).unwrap();
+        std::fs::write(&program, "a longer second version").unwrap();
+        probe(Some(&memo), &program, counted).unwrap();
+        assert_eq!(RUNS.load(std::sync::atomic::Ordering::SeqCst), 2);
+        // A memo line that does not look like an answer is not used.
+        let file = memo.join(PROBES_BUCKET).join("probes.tsv");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let (line, _) = text.rsplit_once('\t').unwrap();
+        std::fs::write(&file, format!("{line}\t$(rm -rf /)\n")).unwrap();
+        assert_eq!(probe(Some(&memo), &program, counted).unwrap(), "7.1");
+        assert_eq!(RUNS.load(std::sync::atomic::Ordering::SeqCst), 3);
+        // Without a cache, every call runs the probe.
+        probe(None, &program, counted).unwrap();
+        assert_eq!(RUNS.load(std::sync::atomic::Ordering::SeqCst), 4);
+    }
 
     #[test]
     fn host_glibc_agrees_with_ldd() {

@@ -93,7 +93,9 @@ impl HttpOptions {
 
 /// Blocking HTTP client shared by every stage.
 pub struct Http {
-    client: reqwest::blocking::Client,
+    /// Built on the first request: setting up the client reads every TLS root and starts
+    /// reqwest's runtime thread, which a build from local wheels (`--no-index`) never needs.
+    client: std::sync::OnceLock<std::result::Result<reqwest::blocking::Client, String>>,
     pub options: HttpOptions,
 }
 
@@ -291,8 +293,25 @@ impl Http {
         Http::with_options(HttpOptions::default())
     }
 
-    /// A client with py2deb's user agent, http(s)-only redirects and these limits.
+    /// A client with py2deb's user agent, http(s)-only redirects and these limits. Nothing
+    /// is set up until the first request; a client that cannot be built (unreadable TLS
+    /// roots, a bad proxy setting) fails that request, with the cause.
     pub fn with_options(options: HttpOptions) -> Result<Http> {
+        Ok(Http {
+            client: std::sync::OnceLock::new(),
+            options,
+        })
+    }
+
+    /// The underlying client, built once.
+    fn client(&self) -> Result<&reqwest::blocking::Client> {
+        let built = self
+            .client
+            .get_or_init(|| Http::build(&self.options).map_err(|e| format!("{e:#}")));
+        built.as_ref().map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    fn build(options: &HttpOptions) -> Result<reqwest::blocking::Client> {
         let policy = reqwest::redirect::Policy::custom(|attempt| {
             let to = attempt.url();
             if !matches!(to.scheme(), "http" | "https") {
@@ -321,7 +340,7 @@ impl Http {
             .redirect(policy)
             .build()
             .context("setting up the HTTP client (TLS roots or proxy settings)")?;
-        Ok(Http { client, options })
+        Ok(client)
     }
 
     /// The same limits with another first retry delay (tests use a few milliseconds).
@@ -413,7 +432,7 @@ impl Http {
             // No per-request timeout here: reqwest would apply it to the whole body, which
             // is wrong for a large download. The client's timeout is per wait, so an attempt
             // overruns the deadline by at most one timeout.
-            let mut req = self.client.get(url);
+            let mut req = self.client()?.get(url);
             for (k, v) in headers {
                 req = req.header(*k, *v);
             }
