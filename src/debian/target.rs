@@ -338,23 +338,21 @@ fn program_identity(program: &str) -> Option<String> {
 }
 
 fn host_python() -> Result<String> {
-    {
-        // -I -S: no site, no user paths, no environment: nothing but the interpreter's
-        // own version, at a fraction of a full start-up.
-        let py = Command::new(PYTHON)
-            .args([
-                "-I",
-                "-S",
-                "-c",
-                "import sys; print(sys.version.split()[0])",
-            ])
-            .output()
-            .context("running /usr/bin/python3: install it with `apt install python3`")?;
-        if !py.status.success() {
-            bail!("/usr/bin/python3 failed to report its version: install python3 with `apt install python3`");
-        }
-        Ok(String::from_utf8_lossy(&py.stdout).trim().to_owned())
+    // -I -S: no site, no user paths, no environment: nothing but the interpreter's
+    // own version, at a fraction of a full start-up.
+    let py = Command::new(PYTHON)
+        .args([
+            "-I",
+            "-S",
+            "-c",
+            "import sys; print(sys.version.split()[0])",
+        ])
+        .output()
+        .context("running /usr/bin/python3: install it with `apt install python3`")?;
+    if !py.status.success() {
+        bail!("/usr/bin/python3 failed to report its version: install python3 with `apt install python3`");
     }
+    Ok(String::from_utf8_lossy(&py.stdout).trim().to_owned())
 }
 
 impl fmt::Display for Target {
