@@ -4,7 +4,7 @@
 //! requirements shows up before the package reaches a machine.
 
 use crate::pipeline::Built;
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -213,7 +213,7 @@ fn hint_for(project: &str, error: &str) -> Option<String> {
         .next()?;
     Some(format!(
         "if {project} needs `{missing}` (a project of that name or the one providing it), add to py2deb.toml:\n  [project.\"{}\"]\n  requires = [\"{}\"]",
-        normalize_name(project),
+        PackageName::normalize(project),
         missing.replace('_', "-")
     ))
 }

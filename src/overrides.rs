@@ -16,7 +16,7 @@
 //! Files are read in order and later ones win: `~/.config/py2deb/py2deb.toml`, then
 //! `py2deb.toml` beside the repository (`--repo DIR`), then each `--override FILE`.
 
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use crate::resolve::ConflictMode;
 use anyhow::{bail, Context, Result};
 use pep508_rs::Requirement;
@@ -29,7 +29,7 @@ pub struct ProjectOverride {
     /// Requirements added to the project's own (extra ones, or tighter bounds: both apply).
     pub requires: Vec<Requirement>,
     /// Normalized names of requirements to leave out.
-    pub skip: Vec<String>,
+    pub skip: Vec<PackageName>,
     /// The Debian binary package name to build it as.
     pub package: Option<String>,
     pub conflicts: Option<ConflictMode>,
@@ -38,7 +38,7 @@ pub struct ProjectOverride {
 /// Every project's overrides, and the files they came from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Overrides {
-    projects: BTreeMap<String, ProjectOverride>,
+    projects: BTreeMap<PackageName, ProjectOverride>,
     pub sources: Vec<PathBuf>,
 }
 
@@ -60,7 +60,7 @@ impl Overrides {
                 bail!("{at}: `project` must be a table of [project.NAME] tables");
             };
             for (name, item) in table.iter() {
-                let normalized = normalize_name(name);
+                let normalized = PackageName::normalize(name);
                 let where_ = format!("{at}: [project.{name}]");
                 let Some(fields) = item.as_table_like() else {
                     bail!("{where_} must be a table");
@@ -79,7 +79,7 @@ impl Overrides {
                             o.skip = strings(value)
                                 .with_context(|| format!("{where_} skip"))?
                                 .iter()
-                                .map(|s| normalize_name(s))
+                                .map(|s| PackageName::normalize(s))
                                 .collect();
                         }
                         "package" => {
@@ -150,7 +150,7 @@ impl Overrides {
     }
 
     pub fn get(&self, project: &str) -> Option<&ProjectOverride> {
-        self.projects.get(&normalize_name(project))
+        self.projects.get(&PackageName::normalize(project))
     }
 
     /// The project's requirements with the overrides applied: skipped ones left out, added
@@ -161,7 +161,7 @@ impl Overrides {
         };
         requires_dist
             .iter()
-            .filter(|r| !o.skip.contains(&normalize_name(r.name.as_ref())))
+            .filter(|r| !o.skip.contains(&PackageName::from(&r.name)))
             .chain(o.requires.iter())
             .cloned()
             .collect()

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 /// `backports.zstd`, `backports_zstd` and `Backports-Zstd` are all `python3-backports-zstd`,
 /// for the package built and for every `Depends` on it.
 pub fn package_name(project: &str) -> Result<String> {
-    let n = crate::python::normalize_name(project);
+    let n = crate::python::PackageName::normalize(project).into_string();
     let n = n.strip_prefix("python-").map(str::to_owned).unwrap_or(n);
     let pkg = format!("python3-{n}");
     control::validate_package_name(&pkg)
@@ -36,7 +36,7 @@ pub fn package_name(project: &str) -> Result<String> {
 /// it satisfy other packages' `Depends: python3-X`. Names that are not valid Debian package
 /// names (a one-letter project) are left out.
 pub fn application_names(project: &str) -> Vec<String> {
-    let n = crate::python::normalize_name(project);
+    let n = crate::python::PackageName::normalize(project).into_string();
     let n = n.strip_prefix("python-").map(str::to_owned).unwrap_or(n);
     [n.clone(), format!("{n}-py")]
         .into_iter()

@@ -238,7 +238,7 @@ pub fn install(
         let req: pep508_rs::Requirement = s.parse().map_err(|e| {
             anyhow::anyhow!("`{s}`: py2deb install takes project names and PEP 508 requirements (for a local file use `py2deb build FILE` and `apt install ./NAME.deb`): {e}")
         })?;
-        projects.push(crate::python::normalize_name(req.name.as_ref()));
+        projects.push(crate::python::PackageName::from(&req.name).into_string());
     }
     use_machine_keyring(&layout);
     let machine = Machine::new(layout.clone(), runner, reporter);
@@ -306,10 +306,9 @@ pub fn install(
     let repo = Repo::open(&layout.repo_dir())?;
     let mut packages: Vec<String> = Vec::new();
     for e in repo.list()? {
-        if e.record
-            .as_ref()
-            .is_some_and(|r| projects.contains(&crate::python::normalize_name(&r.project)))
-            && !packages.contains(&e.package)
+        if e.record.as_ref().is_some_and(|r| {
+            projects.contains(&crate::python::PackageName::normalize(&r.project).into_string())
+        }) && !packages.contains(&e.package)
         {
             packages.push(e.package);
         }
@@ -516,7 +515,7 @@ impl RequirementFileArgs {
             if let Some(pep508_rs::VersionOrUrl::VersionSpecifier(v)) =
                 &c.requirement.version_or_url
             {
-                let name = crate::python::normalize_name(c.requirement.name.as_ref());
+                let name = crate::python::PackageName::from(&c.requirement.name).into_string();
                 let joined = constraints
                     .remove(&name)
                     .into_iter()
@@ -531,7 +530,7 @@ impl RequirementFileArgs {
         .then(|| {
             let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
             for l in &all.requirements {
-                map.entry(crate::python::normalize_name(l.requirement.name.as_ref()))
+                map.entry(crate::python::PackageName::from(&l.requirement.name).into_string())
                     .or_default()
                     .extend(l.hashes.iter().cloned());
             }

@@ -10,8 +10,8 @@ pub mod fetch;
 
 use crate::debian::target::Target;
 use crate::index::fetch::{redact, Http, HttpOptions, HttpStatusError};
-use crate::python::normalize_name;
 use crate::python::tags::{Compat, WheelFilename};
+use crate::python::PackageName;
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
 use pep440_rs::{Operator, Version, VersionSpecifiers};
@@ -75,8 +75,7 @@ pub struct DistFile {
 /// The chosen wheel for a requirement.
 #[derive(Debug, Clone)]
 pub struct Candidate {
-    /// Normalized project name (PEP 503).
-    pub name: String,
+    pub name: PackageName,
     pub version: Version,
     pub file: DistFile,
     pub wheel: WheelFilename,
@@ -109,7 +108,7 @@ impl<'a> Index<'a> {
     /// index, then the find-links directories. A file name seen twice keeps its first
     /// source, so the primary index wins.
     pub fn project_files(&self, name: &str) -> Result<Vec<DistFile>> {
-        let normalized = normalize_name(name);
+        let normalized = PackageName::normalize(name);
         let mut files = Vec::new();
         let mut missing = Vec::new();
         let mut indexes = 0;
@@ -266,13 +265,13 @@ fn names_prerelease(spec: &VersionSpecifiers) -> bool {
 }
 
 /// Version of a source distribution file name (`name-1.0.tar.gz`), for the listing.
-fn sdist_version(filename: &str, normalized: &str) -> Option<Version> {
+fn sdist_version(filename: &str, normalized: &PackageName) -> Option<Version> {
     let stem = [".tar.gz", ".zip", ".tar.bz2", ".tgz", ".tar.xz", ".tar"]
         .iter()
         .find_map(|ext| filename.strip_suffix(ext))?;
     // The name may itself contain `-`: try every split.
     stem.match_indices('-').find_map(|(i, _)| {
-        (normalize_name(&stem[..i]) == normalized)
+        (PackageName::normalize(&stem[..i]) == *normalized)
             .then(|| Version::from_str(&stem[i + 1..]).ok())
             .flatten()
     })
@@ -287,7 +286,7 @@ pub fn select(
     files: Vec<DistFile>,
     reporter: &dyn Reporter,
 ) -> Result<Candidate> {
-    let normalized = normalize_name(name);
+    let normalized = PackageName::normalize(name);
     let python = Version::from_str(&target.python_full).with_context(|| {
         format!(
             "the target's Python version `{}` is not a PEP 440 version",
@@ -340,7 +339,7 @@ pub fn select(
                 continue;
             }
         };
-        if normalize_name(&wheel.name) != normalized {
+        if PackageName::normalize(&wheel.name) != normalized {
             continue;
         }
         let version = wheel.version.clone();
@@ -458,7 +457,7 @@ pub fn select_sdist(
     pre: bool,
     files: Vec<DistFile>,
 ) -> Result<(Version, DistFile)> {
-    let normalized = normalize_name(name);
+    let normalized = PackageName::normalize(name);
     let python = Version::from_str(&target.python_full).with_context(|| {
         format!(
             "the target's Python version `{}` is not a PEP 440 version",
@@ -878,7 +877,7 @@ fn percent_decode(s: &str) -> String {
 // --find-links
 
 /// Wheels and sdists of the project in a directory (or a single file named directly).
-fn find_links(path: &Path, normalized: &str) -> Result<Vec<DistFile>> {
+fn find_links(path: &Path, normalized: &PackageName) -> Result<Vec<DistFile>> {
     let entries: Vec<PathBuf> = if path.is_dir() {
         let mut v: Vec<PathBuf> = std::fs::read_dir(path)
             .with_context(|| format!("reading the --find-links directory {}", path.display()))?
@@ -900,7 +899,7 @@ fn find_links(path: &Path, normalized: &str) -> Result<Vec<DistFile>> {
             continue;
         };
         let ours = match filename.parse::<WheelFilename>() {
-            Ok(w) => normalize_name(&w.name) == normalized,
+            Ok(w) => PackageName::normalize(&w.name) == *normalized,
             Err(_) => sdist_version(filename, normalized).is_some(),
         };
         if !ours || !p.is_file() {
@@ -926,14 +925,6 @@ fn find_links(path: &Path, normalized: &str) -> Result<Vec<DistFile>> {
 mod tests {
     use super::*;
     use crate::report::Recorder;
-
-    #[test]
-    fn normalizes_names() {
-        assert_eq!(normalize_name("Foo.Bar__baz-Qux"), "foo-bar-baz-qux");
-        assert_eq!(normalize_name("typing_extensions"), "typing-extensions");
-        assert_eq!(normalize_name("zope.interface"), "zope-interface");
-        assert_eq!(normalize_name("a-_.b"), "a-b");
-    }
 
     #[test]
     fn project_url_with_and_without_slash() {
@@ -1164,13 +1155,16 @@ mod tests {
     #[test]
     fn sdist_version_handles_dashes() {
         assert_eq!(
-            sdist_version("foo-bar-1.2.tar.gz", "foo-bar"),
+            sdist_version("foo-bar-1.2.tar.gz", &PackageName::normalize("foo-bar")),
             Some(Version::from_str("1.2").unwrap())
         );
         assert_eq!(
-            sdist_version("foo_bar-1.2.zip", "foo-bar"),
+            sdist_version("foo_bar-1.2.zip", &PackageName::normalize("foo-bar")),
             Some(Version::from_str("1.2").unwrap())
         );
-        assert_eq!(sdist_version("foo-1.2.tar.gz", "foo-bar"), None);
+        assert_eq!(
+            sdist_version("foo-1.2.tar.gz", &PackageName::normalize("foo-bar")),
+            None
+        );
     }
 }

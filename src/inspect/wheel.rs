@@ -138,7 +138,7 @@ const S_IFLNK: u32 = 0o120000;
 
 /// PEP 503 normalization, with `_` as the separator as in wheel and dist-info names.
 fn underscore_name(name: &str) -> String {
-    crate::python::normalize_name(name).replace('-', "_")
+    crate::python::PackageName::normalize(name).as_dist_info_name()
 }
 
 /// Whether `stem` (a `.dist-info` or `.data` directory name without the suffix) is

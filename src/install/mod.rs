@@ -472,14 +472,14 @@ impl<'a> Machine<'a> {
         let entries = repo.list()?;
         let mut packages: Vec<String> = Vec::new();
         for name in names {
-            let norm = crate::python::normalize_name(name);
+            let norm = crate::python::PackageName::normalize(name).into_string();
             let found: Vec<&str> = entries
                 .iter()
                 .filter(|e| {
                     e.package == *name
-                        || e.record
-                            .as_ref()
-                            .is_some_and(|r| crate::python::normalize_name(&r.project) == norm)
+                        || e.record.as_ref().is_some_and(|r| {
+                            crate::python::PackageName::normalize(&r.project).into_string() == norm
+                        })
                 })
                 .map(|e| e.package.as_str())
                 .collect();

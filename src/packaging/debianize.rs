@@ -646,7 +646,7 @@ fn copyright(up: &Upstream, opts: &Options, fixmes: &mut Vec<String>) -> String 
 fn watch(up: &Upstream) -> String {
     let stem = crate::inspect::sdist::is_sdist_filename(&up.sdist_filename)
         .map(|(n, _)| n)
-        .unwrap_or_else(|| up.normalized());
+        .unwrap_or_else(|| up.normalized().into_string());
     format!(
         "version=4\nopts=\"uversionmangle=s/(\\d)[_\\.\\-\\+]?((RC|rc|pre|dev|beta|alpha|b|a)\\d*)$/$1~$2/\" \\\n\
          https://pypi.debian.net/{}/{}-(.+)\\.(?:zip|tgz|tbz|txz|(?:tar\\.(?:gz|bz2|xz)))\n",

@@ -23,7 +23,7 @@ use crate::inspect::sdist::unpack;
 use crate::inspect::wheel::Limits;
 use crate::python::markers;
 use crate::python::metadata::Metadata;
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use crate::report::Reporter;
 use crate::resolve::mapping::{DistMap, Universe};
 use anyhow::{bail, Context, Result};
@@ -79,8 +79,8 @@ pub struct Upstream {
 
 impl Upstream {
     /// Normalized project name (PEP 503).
-    pub fn normalized(&self) -> String {
-        normalize_name(&self.meta.name)
+    pub fn normalized(&self) -> PackageName {
+        PackageName::normalize(&self.meta.name)
     }
 
     /// The PEP 517 backend's distribution, from the backend module path.
@@ -213,7 +213,7 @@ impl Upstream {
     /// Is it an application (a program named after the project) rather than a library?
     pub fn is_application(&self) -> bool {
         let n = self.normalized();
-        self.scripts.iter().any(|s| normalize_name(s) == n)
+        self.scripts.iter().any(|s| PackageName::normalize(s) == n)
     }
 }
 

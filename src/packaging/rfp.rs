@@ -9,7 +9,7 @@
 
 use super::{Suite, Upstream};
 use crate::debian::control::Description;
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use crate::resolve::mapping::{map_requirement, Status};
 use anyhow::Result;
 use pep440_rs::Version;
@@ -99,8 +99,7 @@ pub struct DepRow {
     /// `runtime` or `build`.
     pub kind: &'static str,
     pub requirement: String,
-    /// Normalized project name.
-    pub name: String,
+    pub name: PackageName,
     pub state: DepState,
     pub package: Option<String>,
     /// The Debian version the target has.
@@ -128,7 +127,7 @@ pub fn dependency_rows(up: &Upstream, suite: &Suite) -> Result<Vec<DepRow>> {
             rows.push(DepRow {
                 kind,
                 requirement: r.to_string(),
-                name: normalize_name(r.name.as_ref()),
+                name: PackageName::from(&r.name),
                 state,
                 package: m.package,
                 available: m.available,
@@ -249,7 +248,7 @@ pub fn request(
     up: &Upstream,
     source: &str,
     deps: &[DepRow],
-    requests: &BTreeMap<String, String>,
+    requests: &BTreeMap<PackageName, String>,
     blocks: &[String],
     opts: &RequestOptions,
 ) -> Request {
@@ -421,7 +420,7 @@ pub fn plan(
     obtain: &mut dyn FnMut(&Requirement) -> Result<Upstream>,
 ) -> Result<Vec<Planned>> {
     let mut out = Vec::new();
-    let mut done: BTreeMap<String, usize> = BTreeMap::new();
+    let mut done: BTreeMap<PackageName, usize> = BTreeMap::new();
     let mut stack = Vec::new();
     for up in roots {
         visit(
@@ -438,8 +437,8 @@ fn visit(
     suite: &Suite,
     recursive: bool,
     obtain: &mut dyn FnMut(&Requirement) -> Result<Upstream>,
-    done: &mut BTreeMap<String, usize>,
-    stack: &mut Vec<String>,
+    done: &mut BTreeMap<PackageName, usize>,
+    stack: &mut Vec<PackageName>,
     out: &mut Vec<Planned>,
 ) -> Result<()> {
     let name = up.normalized();
@@ -496,7 +495,7 @@ fn visit(
 
 /// Requests for a plan, each knowing which of its dependencies are requested alongside.
 pub fn requests(planned: &[Planned], opts: &RequestOptions) -> Vec<Request> {
-    let alongside: BTreeMap<String, String> = planned
+    let alongside: BTreeMap<PackageName, String> = planned
         .iter()
         .map(|p| (p.upstream.normalized(), p.source.clone()))
         .collect();

@@ -7,7 +7,7 @@ use crate::debian::target::Target;
 use crate::index::IndexConfig;
 use crate::inspect::sdist;
 use crate::inspect::wheel::Limits;
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use crate::resolve;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -66,7 +66,7 @@ impl BuildConfig {
     pub(crate) fn wants_source(&self, name: &str) -> bool {
         self.no_binary
             .iter()
-            .any(|n| n == ":all:" || normalize_name(n) == name)
+            .any(|n| n == ":all:" || PackageName::normalize(n).into_string() == name)
     }
 
     pub(crate) fn sdist_options(&self) -> sdist::SdistBuildOptions {

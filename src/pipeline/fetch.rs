@@ -7,8 +7,8 @@ use crate::index::fetch::{self, Cache, Http};
 use crate::index::{DistFile, Index};
 use crate::inspect::sdist;
 use crate::inspect::wheel::Wheel;
-use crate::python::normalize_name;
 use crate::python::tags::{Compat, WheelFilename};
+use crate::python::PackageName;
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
 use pep508_rs::{ExtraName, VersionOrUrl};
@@ -22,7 +22,7 @@ fn check_required_hash(cfg: &BuildConfig, name: &str, filename: &str, path: &Pat
     let Some(required) = &cfg.required_hashes else {
         return Ok(());
     };
-    let norm = crate::python::normalize_name(name);
+    let norm = crate::python::PackageName::normalize(name).into_string();
     let Some(allowed) = required.get(&norm) else {
         bail!(
             "{name}: hashes are required (a requirement file gave --hash), but none is given \
@@ -67,7 +67,10 @@ pub(crate) fn obtain(
     reporter: &dyn Reporter,
 ) -> Result<(pep440_rs::Version, Fetched)> {
     let constrained;
-    let spec = match cfg.constraints.get(&crate::python::normalize_name(name)) {
+    let spec = match cfg
+        .constraints
+        .get(&crate::python::PackageName::normalize(name).into_string())
+    {
         Some(c) => {
             constrained = spec
                 .iter()
@@ -102,11 +105,11 @@ pub(crate) fn obtain(
             Err(e) => Some(e),
         }
     };
-    let norm = crate::python::normalize_name(name);
+    let norm = crate::python::PackageName::normalize(name).into_string();
     if cfg
         .only_binary
         .iter()
-        .any(|n| n == ":all:" || crate::python::normalize_name(n) == norm)
+        .any(|n| n == ":all:" || crate::python::PackageName::normalize(n).into_string() == norm)
     {
         let why = wheel_error
             .map(|e| format!("{e:#}"))
@@ -208,7 +211,7 @@ pub(crate) fn resolve_and_fetch(
                 Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
                 _ => pep440_rs::VersionSpecifiers::empty(),
             };
-            let name = normalize_name(req.name.as_ref());
+            let name = PackageName::from(&req.name).into_string();
             let (_, mut fetched) = obtain(&name, &vspec, cfg, index, http, cache, reporter)?;
             fetched.extras = req.extras.clone();
             Ok(fetched)

@@ -7,7 +7,7 @@ use crate::debian::archive::ArchiveOptions;
 use crate::debian::target::Target;
 use crate::index::fetch::Http;
 use crate::index::Index;
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use crate::report::Reporter;
 use crate::resolve;
 use anyhow::{Context, Result};
@@ -71,7 +71,7 @@ pub fn build_record(
     }
     Some(crate::repo::BuildRecord {
         spec: follow_spec(req),
-        project: normalize_name(req.name.as_ref()),
+        project: PackageName::from(&req.name).into_string(),
         version: built.project_version.clone(),
         target: cfg.target.name.clone(),
         arch: built.architecture.clone(),

@@ -21,7 +21,7 @@
 
 use crate::debian::archive::contents::PathIndex;
 use crate::debian::relation::{Dep, Relations};
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use crate::report::Reporter;
 use crate::resolve::TargetIndex;
 use anyhow::{bail, Result};
@@ -227,7 +227,7 @@ pub fn settle(
     let built: Vec<&str> = candidates.iter().map(|c| c.package).collect();
     let mut out = Vec::new();
     for c in candidates {
-        let project = normalize_name(c.project);
+        let project = PackageName::normalize(c.project).into_string();
         let sources = sources_of(index, c);
         let mut removals: Vec<Removal> = Vec::new();
         for &p in &c.paths {

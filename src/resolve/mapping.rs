@@ -9,7 +9,7 @@ use crate::debian::relation::{Alternatives, Dep, Op, Relations};
 use crate::debian::target::Target;
 use crate::debian::version;
 use crate::fsutil::write_atomic;
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
 use pep440_rs::{Version, VersionSpecifiers};
@@ -134,7 +134,11 @@ impl DistMap {
             };
             for pkg in pkgs.split(',') {
                 let pkg = pkg.rsplit('/').next().unwrap_or(pkg);
-                self.insert(normalize_name(name), pkg.to_owned(), version.to_owned());
+                self.insert(
+                    PackageName::normalize(name).into_string(),
+                    pkg.to_owned(),
+                    version.to_owned(),
+                );
             }
         }
         Ok(())
@@ -219,7 +223,7 @@ impl DistMap {
     /// All packages shipping `name` (any spelling; normalized here).
     pub fn entries(&self, name: &str) -> &[DistEntry] {
         self.map
-            .get(&normalize_name(name))
+            .get(&PackageName::normalize(name).into_string())
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -244,7 +248,7 @@ impl DistMap {
     /// `python3-<name>` if several ship it, else a `python3-*` one, else any; packages
     /// missing from the archive are skipped (a snapshot can be older than the archive).
     pub fn lookup(&self, name: &str, archive: &Archive) -> Option<&DistEntry> {
-        let conventional = format!("python3-{}", normalize_name(name));
+        let conventional = format!("python3-{}", PackageName::normalize(name).into_string());
         let present: Vec<&DistEntry> = self
             .entries(name)
             .iter()
@@ -615,7 +619,7 @@ fn add_note(row: &mut MapRow, note: String) {
 
 /// `python3-<normalized>` if the archive has it, or a single real package providing it.
 fn convention(name: &str, archive: &Archive) -> Option<String> {
-    let conventional = format!("python3-{}", normalize_name(name));
+    let conventional = format!("python3-{}", PackageName::normalize(name).into_string());
     if archive.contains(&conventional) {
         return Some(conventional);
     }
@@ -657,8 +661,14 @@ mod tests {
 
     #[test]
     fn normalizes_names() {
-        assert_eq!(normalize_name("Foo__Bar.baz"), "foo-bar-baz");
-        assert_eq!(normalize_name("python_slugify"), "python-slugify");
+        assert_eq!(
+            PackageName::normalize("Foo__Bar.baz").into_string(),
+            "foo-bar-baz"
+        );
+        assert_eq!(
+            PackageName::normalize("python_slugify").into_string(),
+            "python-slugify"
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::debian::relation::Relations;
 use crate::debian::target::Target;
 use crate::debian::version;
 use crate::python::markers;
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use crate::report::Reporter;
 use anyhow::{bail, Result};
 use mapping::{DistMap, MapRow, Status, Universe};
@@ -183,7 +183,7 @@ impl Decisions {
         if let Some(edge) = self
             .edges
             .iter_mut()
-            .find(|e| normalize_name(e.requirement.name.as_ref()) == project)
+            .find(|e| PackageName::from(&e.requirement.name) == project)
         {
             if edge.child.is_none() {
                 edge.child = Some(project.to_owned());
@@ -241,7 +241,7 @@ pub fn decide(
     };
     for req in markers::active_requirements(&name, requires_dist, extras, &env) {
         let row = mapping::map_requirement(req, true, &universe);
-        let child_name = normalize_name(req.name.as_ref());
+        let child_name = PackageName::from(&req.name).into_string();
         let spec = specifiers(req);
         let wanted = |private: bool| Wanted {
             name: child_name.clone(),
@@ -575,7 +575,7 @@ fn system_chain(archive: &Archive, package: &str) -> Option<String> {
 
 /// The projects other than `project` whose metadata the target's `package` ships.
 fn others_shipped(index: &TargetIndex, package: &str, project: &str) -> Vec<String> {
-    let project = normalize_name(project);
+    let project = PackageName::normalize(project);
     let mut others: Vec<String> = index
         .dists
         .projects_of(package)
@@ -872,7 +872,7 @@ pub fn dragged_private(
                         continue;
                     };
                     for req in markers::active_requirements(&pname, &reqs, &[], &env) {
-                        if normalize_name(req.name.as_ref()) != *name {
+                        if PackageName::from(&req.name) != *name {
                             continue;
                         }
                         if let Some(VersionOrUrl::VersionSpecifier(spec)) = &req.version_or_url {

@@ -13,7 +13,7 @@ use crate::index::Index;
 use crate::overrides::Overrides;
 use crate::pipeline::fetch::{obtain, open_wheel, resolve_and_fetch, Fetched};
 use crate::pipeline::{BuildConfig, Spec};
-use crate::python::normalize_name;
+use crate::python::PackageName;
 use crate::report::Reporter;
 use crate::resolve;
 use anyhow::{bail, Context, Result};
@@ -395,7 +395,7 @@ fn add_root(
     } = *inputs;
     let mut fetched = resolve_and_fetch(spec, cfg, index, http, cache, reporter)?;
     let wheel = open_wheel(&fetched, cfg)?;
-    let name = normalize_name(&wheel.metadata.name);
+    let name = PackageName::normalize(&wheel.metadata.name).into_string();
     add_extras(&mut fetched.extras, learned_extras.get(&name));
     let version = wheel.metadata.version.clone();
     if by_name.contains_key(&name) {
@@ -514,8 +514,11 @@ impl Plan {
                     // target's would satisfy the requirement too.
                     let provided_inside =
                         e.child.as_deref().is_some_and(|c| inside_names.contains(c))
-                            || inside_names
-                                .contains(normalize_name(e.requirement.name.as_ref()).as_str());
+                            || inside_names.contains(
+                                PackageName::from(&e.requirement.name)
+                                    .into_string()
+                                    .as_str(),
+                            );
                     if provided_inside {
                         continue;
                     }

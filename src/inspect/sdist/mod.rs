@@ -18,6 +18,7 @@ pub mod unpack;
 
 use crate::inspect::wheel::Limits;
 use crate::python::metadata::Metadata;
+use crate::python::PackageName;
 use crate::report::Reporter;
 use anyhow::{bail, Context, Result};
 use pep440_rs::Version;
@@ -106,31 +107,9 @@ pub fn is_sdist_filename(name: &str) -> Option<(String, String)> {
     let stem = &name[..stem_len];
     stem.match_indices('-').find_map(|(i, _)| {
         let (project, version) = (&stem[..i], &stem[i + 1..]);
-        (valid_project_name(project) && Version::from_str(version).is_ok())
+        (PackageName::is_valid(project) && Version::from_str(version).is_ok())
             .then(|| (project.to_owned(), version.to_owned()))
     })
-}
-
-/// PEP 508 names: ASCII letters and digits, with `.`, `_`, `-` inside.
-fn valid_project_name(name: &str) -> bool {
-    let b = name.as_bytes();
-    !b.is_empty()
-        && b[0].is_ascii_alphanumeric()
-        && b[b.len() - 1].is_ascii_alphanumeric()
-        && b.iter()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'))
-}
-
-/// PEP 503 normalization, for comparing names spelled differently.
-fn normalize(name: &str) -> String {
-    let mut out = String::new();
-    for part in name.split(['-', '_', '.']).filter(|p| !p.is_empty()) {
-        if !out.is_empty() {
-            out.push('-');
-        }
-        out.push_str(&part.to_ascii_lowercase());
-    }
-    out
 }
 
 /// `(pure, name, version)` from a wheel file name (PEP 427).
@@ -405,7 +384,16 @@ fn check_identity(
         return Ok(());
     };
     let version_ok = Version::from_str(want_version).is_ok_and(|v| &v == version);
-    if normalize(want_name) != normalize(name) || !version_ok {
+    // Both are parsed, not only normalized: a name with a stray leading or trailing
+    // separator is no project's name, so it is refused rather than matched.
+    let same_name = match (
+        want_name.parse::<PackageName>(),
+        name.parse::<PackageName>(),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if !same_name || !version_ok {
         bail!(
             "{label} builds {name} {version}, not {want_name} {want_version} as its file name \
              says; the sdist is mislabelled, so it is refused"
@@ -670,5 +658,7 @@ mod tests {
         check_identity("x", Some(&want), "foo-bar", &v).unwrap();
         let e = check_identity("x", Some(&want), "other", &v).unwrap_err();
         assert!(e.to_string().contains("mislabelled"), "{e}");
+        check_identity("x", Some(&want), "foo.bar", &v).unwrap();
+        assert!(check_identity("x", Some(&want), "foo-bar_", &v).is_err());
     }
 }
