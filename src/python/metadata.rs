@@ -204,17 +204,6 @@ fn check_free_text(field: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// PEP 508 distribution name: ASCII letters and digits, with `.`, `_`, `-` inside.
-fn valid_project_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 impl Metadata {
     /// Parse METADATA text. Errors quote the bad field.
     pub fn parse(text: &str) -> Result<Metadata> {
@@ -265,7 +254,7 @@ impl Metadata {
                     if name.is_some() {
                         bail!("metadata field Name: {value:?} appears more than once; it must appear exactly once");
                     }
-                    if !valid_project_name(&value) {
+                    if !crate::python::PackageName::is_valid(&value) {
                         bail!(
                             "metadata field Name: {value:?} is not a valid project name; it must be \
                              ASCII letters and digits, with '.', '_' or '-' between them (PEP 508)"
