@@ -1,4 +1,4 @@
-//! Time loading a cached path index (`<cache>/paths-v1/<vendor>/<suite>/paths-<arch>.txt`)
+//! Time loading a cached path index (`<cache>/paths-v4/<vendor>/<suite>/paths-<arch>.txt`)
 //! and a few lookups: `cargo run --release --example paths_bench -- FILE`.
 
 use py2deb::debian::archive::contents::PathIndex;
@@ -9,13 +9,10 @@ fn main() {
         eprintln!("usage: paths_bench PATHS-FILE");
         std::process::exit(2);
     };
-    let text = std::fs::read_to_string(&path).expect("readable path index");
-    let key = text
-        .lines()
-        .next()
-        .and_then(|l| l.split_once("\tkey "))
-        .map(|(_, k)| k.to_owned())
-        .unwrap_or_default();
+    let key = PathIndex::open(path.as_ref())
+        .expect("a valid path index")
+        .key()
+        .to_owned();
     let mut best = f64::MAX;
     let mut index = None;
     for _ in 0..5 {
@@ -32,7 +29,7 @@ fn main() {
     println!(
         "{} keys, {} bytes: load {:.1} ms (best of 5), 2000 lookups {:.2} ms ({hits} hits)",
         index.len(),
-        index.as_text().len(),
+        index.as_bytes().len(),
         best * 1000.0,
         t.elapsed().as_secs_f64() * 1000.0
     );

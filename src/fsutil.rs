@@ -3,10 +3,10 @@
 //! directory, as POSIX requires for the rename itself to survive a crash) and advisory
 //! locks (flock(2), shared or exclusive, waiting or not).
 //!
-//! The lock is a small wrapper over `libc::flock` rather than std's `File::lock`, which
-//! needs Rust 1.89 while the crate builds with 1.85, or another crate: libc is already a
-//! dependency and the wrapper is the only `unsafe` call it needs. flock locks belong to
-//! the open file description, so two holders in one process (each opening the file)
+//! The lock is `fs4`'s flock(2) rather than std's `File::lock`, which needs Rust 1.89
+//! while the crate builds with 1.85 (trixie's compiler); the calls are fully qualified so
+//! that they keep meaning `fs4` once std's methods of the same names are in reach. flock
+//! locks belong to the open file description, so two holders in one process (each opening the file)
 //! exclude each other just as two processes do, and the kernel drops the lock when its
 //! holder dies, so a killed run never leaves a lock behind.
 
@@ -67,23 +67,26 @@ pub enum LockMode {
 /// `Ok(true)`; without, return `Ok(false)` at once when another holder is in the way.
 /// A held lock converts in place (exclusive to shared lets readers in).
 pub fn flock(file: &File, mode: LockMode, wait: bool) -> io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    let op = match mode {
-        LockMode::Shared => libc::LOCK_SH,
-        LockMode::Exclusive => libc::LOCK_EX,
-    } | if wait { 0 } else { libc::LOCK_NB };
-    loop {
-        // SAFETY: the descriptor is owned by `file` and stays open for the call; flock
-        // touches no memory.
-        if unsafe { libc::flock(file.as_raw_fd(), op) } == 0 {
-            return Ok(true);
-        }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
-            Some(libc::EINTR) => continue,
-            Some(libc::EWOULDBLOCK) if !wait => return Ok(false),
-            _ => return Err(err),
-        }
+    use fs4::{FileExt, TryLockError};
+    let attempt = match (mode, wait) {
+        (_, true) => loop {
+            let r = match mode {
+                LockMode::Shared => FileExt::lock_shared(file),
+                LockMode::Exclusive => FileExt::lock(file),
+            };
+            // A signal (the interrupt handler's, say) ends a wait without the lock.
+            match r {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                r => return r.map(|()| true),
+            }
+        },
+        (LockMode::Shared, false) => FileExt::try_lock_shared(file),
+        (LockMode::Exclusive, false) => FileExt::try_lock(file),
+    };
+    match attempt {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(e)) => Err(e),
     }
 }
 

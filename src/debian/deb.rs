@@ -193,6 +193,12 @@ struct Tuning {
     xz_block_size: u64,
     /// The xz dictionary when smaller than preset 6's (`None`: the preset's own).
     xz_dict_size: Option<u32>,
+    /// The input fits in one xz block: compress it with the single-threaded encoder, which
+    /// needs no block buffers (the multithreaded one holds a block of input and one of
+    /// output per thread, ~48 MiB besides the ~94 MiB encoder) and gains nothing from
+    /// threads here. Decided by the input's size alone, so the bytes still do not depend
+    /// on the machine.
+    xz_one_block: bool,
 
     /// zstd's job size in multithreaded mode; `None` for its default (derived from the
     /// level, not from the number of workers).
@@ -205,6 +211,7 @@ impl Tuning {
             threads: threads.clamp(1, MAX_THREADS) as u32,
             xz_block_size: XZ_BLOCK_SIZE,
             xz_dict_size: None,
+            xz_one_block: false,
             zstd_job_size: None,
         }
     }
@@ -243,8 +250,10 @@ fn write_deb_spooled(
 ) -> Result<DebSummary> {
     let tuning = Tuning::with_threads(threads);
     let tree = build_tree(&spec.data)?;
+    let bound = data_tar_bound(spec, &tree);
     let data_tuning = Tuning {
-        xz_dict_size: data_tar_bound(spec, tree.len()).and_then(xz_dict_size),
+        xz_dict_size: bound.and_then(xz_dict_size),
+        xz_one_block: bound.is_some_and(|b| b <= XZ_BLOCK_SIZE),
         ..tuning
     };
     let scripts = control_members(&spec.scripts)?;
@@ -349,6 +358,7 @@ fn write_deb_spooled(
         + RECORD;
     let control_tuning = Tuning {
         xz_dict_size: xz_dict_size(control_bound),
+        xz_one_block: control_bound <= XZ_BLOCK_SIZE,
         ..tuning
     };
     let compressor = Compressor::new(spec.compression, Vec::new(), control_tuning)?;
@@ -389,16 +399,30 @@ const TAR_ENTRY_BOUND: u64 = 2 * BLOCK as u64;
 
 /// An upper bound of the uncompressed data.tar, `None` when the source files' size is
 /// unknown. `nodes` counts the entries and implied directories.
-fn data_tar_bound(spec: &DebSpec, nodes: usize) -> Option<u64> {
-    let mut bound = spec.size_hint + (nodes as u64 + 1) * TAR_ENTRY_BOUND + RECORD;
+fn data_tar_bound(spec: &DebSpec, tree: &BTreeMap<TreeKey, Node>) -> Option<u64> {
+    // The root `./`, then each node: its header and padding, and for a name that does
+    // not fit the 100-byte field a `././@LongLink` record (a header and the name).
+    let mut bound = spec.size_hint + (tree.len() as u64 + 1) * TAR_ENTRY_BOUND + RECORD;
+    let long = |len: usize| {
+        if len > 100 {
+            len as u64 + TAR_ENTRY_BOUND
+        } else {
+            0
+        }
+    };
     let mut sourced = false;
-    for entry in &spec.data {
-        // Long names and link targets take an extra record each: name plus a block.
-        bound += entry.path.len() as u64 + TAR_ENTRY_BOUND;
-        match &entry.kind {
+    for (key, node) in tree {
+        // `./a/b`, with a trailing `/` for a directory.
+        let name = 2 + key.0.iter().map(|p| p.len() + 1).sum::<usize>() - 1;
+        let Node::Entry(i) = node else {
+            bound += long(name + 1);
+            continue;
+        };
+        bound += long(name);
+        match &spec.data[*i].kind {
             EntryKind::File(Payload::Bytes(b)) => bound += b.len() as u64,
             EntryKind::File(Payload::Source(_)) => sourced = true,
-            EntryKind::Symlink(t) => bound += t.len() as u64 + TAR_ENTRY_BOUND,
+            EntryKind::Symlink(t) => bound += long(t.len()),
         }
     }
     (spec.size_hint > 0 || !sourced).then_some(bound)
@@ -535,16 +559,26 @@ impl<W: Write> Compressor<W> {
     fn new(kind: Compression, w: W, tuning: Tuning) -> Result<Self> {
         Ok(match kind {
             Compression::Xz => {
+                let mut opts = liblzma::stream::LzmaOptions::new_preset(XZ_PRESET)
+                    .context("reading xz preset 6")?;
+                if let Some(dict) = tuning.xz_dict_size {
+                    opts.dict_size(dict);
+                }
+                let mut filters = liblzma::stream::Filters::new();
+                filters.lzma2(&opts);
+                if tuning.xz_one_block {
+                    let stream = liblzma::stream::Stream::new_stream_encoder(
+                        &filters,
+                        liblzma::stream::Check::Crc64,
+                    )
+                    .context("starting the xz encoder")?;
+                    return Ok(Compressor::Xz(liblzma::write::XzEncoder::new_stream(
+                        w, stream,
+                    )));
+                }
                 let mut builder = liblzma::stream::MtStreamBuilder::new();
                 builder.preset(XZ_PRESET);
-                if let Some(dict) = tuning.xz_dict_size {
-                    let mut opts = liblzma::stream::LzmaOptions::new_preset(XZ_PRESET)
-                        .context("reading xz preset 6")?;
-                    opts.dict_size(dict);
-                    let mut filters = liblzma::stream::Filters::new();
-                    filters.lzma2(&opts);
-                    builder.filters(filters);
-                }
+                builder.filters(filters);
                 let stream = builder
                     .block_size(tuning.xz_block_size)
                     .threads(tuning.threads)
@@ -937,6 +971,58 @@ mod tests {
         (2 | (p & 1)) << (p / 2 + 11)
     }
 
+    /// The flags of the first block header of an .xz stream: 0x40 and 0x80 say it
+    /// records its compressed and uncompressed sizes, which only the multithreaded
+    /// encoder (it compresses a whole block before writing it) knows.
+    fn xz_block_flags(xz: &[u8]) -> u8 {
+        xz[12 + 1]
+    }
+
+    #[test]
+    fn one_block_inputs_take_the_single_threaded_encoder() {
+        let mut s = spec(Compression::Xz);
+        s.size_hint = [3, 0, 5].iter().map(|&k| sourced(k).len() as u64).sum();
+        for threads in [1, 2] {
+            let (deb, _) = write(&s, threads);
+            for (name, xz) in &ar_members(&deb)[1..] {
+                assert_eq!(xz_block_flags(xz) & 0xc0, 0, "{name}, {threads} threads");
+            }
+        }
+        // Past one block the multithreaded encoder splits the input.
+        let data: Vec<u8> = (0..3u32 << 19).map(|i| (i * 7 % 253) as u8).collect();
+        let tuning = Tuning {
+            xz_block_size: 1 << 19,
+            ..Tuning::with_threads(2)
+        };
+        let mut z = Compressor::new(Compression::Xz, Vec::new(), tuning).unwrap();
+        z.write_all(&data).unwrap();
+        let xz = z.finish().unwrap();
+        assert_eq!(xz_block_flags(&xz) & 0xc0, 0xc0);
+    }
+
+    #[test]
+    fn the_data_tar_bound_holds_and_stays_close() {
+        let mut s = spec(Compression::None);
+        s.size_hint = s
+            .data
+            .iter()
+            .map(|e| match &e.kind {
+                EntryKind::File(Payload::Source(k)) => sourced(*k).len() as u64,
+                _ => 0,
+            })
+            .sum();
+        let (deb, _) = write(&s, 1);
+        let tar = ar_members(&deb)[2].1.len() as u64;
+        let tree = build_tree(&s.data).unwrap();
+        let bound = data_tar_bound(&s, &tree).unwrap();
+        assert!(bound >= tar, "{bound} < {tar}");
+        // Within a header and a padding block per node, and a record.
+        assert!(
+            bound <= tar + (tree.len() as u64 + 1) * TAR_ENTRY_BOUND + RECORD,
+            "{bound} is far above {tar}"
+        );
+    }
+
     #[test]
     fn small_packages_get_a_dictionary_that_still_covers_them() {
         let mut s = spec(Compression::Xz);
@@ -1250,6 +1336,7 @@ mod tests {
                     threads,
                     xz_block_size: 1 << 19,
                     xz_dict_size: None,
+                    xz_one_block: false,
                     zstd_job_size: Some(1 << 19),
                 };
                 let mut z = Compressor::new(c, Vec::new(), tuning).unwrap();

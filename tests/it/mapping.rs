@@ -665,7 +665,10 @@ fn named_target_downloads_verifies_and_caches() {
     assert!(m.paths.is_some(), "Contents gives a path index");
     assert!(cache
         .path()
-        .join("paths-v3/debian/bookworm/paths-amd64.txt")
+        .join(format!(
+            "{}/debian/bookworm/paths-amd64.txt",
+            py2deb::debian::archive::contents::PATHS_BUCKET
+        ))
         .exists());
     let cached = cache.path().join("archive-v2/debian/bookworm");
     assert!(cached.join("packages-amd64.tsv").exists());

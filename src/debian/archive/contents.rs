@@ -21,18 +21,20 @@
 //!   `usr/lib/`, `lib/`) by file name, which is what `DT_NEEDED` names.
 //!
 //! The cached form is the sorted key lines themselves (`key<TAB>pkg,pkg`) after one header
-//! line, so loading is one read and one scan for line starts; lookups are binary searches
-//! over the text, with no per-entry allocation.
+//! line that gives the cache key, the number of lines and their length in bytes. Loading maps
+//! the file and checks the header; lookups bisect the mapped lines in place
+//! ([`super::lines`]), with no load-time scan and no per-entry allocation.
 
-use anyhow::{bail, Result};
+use super::lines::{self, Bytes};
+use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The cache bucket of path indexes (its own version: the format below may change
 /// without touching the dist-info maps).
-pub const PATHS_BUCKET: &str = "paths-v3";
+pub const PATHS_BUCKET: &str = "paths-v4";
 
-const HEADER: &str = "py2deb path index v3";
+const HEADER: &str = "py2deb path index v4";
 
 /// Directories under `usr/share` that many packages install files into, each file by its
 /// own name, where a wheel's data files (`.data/data/share/…`) land too. Their files are
@@ -153,15 +155,17 @@ impl PathIndexBuilder {
 
     /// The index, keyed to `key` (the hashes of the Contents it was built from).
     pub fn finish(self, key: &str) -> PathIndex {
-        let mut text = format!("{HEADER}\tkey {key}\n");
+        let mut body = String::new();
+        let mut count = 0usize;
         for (k, pkgs) in &self.rows {
             if pkgs.is_empty() || k.contains(['\t', '\n']) {
                 continue;
             }
-            text.push_str(k);
-            text.push('\t');
+            count += 1;
+            body.push_str(k);
+            body.push('\t');
             if pkgs.len() == 1 {
-                text.push_str(&pkgs[0]);
+                body.push_str(&pkgs[0]);
             } else {
                 // First occurrence order, each package once.
                 let mut seen = std::collections::HashSet::with_capacity(pkgs.len());
@@ -170,110 +174,114 @@ impl PathIndexBuilder {
                     .map(String::as_str)
                     .filter(|p| seen.insert(*p))
                     .collect();
-                text.push_str(&unique.join(","));
+                body.push_str(&unique.join(","));
             }
-            text.push('\n');
+            body.push('\n');
         }
-        PathIndex::parse(text).expect("a freshly built path index is well formed")
+        let key: String = key.chars().filter(|c| !c.is_whitespace()).collect();
+        let len = body.len();
+        let text = format!("{HEADER}\tkey {key}\tlines {count}\tbytes {len}\n") + &body;
+        PathIndex::from_bytes(Bytes::from(text.into_bytes()))
+            .expect("a freshly built path index is well formed")
     }
 }
 
 /// The sorted key lines of a path index (see the module documentation).
 #[derive(Debug, Clone)]
 pub struct PathIndex {
-    text: String,
-    /// Byte offset of each key line's start, in key order.
-    lines: Vec<u32>,
+    text: Bytes,
+    /// Where the key lines start (after the header).
+    body: usize,
+    /// Number of key lines, as the header gives it.
+    count: usize,
 }
 
 impl PathIndex {
-    /// Parse the cached form; refuses anything not written by [`PathIndexBuilder`].
-    pub fn parse(text: String) -> Result<PathIndex> {
-        if text.len() > u32::MAX as usize {
-            bail!("path index is larger than 4 GiB");
-        }
-        let Some(first) = text.find('\n') else {
+    /// Take the cached form; refuses anything whose header is not one
+    /// [`PathIndexBuilder`] writes for exactly these bytes (another format, a cut-off or
+    /// extended file).
+    pub fn from_bytes(text: Bytes) -> Result<PathIndex> {
+        let Some(nl) = memchr(b'\n', &text) else {
             bail!("path index has no header line");
         };
-        if !text[..first].starts_with(HEADER) {
+        let header = std::str::from_utf8(&text[..nl]).unwrap_or("");
+        let fields: Vec<&str> = header.split('\t').collect();
+        let [format, key, lines, bytes] = fields[..] else {
             bail!(
                 "path index starts with {:?}, not `{HEADER}`",
-                &text[..first.min(60)]
+                &header[..header.len().min(60)]
+            );
+        };
+        let count = lines.strip_prefix("lines ").and_then(|n| n.parse().ok());
+        let len = bytes
+            .strip_prefix("bytes ")
+            .and_then(|n| n.parse::<usize>().ok());
+        let (Some(count), Some(len)) = (count, len) else {
+            bail!("path index header {header:?} is malformed");
+        };
+        if format != HEADER || !key.starts_with("key ") {
+            bail!("path index is in the format {format:?}, not `{HEADER}`");
+        }
+        if nl + 1 + len != text.len() || len > 0 && !text.ends_with(b"\n") {
+            bail!(
+                "path index has {} bytes of lines but its header says {len}: it is damaged",
+                text.len() - nl - 1
             );
         }
-        let mut lines = Vec::with_capacity(text.len() / 40);
-        let mut start = first + 1;
-        let bytes = text.as_bytes();
-        let mut previous: &[u8] = b"";
-        while start < bytes.len() {
-            let end = memchr(b'\n', &bytes[start..]).map_or(bytes.len(), |i| start + i);
-            let line = &bytes[start..end];
-            let Some(tab) = memchr(b'\t', line) else {
-                bail!("path index line {} has no tab", lines.len() + 2);
-            };
-            let key = &line[..tab];
-            if key <= previous {
-                bail!("path index is not sorted at line {}", lines.len() + 2);
-            }
-            previous = key;
-            lines.push(start as u32);
-            start = end + 1;
-        }
-        Ok(PathIndex { text, lines })
+        Ok(PathIndex {
+            text,
+            body: nl + 1,
+            count,
+        })
+    }
+
+    /// Map a cached index without looking at its key (an offline run takes what it has).
+    pub fn open(path: &Path) -> Result<PathIndex> {
+        let text = Bytes::map(path).with_context(|| format!("cannot read {}", path.display()))?;
+        PathIndex::from_bytes(text).with_context(|| format!("in {}", path.display()))
     }
 
     /// The cache key it was built for (the header's `key …`).
     pub fn key(&self) -> &str {
-        let head = self.text.lines().next().unwrap_or("");
-        head.split_once("\tkey ").map_or("", |(_, k)| k)
+        let header = std::str::from_utf8(&self.text[..self.body - 1]).unwrap_or("");
+        header
+            .split('\t')
+            .nth(1)
+            .and_then(|k| k.strip_prefix("key "))
+            .unwrap_or("")
     }
 
-    /// Read a cached index; `None` when it is missing, damaged or built for other indexes.
+    /// Map a cached index; `None` when it is missing, damaged or built for other indexes.
     pub fn load(path: &Path, key: &str) -> Option<PathIndex> {
-        let text = std::fs::read_to_string(path).ok()?;
-        let index = PathIndex::parse(text).ok()?;
+        let index = PathIndex::open(path).ok()?;
         (index.key() == key).then_some(index)
     }
 
     /// The cached form.
-    pub fn as_text(&self) -> &str {
+    pub fn as_bytes(&self) -> &[u8] {
         &self.text
     }
 
     /// Number of keys.
     pub fn len(&self) -> usize {
-        self.lines.len()
+        self.count
     }
 
     pub fn is_empty(&self) -> bool {
-        self.lines.is_empty()
-    }
-
-    fn line(&self, i: usize) -> (&str, &str) {
-        let start = self.lines[i] as usize;
-        let rest = &self.text[start..];
-        let line = rest.split('\n').next().unwrap_or(rest);
-        line.split_once('\t').unwrap_or((line, ""))
+        self.count == 0
     }
 
     fn get(&self, key: &str) -> Vec<&str> {
-        let found = self
-            .lines
-            .binary_search_by(|&off| {
-                let rest = &self.text.as_bytes()[off as usize..];
-                let tab = memchr(b'\t', rest).unwrap_or(rest.len());
-                rest[..tab].cmp(key.as_bytes())
-            })
-            .ok();
-        match found {
-            Some(i) => self
-                .line(i)
-                .1
-                .split(',')
-                .filter(|p| !p.is_empty())
-                .collect(),
-            None => Vec::new(),
-        }
+        let lines = self.body..self.text.len();
+        let Some((_, line)) = lines::find(&self.text, lines, key.as_bytes()) else {
+            return Vec::new();
+        };
+        // A line that is not UTF-8 was not written by the builder: it names nothing.
+        let Ok(line) = std::str::from_utf8(line) else {
+            return Vec::new();
+        };
+        let packages = line.split_once('\t').map_or("", |(_, p)| p);
+        packages.split(',').filter(|p| !p.is_empty()).collect()
     }
 
     /// Packages shipping exactly this file (relative path, no leading `/`).
@@ -292,7 +300,6 @@ impl PathIndex {
     }
 }
 
-/// The vectorized search: a warm load scans every line of a ~17 MB index.
 fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     memchr::memchr(needle, hay)
 }
@@ -412,13 +419,37 @@ mod tests {
     #[test]
     fn cached_form_round_trips_and_refuses_damage() {
         let i = index();
-        let again = PathIndex::parse(i.as_text().to_owned()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("paths.tsv");
+        std::fs::write(&p, i.as_bytes()).unwrap();
+        let again = PathIndex::load(&p, "k1").unwrap();
         assert_eq!(again.len(), i.len());
+        let newlines = i.as_bytes().iter().filter(|&&b| b == b'\n').count();
+        assert_eq!(
+            again.len(),
+            newlines - 1,
+            "every line but the header is a key"
+        );
         assert_eq!(again.soname("libz.so.1"), ["zlib1g"]);
-        let unsorted = format!("{HEADER}\tkey k\nf b\tx\nf a\ty\n");
-        assert!(PathIndex::parse(unsorted).is_err());
-        assert!(PathIndex::parse("garbage\n".into()).is_err());
-        assert!(PathIndex::parse(format!("{HEADER}\tkey k\nno tab here\n")).is_err());
+        assert_eq!(again.file("etc/hosts"), ["netbase"]);
+        assert!(
+            PathIndex::load(&p, "k2").is_none(),
+            "built for other indexes"
+        );
+        let bytes = |t: &[u8]| PathIndex::from_bytes(Bytes::from(t.to_vec()));
+        // Cut off, extended, another format, no header: all refused.
+        let text = i.as_bytes();
+        assert!(bytes(&text[..text.len() - 1]).is_err());
+        assert!(bytes(&[text, b"f z\tzz\n"].concat()).is_err());
+        assert!(bytes(b"garbage\n").is_err());
+        assert!(bytes(b"").is_err());
+        let v3 = String::from_utf8_lossy(text).replace(HEADER, "py2deb path index v3");
+        assert!(bytes(v3.as_bytes()).is_err());
+        // A line that is not UTF-8 names no package.
+        let mut bad = text.to_vec();
+        let at = memchr::memmem::find(&bad, b"netbase").unwrap();
+        bad[at] = 0xff;
+        assert!(bytes(&bad).unwrap().file("etc/hosts").is_empty());
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! passes `--allow-unverified-archive`.
 
 pub mod contents;
+pub mod lines;
 
 use crate::debian::deb822;
 use crate::debian::target::Target;
@@ -291,29 +292,13 @@ fn decompress_at_most(raw: &[u8], limit: u64) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The compact cache's format; a file in another (older) format is rebuilt.
-const COMPACT_FORMAT: &str = "packages-v4";
-
-/// Compact cache: a header line `<format>\t<key>`, then the text of
-/// [`packages::Archive`]: `name\tversion\tarch\tprovides(comma-separated)\tdepends\t
-/// pre-depends\tbreaks\tpriority` per package version sorted by name, an empty line, and
-/// `virtual\tprovider,...` sorted by virtual name.
+/// The compact cache of a universe (see [`packages::Archive::to_cache`]), memory-mapped.
 fn read_compact(path: &Path, key: &str) -> Option<Archive> {
-    let text = fs::read_to_string(path).ok()?;
-    let header = text.split_once('\n')?.0;
-    if header != format!("{COMPACT_FORMAT}\t{key}") {
-        return None;
-    }
-    let start = header.len() + 1;
-    Archive::from_compact(text, start)
+    Archive::from_cache(lines::Bytes::map(path).ok()?, key)
 }
 
 fn write_compact(path: &Path, key: &str, a: &Archive) -> Result<()> {
-    let lines = a.compact_lines();
-    let mut out = String::with_capacity(lines.len() + 128);
-    out.push_str(&format!("{COMPACT_FORMAT}\t{key}\n"));
-    out.push_str(lines);
-    write_atomic(path, out.as_bytes())
+    write_atomic(path, &a.to_cache(key))
 }
 
 /// The parts of an InRelease file py2deb uses.

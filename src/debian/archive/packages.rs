@@ -1,19 +1,24 @@
-//! The target's binary package universe in memory: one compact sorted text, indexed by
+//! The target's binary package universe: one compact sorted text, searched in place by
 //! package name, parsed per package only when asked (fields as `Packages` files carry
 //! them, Debian Policy §5.3).
 //!
 //! A Debian release lists 60 000+ binary packages, and a build looks at a few dozen of
 //! them. Turning every stanza into owned strings and hash-map entries cost more than the
-//! rest of a small build together (allocation, hashing, and freeing it all at exit), so
-//! the universe is kept as the text of its compact cache: one line per package version,
-//! sorted by name, in one allocation. Loading only finds where each name's lines start;
-//! [`PackageVersion`]s are made the first time a name is looked up, and the provider map
-//! the first time a virtual package is asked about.
+//! rest of a small build together, and so did reading the cached text and finding its
+//! line starts; so the universe is the text of its compact cache, memory-mapped: one line
+//! per package version, sorted by name, then the providers of each virtual name. A lookup
+//! bisects the lines ([`super::lines`]); [`PackageVersion`]s are made the first time a
+//! name is asked about and kept for the rest of the run.
 
+use super::lines::{self, Bytes};
 use super::relation_names;
 use crate::debian::deb822;
+use elsa::sync::FrozenMap;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
+use std::ops::Range;
+
+/// The compact cache's format; a file in another (older) format is rebuilt.
+const COMPACT_FORMAT: &str = "packages-v5";
 
 /// One version of a binary package as a `Packages` stanza describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,40 +43,28 @@ pub struct PackageVersion {
     pub source: String,
 }
 
-/// The lines of one package name in [`Archive::text`].
-#[derive(Debug, Clone)]
-struct Group {
-    /// Byte range of the name.
-    name: (u32, u32),
-    /// Byte range of the group's lines (each ending in `\n`).
-    lines: (u32, u32),
-    versions: OnceLock<Vec<PackageVersion>>,
-}
-
 /// Every binary package the target can install, by name.
 #[derive(Debug, Default, Clone)]
 pub struct Archive {
-    /// Compact lines
+    /// The compact text. Package lines
     /// `name\tversion\tarch\tprovides\tdepends\tpre-depends\tbreaks\tpriority\tsource`
-    /// (source empty when it is the package's own name),
-    /// sorted by name (bytewise), versions of one name in the order the indexes listed them.
-    text: String,
-    /// Where the lines start: one per name, in the text's order.
-    groups: Vec<Group>,
-    /// The provider section that follows the package lines after an empty line:
-    /// `virtual\tprovider,provider`, sorted by virtual name, precomputed so that asking
-    /// who provides a name does not read every package.
-    provided: Vec<Provided>,
+    /// (source empty when it is the package's own name), sorted by name (bytewise),
+    /// versions of one name in the order the indexes listed them; an empty line; then
+    /// `virtual\tprovider,provider` sorted by virtual name, precomputed so that asking who
+    /// provides a name does not read every package.
+    text: Bytes,
+    /// Where the package lines are in `text`.
+    packages: Range<usize>,
+    /// Where the provider lines are.
+    provided: Range<usize>,
+    /// Number of distinct package names.
+    names: usize,
+    /// Parsed versions, by the offset of the name's first line.
+    versions: FrozenMap<usize, Vec<PackageVersion>>,
+    /// Parsed provider lists, by the offset of their line.
+    providers: FrozenMap<usize, Vec<String>>,
     /// Human-readable list of the indexes this was read from.
     pub sources: Vec<String>,
-}
-
-/// One line of the provider section.
-#[derive(Debug, Clone)]
-struct Provided {
-    name: (u32, u32),
-    list: (u32, u32),
-    providers: OnceLock<Vec<String>>,
 }
 
 /// One package version while a universe is being put together.
@@ -105,17 +98,14 @@ impl Archive {
     /// [`Archive::from_packages`].)
     pub fn add_packages(&mut self, data: &[u8], with_depends: bool) {
         let mut rows: Vec<Row> = self
-            .groups
-            .iter()
-            .flat_map(|g| {
-                let name = self.slice(g.name).to_owned();
-                self.slice(g.lines)
-                    .lines()
-                    .map(move |l| Row {
-                        name: name.clone(),
-                        line: format!("{l}\n"),
-                    })
-                    .collect::<Vec<_>>()
+            .package_lines()
+            .filter_map(|(_, line)| {
+                let line = std::str::from_utf8(line).ok()?;
+                let name = line.split('\t').next()?.to_owned();
+                Some(Row {
+                    name,
+                    line: format!("{line}\n"),
+                })
             })
             .collect();
         stanza_rows(data, with_depends, &mut rows);
@@ -129,11 +119,13 @@ impl Archive {
         rows.sort_by(|a, b| a.name.as_bytes().cmp(b.name.as_bytes()));
         let mut text = String::with_capacity(rows.iter().map(|r| r.line.len()).sum());
         let mut seen: Vec<(&str, &str)> = Vec::new();
-        let mut last_name = "";
+        let mut last_name = None;
+        let mut names = 0;
         for r in &rows {
-            if r.name != last_name {
+            if last_name != Some(&r.name) {
                 seen.clear();
-                last_name = &r.name;
+                last_name = Some(&r.name);
+                names += 1;
             }
             // The same version shows up in several suites (bookworm and bookworm-updates).
             let mut f = r.line.split('\t').skip(1);
@@ -155,6 +147,7 @@ impl Archive {
                 }
             }
         }
+        let packages = 0..text.len();
         let mut section = String::from("\n");
         for (virt, by) in provided {
             section.push_str(virt);
@@ -163,111 +156,88 @@ impl Archive {
             section.push('\n');
         }
         text.push_str(&section);
-        Archive::from_compact(text, 0).expect("rows written sorted and well-formed")
+        let provided = packages.end + 1..text.len();
+        Archive {
+            text: Bytes::from(text.into_bytes()),
+            packages,
+            provided,
+            names,
+            ..Archive::default()
+        }
     }
 
-    /// Index a compact text whose lines start at `start`; `None` when it is not sorted
-    /// or a line is malformed (a damaged cache is then rebuilt from the indexes).
-    pub(super) fn from_compact(text: String, start: usize) -> Option<Archive> {
-        if text.len() > u32::MAX as usize || !text.ends_with('\n') && text.len() > start {
+    /// The archive in a cache file's bytes (mapped): `None` unless its header is the one
+    /// [`Archive::to_cache`] writes for `key` and exactly these bytes (another format,
+    /// other indexes, a cut-off or extended file are all rebuilt from the indexes).
+    pub(super) fn from_cache(text: Bytes, key: &str) -> Option<Archive> {
+        let nl = memchr::memchr(b'\n', &text)?;
+        let header = std::str::from_utf8(&text[..nl]).ok()?;
+        let mut f = header.split('\t');
+        if f.next()? != COMPACT_FORMAT || f.next()? != key {
             return None;
         }
-        let mut groups: Vec<Group> = Vec::new();
-        let bytes = text.as_bytes();
-        let mut at = start;
-        while at < bytes.len() {
-            if bytes[at] == b'\n' {
-                at += 1;
-                break;
-            }
-            let end = at + memchr::memchr(b'\n', &bytes[at..])? + 1;
-            let tab = at + memchr::memchr(b'\t', &bytes[at..end])?;
-            // A short line (a cache cut off mid-write and patched up) parses with empty
-            // fields; only the name and the order matter for finding things.
-            if tab == at {
-                return None;
-            }
-            let name = &bytes[at..tab];
-            match groups.last_mut() {
-                Some(g) if &bytes[g.name.0 as usize..g.name.1 as usize] == name => {
-                    g.lines.1 = end as u32;
-                }
-                Some(g) if &bytes[g.name.0 as usize..g.name.1 as usize] > name => return None,
-                _ => groups.push(Group {
-                    name: (at as u32, tab as u32),
-                    lines: (at as u32, end as u32),
-                    versions: OnceLock::new(),
-                }),
-            }
-            at = end;
-        }
-        let mut provided: Vec<Provided> = Vec::new();
-        while at < bytes.len() {
-            let end = at + memchr::memchr(b'\n', &bytes[at..])? + 1;
-            let tab = at + memchr::memchr(b'\t', &bytes[at..end])?;
-            let name = &bytes[at..tab];
-            if tab == at || bytes[tab + 1..end].contains(&b'\t') {
-                return None;
-            }
-            if let Some(p) = provided.last() {
-                if &bytes[p.name.0 as usize..p.name.1 as usize] >= name {
-                    return None;
-                }
-            }
-            provided.push(Provided {
-                name: (at as u32, tab as u32),
-                list: (tab as u32 + 1, end as u32 - 1),
-                providers: OnceLock::new(),
-            });
-            at = end;
+        let mut number = || f.next()?.parse::<usize>().ok();
+        let (names, package_bytes, body_bytes) = (number()?, number()?, number()?);
+        let body = nl + 1;
+        let separator = body.checked_add(package_bytes)?;
+        if body.checked_add(body_bytes)? != text.len()
+            || package_bytes >= body_bytes
+            || text[separator] != b'\n'
+            || package_bytes > 0 && text[separator - 1] != b'\n'
+            || !text.ends_with(b"\n")
+        {
+            return None;
         }
         Some(Archive {
+            packages: body..separator,
+            provided: separator + 1..text.len(),
             text,
-            groups,
-            provided,
-            sources: Vec::new(),
+            names,
+            ..Archive::default()
         })
     }
 
-    /// The compact text (for the cache file): package lines, an empty line, providers.
-    pub(super) fn compact_lines(&self) -> &str {
-        let start = self.groups.first().map_or_else(
-            || {
-                self.provided
-                    .first()
-                    .map_or(self.text.len(), |p| p.name.0 as usize - 1)
-            },
-            |g| g.lines.0 as usize,
+    /// The cache file's bytes: a header line `<format>\t<key>\t<names>\t<package-line
+    /// bytes>\t<body bytes>`, then the compact text.
+    pub(super) fn to_cache(&self, key: &str) -> Vec<u8> {
+        let body = &self.text[self.packages.start..self.provided.end];
+        let header = format!(
+            "{COMPACT_FORMAT}\t{key}\t{}\t{}\t{}\n",
+            self.names,
+            self.packages.len(),
+            body.len()
         );
-        &self.text[start..]
+        [header.as_bytes(), body].concat()
     }
 
-    fn slice(&self, r: (u32, u32)) -> &str {
-        &self.text[r.0 as usize..r.1 as usize]
+    fn package_lines(&self) -> impl Iterator<Item = (usize, &[u8])> {
+        lines::all(&self.text, self.packages.clone())
     }
 
-    fn group(&self, name: &str) -> Option<&Group> {
-        self.groups
-            .binary_search_by(|g| self.slice(g.name).as_bytes().cmp(name.as_bytes()))
-            .ok()
-            .map(|i| &self.groups[i])
-    }
-
-    fn group_versions<'s>(&'s self, g: &'s Group) -> &'s [PackageVersion] {
-        g.versions
-            .get_or_init(|| self.slice(g.lines).lines().map(parse_line).collect())
+    /// The versions of the name whose lines start at `at`.
+    fn versions_at<'s>(&'s self, at: usize, name: &[u8]) -> &'s [PackageVersion] {
+        if let Some(v) = self.versions.get(&at) {
+            return v;
+        }
+        let parsed = lines::all(&self.text, at..self.packages.end)
+            .take_while(|(_, line)| lines::key_of(line) == name)
+            .filter_map(|(_, line)| std::str::from_utf8(line).ok())
+            .map(parse_line)
+            .collect();
+        self.versions.insert(at, parsed)
     }
 
     /// Every version of `name` the target's indexes list.
     pub fn versions(&self, name: &str) -> &[PackageVersion] {
-        self.group(name)
-            .map(|g| self.group_versions(g))
-            .unwrap_or(&[])
+        match lines::find(&self.text, self.packages.clone(), name.as_bytes()) {
+            Some((at, line)) => self.versions_at(at, lines::key_of(line)),
+            None => &[],
+        }
     }
 
     /// Does a real (not only virtual) package of this name exist?
     pub fn contains(&self, name: &str) -> bool {
-        self.group(name).is_some()
+        lines::find(&self.text, self.packages.clone(), name.as_bytes()).is_some()
     }
 
     /// The version apt would install by default: the highest (dpkg ordering).
@@ -279,52 +249,79 @@ impl Archive {
 
     /// Real packages that list `name` in Provides.
     pub fn providers(&self, name: &str) -> &[String] {
-        let Ok(i) = self
-            .provided
-            .binary_search_by(|p| self.slice(p.name).as_bytes().cmp(name.as_bytes()))
-        else {
+        let found = lines::find(&self.text, self.provided.clone(), name.as_bytes());
+        let Some((at, line)) = found else {
             return &[];
         };
-        let p = &self.provided[i];
-        p.providers
-            .get_or_init(|| self.slice(p.list).split(',').map(str::to_owned).collect())
+        if let Some(p) = self.providers.get(&at) {
+            return p;
+        }
+        let list = std::str::from_utf8(line)
+            .ok()
+            .and_then(|l| l.split_once('\t'))
+            .map_or(Vec::new(), |(_, list)| {
+                list.split(',')
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            });
+        self.providers.insert(at, list)
     }
 
     /// Number of distinct package names.
     pub fn len(&self) -> usize {
-        self.groups.len()
+        self.names
     }
 
     pub fn is_empty(&self) -> bool {
-        self.groups.is_empty()
+        self.names == 0
     }
 
     /// Packages whose Depends name `package` (only when loaded with `with_depends`):
     /// what may break if a package of that name is replaced. Reads the raw lines, so
     /// asking does not parse the whole universe.
     pub fn reverse_depends(&self, package: &str) -> Vec<String> {
-        // Names come out in the text's (sorted) order.
-        self.groups
-            .iter()
-            .filter(|g| {
-                self.slice(g.lines).lines().any(|l| {
-                    let depends = l.split('\t').nth(4).unwrap_or("");
-                    relation_names(depends).any(|name| name == package)
-                })
-            })
-            .map(|g| self.slice(g.name).to_owned())
-            .collect()
+        // Names come out in the text's (sorted) order, each once.
+        let mut out: Vec<String> = Vec::new();
+        for (_, line) in self.package_lines() {
+            let Ok(line) = std::str::from_utf8(line) else {
+                continue;
+            };
+            let mut f = line.split('\t');
+            let name = f.next().unwrap_or("");
+            let depends = f.nth(3).unwrap_or("");
+            if out.last().is_some_and(|n| n == name) {
+                continue;
+            }
+            if relation_names(depends).any(|n| n == package) {
+                out.push(name.to_owned());
+            }
+        }
+        out
     }
 
     /// The newest version of every package, by name (only meaningful for relations when
     /// loaded with `with_depends`).
     pub fn newest_of_each(&self) -> impl Iterator<Item = (&str, &PackageVersion)> {
-        self.groups.iter().filter_map(|g| {
-            self.group_versions(g)
+        let mut last: Option<&[u8]> = None;
+        self.package_lines().filter_map(move |(at, line)| {
+            let name = lines::key_of(line);
+            if last == Some(name) {
+                return None;
+            }
+            last = Some(name);
+            let newest = self
+                .versions_at(at, name)
                 .iter()
-                .max_by(|a, b| super::compare_debian(&a.version, &b.version))
-                .map(|v| (self.slice(g.name), v))
+                .max_by(|a, b| super::compare_debian(&a.version, &b.version))?;
+            Some((std::str::from_utf8(name).ok()?, newest))
         })
+    }
+
+    /// The compact text (package lines, an empty line, providers), for tests.
+    #[cfg(test)]
+    fn body_text(&self) -> &str {
+        std::str::from_utf8(&self.text[self.packages.start..self.provided.end]).unwrap()
     }
 }
 
@@ -464,27 +461,65 @@ mod tests {
         let mut one = Archive::from_packages_text(TWO_LISTS.0);
         one.add_packages(TWO_LISTS.1.as_bytes(), true);
         let both = Archive::from_packages([TWO_LISTS.0.as_bytes(), TWO_LISTS.1.as_bytes()], true);
-        assert_eq!(one.compact_lines(), both.compact_lines());
+        assert_eq!(one.body_text(), both.body_text());
     }
 
     #[test]
     fn compact_text_round_trips_and_damage_is_refused() {
         let a = Archive::from_packages([TWO_LISTS.0.as_bytes()], true);
-        let text = a.compact_lines().to_owned();
-        let b = Archive::from_compact(text.clone(), 0).unwrap();
+        let cache = a.to_cache("k1");
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("packages.tsv");
+        std::fs::write(&p, &cache).unwrap();
+        let b = Archive::from_cache(Bytes::map(&p).unwrap(), "k1").unwrap();
         assert_eq!(b.versions("b"), a.versions("b"));
         assert_eq!(b.providers("v"), ["b"]);
-        assert_eq!(b.compact_lines(), text);
-        // Out of order, a line without a name, an unterminated line: all refused.
-        let swapped: String = text
-            .lines()
-            .filter(|l| !l.is_empty() && l.split('\t').count() == 9)
-            .rev()
-            .map(|l| format!("{l}\n"))
-            .collect();
-        assert!(Archive::from_compact(swapped, 0).is_none());
-        assert!(Archive::from_compact("\t1\tall\t\t\t\t\t\n".into(), 0).is_none());
-        assert!(Archive::from_compact(text.trim_end().to_owned(), 0).is_none());
+        assert_eq!(b.len(), 2);
+        assert_eq!(b.body_text(), a.body_text());
+        assert_eq!(b.to_cache("k1"), cache);
+        let load = |t: &[u8], key: &str| Archive::from_cache(Bytes::from(t.to_vec()), key);
+        // Other indexes, cut off, extended, another format, no header: all rebuilt.
+        assert!(load(&cache, "k2").is_none());
+        assert!(load(&cache[..cache.len() - 1], "k1").is_none());
+        assert!(load(&[&cache[..], b"zz\t1\n"].concat(), "k1").is_none());
+        let v4 = String::from_utf8_lossy(&cache).replacen(COMPACT_FORMAT, "packages-v4", 1);
+        assert!(load(v4.as_bytes(), "k1").is_none());
+        assert!(load(b"", "k1").is_none());
+        assert!(load(b"garbage", "k1").is_none());
+        // A header whose section lengths do not meet the separating empty line.
+        let text = a.body_text();
+        let shifted = format!("{COMPACT_FORMAT}\tk1\t2\t{}\t{}\n{text}", 3, text.len());
+        assert!(load(shifted.as_bytes(), "k1").is_none());
+        // A line that is not UTF-8 is skipped, not trusted.
+        let mut bad = cache.clone();
+        let at = memchr::memmem::find(&bad, b"2.0-1").unwrap();
+        bad[at] = 0xff;
+        let c = load(&bad, "k1").unwrap();
+        assert!(c.versions("a").is_empty());
+        assert_eq!(c.newest("b").unwrap().version, "1.0-1");
+    }
+
+    #[test]
+    fn every_name_of_a_large_universe_is_found() {
+        // Names of varied lengths and several versions each, so the bisection lands in
+        // lines of every size.
+        let mut text = String::new();
+        for i in 0..500 {
+            let name = format!("p{}{}", i * 7919 % 1000, "x".repeat(i % 13));
+            for v in 0..(i % 3 + 1) {
+                text.push_str(&format!(
+                    "Package: {name}\nVersion: {v}\nArchitecture: all\n\n"
+                ));
+            }
+        }
+        let a = Archive::from_packages_text(&text);
+        assert_eq!(a.len(), 500);
+        for i in 0..500 {
+            let name = format!("p{}{}", i * 7919 % 1000, "x".repeat(i % 13));
+            assert_eq!(a.versions(&name).len(), i % 3 + 1, "{name}");
+            assert!(!a.contains(&format!("{name}-")));
+        }
+        assert_eq!(a.newest_of_each().count(), 500);
     }
 
     #[test]
@@ -505,10 +540,10 @@ mod tests {
         // No field: the package is its own source, and the compact line leaves it out.
         assert_eq!(a.newest("sphinx").unwrap().source, "sphinx");
         assert!(a
-            .compact_lines()
+            .body_text()
             .lines()
             .any(|l| l.starts_with("sphinx\t") && l.ends_with('\t')));
-        let again = Archive::from_compact(a.compact_lines().to_owned(), 0).unwrap();
+        let again = Archive::from_cache(Bytes::from(a.to_cache("k")), "k").unwrap();
         assert_eq!(again.newest("sphinx-common").unwrap().source, "sphinx");
     }
 
