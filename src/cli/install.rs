@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use crate::install::{Layout, Machine, Runner, BUILD_USER};
+use crate::python::PackageName;
 use crate::repo::{Repo, RepoBuilder};
 use crate::report::{escape_untrusted, Reporter};
 
@@ -482,9 +483,9 @@ pub struct Expanded {
     pub specs: Vec<String>,
     pub options: crate::python::requirements::FileOptions,
     /// pip's `--require-hashes` mode: the hashes given for each project (normalized name).
-    pub hashes: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    pub hashes: Option<std::collections::BTreeMap<PackageName, Vec<String>>>,
     /// Every constraint's version bounds, by normalized name (for dependencies too).
-    pub constraints: std::collections::BTreeMap<String, pep440_rs::VersionSpecifiers>,
+    pub constraints: std::collections::BTreeMap<PackageName, pep440_rs::VersionSpecifiers>,
 }
 
 impl RequirementFileArgs {
@@ -509,13 +510,13 @@ impl RequirementFileArgs {
             all.read(f, true)?;
         }
         all.check_hashes()?;
-        let mut constraints: std::collections::BTreeMap<String, pep440_rs::VersionSpecifiers> =
+        let mut constraints: std::collections::BTreeMap<PackageName, pep440_rs::VersionSpecifiers> =
             Default::default();
         for c in &all.constraints {
             if let Some(pep508_rs::VersionOrUrl::VersionSpecifier(v)) =
                 &c.requirement.version_or_url
             {
-                let name = crate::python::PackageName::from(&c.requirement.name).into_string();
+                let name = PackageName::from(&c.requirement.name);
                 let joined = constraints
                     .remove(&name)
                     .into_iter()
@@ -528,9 +529,9 @@ impl RequirementFileArgs {
         let hashes = (all.options.require_hashes
             || all.requirements.iter().any(|l| !l.hashes.is_empty()))
         .then(|| {
-            let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+            let mut map: std::collections::BTreeMap<PackageName, Vec<String>> = Default::default();
             for l in &all.requirements {
-                map.entry(crate::python::PackageName::from(&l.requirement.name).into_string())
+                map.entry(PackageName::from(&l.requirement.name))
                     .or_default()
                     .extend(l.hashes.iter().cloned());
             }
@@ -592,8 +593,13 @@ fn looks_like_path(s: &str) -> bool {
 pub fn merge_file_options(
     mut index: crate::index::IndexConfig,
     no_binary: &[String],
+    only_binary: &[String],
     file: crate::python::requirements::FileOptions,
-) -> Result<(crate::index::IndexConfig, Vec<String>)> {
+) -> Result<(
+    crate::index::IndexConfig,
+    crate::python::Projects,
+    crate::python::Projects,
+)> {
     if let Some(u) = &file.index_url {
         if index.index_url.as_str() == crate::cli::DEFAULT_INDEX {
             index.index_url = crate::cli::parse_url(u, "--index-url (in a requirement file)")?;
@@ -613,7 +619,12 @@ pub fn merge_file_options(
     }
     index.pre |= file.pre;
     index.no_index |= file.no_index;
-    let mut nb = no_binary.to_vec();
-    nb.extend(file.no_binary);
-    Ok((index, nb))
+    // The command line's, then the files' (a file's `:none:` resets both), as pip reads
+    // its options.
+    let projects = |cli: &[String], files: &[String], option: &str| {
+        crate::python::Projects::parse(cli.iter().chain(files).map(String::as_str), option)
+    };
+    let nb = projects(no_binary, &file.no_binary, "--no-binary")?;
+    let ob = projects(only_binary, &file.only_binary, "--only-binary")?;
+    Ok((index, nb, ob))
 }

@@ -546,9 +546,10 @@ impl BuildArgs {
                 self.revision
             );
         }
-        let (index, no_binary) = crate::cli::install::merge_file_options(
+        let (index, no_binary, only_binary) = crate::cli::install::merge_file_options(
             self.index_config()?,
             &self.no_binary,
+            &self.only_binary,
             file_opts,
         )?;
         // Overrides: the user's file, the repository's, then those given, later ones
@@ -590,7 +591,7 @@ impl BuildArgs {
             archive,
             host_archive,
             no_binary,
-            only_binary: self.only_binary.clone(),
+            only_binary,
             build_isolation: !self.no_build_isolation,
             build_timeout: std::time::Duration::from_secs(self.build_timeout),
             target_is_host,

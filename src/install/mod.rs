@@ -472,13 +472,13 @@ impl<'a> Machine<'a> {
         let entries = repo.list()?;
         let mut packages: Vec<String> = Vec::new();
         for name in names {
-            let norm = crate::python::PackageName::normalize(name).into_string();
+            let norm = crate::python::PackageName::normalize(name);
             let found: Vec<&str> = entries
                 .iter()
                 .filter(|e| {
                     e.package == *name
                         || e.record.as_ref().is_some_and(|r| {
-                            crate::python::PackageName::normalize(&r.project).into_string() == norm
+                            crate::python::PackageName::normalize(&r.project) == norm
                         })
                 })
                 .map(|e| e.package.as_str())

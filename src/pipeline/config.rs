@@ -7,8 +7,11 @@ use crate::debian::target::Target;
 use crate::index::IndexConfig;
 use crate::inspect::sdist;
 use crate::inspect::wheel::Limits;
-use crate::python::PackageName;
+use crate::overrides::Overrides;
+use crate::python::{PackageName, Projects};
+use crate::report::Reporter;
 use crate::resolve;
+use anyhow::{Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -39,10 +42,10 @@ pub struct BuildConfig {
     /// Read them from apt's lists (`archive.lists_dir`) rather than a mirror.
     pub host_archive: bool,
     /// Projects to build from source even when a wheel fits (`:all:` for every one).
-    pub no_binary: Vec<String>,
+    pub no_binary: Projects,
     /// Projects never built from an sdist (`:all:` for every one), as pip's option: no
     /// project code runs for them.
-    pub only_binary: Vec<String>,
+    pub only_binary: Projects,
     /// Build sdists in an isolated venv (the default) or with the system's backends.
     pub build_isolation: bool,
     pub build_timeout: std::time::Duration,
@@ -56,17 +59,32 @@ pub struct BuildConfig {
     /// pip's `--require-hashes` mode (a requirement file gave `--hash`): the hashes each
     /// project's downloaded file must match (`sha256:HEX`), by normalized name; a file of
     /// a project without hashes is refused too, as pip refuses it.
-    pub required_hashes: Option<BTreeMap<String, Vec<String>>>,
+    pub required_hashes: Option<BTreeMap<PackageName, Vec<String>>>,
     /// Constraint files (`-c`): version bounds by normalized name, applied to every
     /// release py2deb downloads, dependencies included, as pip applies them.
-    pub constraints: BTreeMap<String, pep440_rs::VersionSpecifiers>,
+    pub constraints: BTreeMap<PackageName, pep440_rs::VersionSpecifiers>,
 }
 
 impl BuildConfig {
-    pub(crate) fn wants_source(&self, name: &str) -> bool {
-        self.no_binary
+    pub(crate) fn wants_source(&self, name: &PackageName) -> bool {
+        self.no_binary.contains(name)
+    }
+
+    /// The overrides of the run: the default files that exist, then those given (which
+    /// must exist), later ones winning.
+    pub(crate) fn overrides(&self, reporter: &dyn Reporter) -> Result<Overrides> {
+        let files: Vec<PathBuf> = self
+            .default_override_files
             .iter()
-            .any(|n| n == ":all:" || PackageName::normalize(n).into_string() == name)
+            .filter(|p| p.is_file())
+            .chain(&self.override_files)
+            .cloned()
+            .collect();
+        let overrides = Overrides::load(&files).context("--override")?;
+        for source in &overrides.sources {
+            reporter.info(&format!("overrides from {}", source.display()));
+        }
+        Ok(overrides)
     }
 
     pub(crate) fn sdist_options(&self) -> sdist::SdistBuildOptions {

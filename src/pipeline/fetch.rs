@@ -4,30 +4,102 @@
 
 use super::{BuildConfig, Spec};
 use crate::index::fetch::{self, Cache, Http};
-use crate::index::{DistFile, Index};
+use crate::index::Index;
 use crate::inspect::sdist;
 use crate::inspect::wheel::Wheel;
 use crate::python::tags::{Compat, WheelFilename};
 use crate::python::PackageName;
 use crate::report::Reporter;
+pub(crate) use crate::resolve::plan::Fetched;
+use crate::resolve::plan::Source;
 use anyhow::{bail, Context, Result};
-use pep508_rs::{ExtraName, VersionOrUrl};
-use std::path::{Path, PathBuf};
+use pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::{Requirement, VersionOrUrl};
+use std::path::Path;
+use std::str::FromStr;
+
+/// The fetch stage as the solver's [`Source`]: the index through the run's one HTTP
+/// client and cache.
+pub(crate) struct Fetcher<'a> {
+    pub cfg: &'a BuildConfig,
+    pub index: &'a Index<'a>,
+    pub http: &'a Http,
+    pub cache: &'a Cache,
+    pub reporter: &'a dyn Reporter,
+}
+
+impl Source for Fetcher<'_> {
+    fn root(&self, spec: &Spec) -> Result<Fetched> {
+        resolve_and_fetch(
+            spec,
+            self.cfg,
+            self.index,
+            self.http,
+            self.cache,
+            self.reporter,
+        )
+    }
+
+    fn release(&self, name: &PackageName, spec: &VersionSpecifiers) -> Result<(Version, Fetched)> {
+        obtain(
+            name,
+            spec,
+            self.cfg,
+            self.index,
+            self.http,
+            self.cache,
+            self.reporter,
+        )
+    }
+
+    fn candidate(&self, name: &str, spec: &VersionSpecifiers) -> Option<Version> {
+        let target = &self.cfg.target;
+        self.index
+            .select_wheel(name, spec, target)
+            .map(|c| c.version)
+            .or_else(|_| self.index.select_sdist(name, spec, target).map(|(v, _)| v))
+            .ok()
+    }
+
+    fn requirements_of(&self, name: &str, version: &str) -> Option<Vec<Requirement>> {
+        let spec = VersionSpecifiers::from_str(&format!("=={version}")).ok()?;
+        let cand = self
+            .index
+            .select_wheel(name, &spec, &self.cfg.target)
+            .ok()?;
+        let path = fetch::fetch(self.http, self.cache, &cand.file, self.reporter).ok()?;
+        let fetched = Fetched {
+            path,
+            wheel: cand.wheel,
+            file: Some(cand.file),
+            extras: Vec::new(),
+        };
+        Some(self.open(&fetched).ok()?.metadata.requires_dist)
+    }
+
+    fn open(&self, fetched: &Fetched) -> Result<Wheel> {
+        open_wheel(fetched, self.cfg)
+    }
+}
 
 /// In `--require-hashes` mode, the downloaded file must match one of the hashes the
 /// requirement files give for its project (pip's rule: a hash of the file, sha256,
 /// sha384 or sha512; any one of them matching is enough).
-fn check_required_hash(cfg: &BuildConfig, name: &str, filename: &str, path: &Path) -> Result<()> {
+fn check_required_hash(
+    cfg: &BuildConfig,
+    name: &PackageName,
+    filename: &str,
+    path: &Path,
+) -> Result<()> {
     use sha2::Digest;
     let Some(required) = &cfg.required_hashes else {
         return Ok(());
     };
-    let norm = crate::python::PackageName::normalize(name).into_string();
-    let Some(allowed) = required.get(&norm) else {
+    let Some(allowed) = required.get(name) else {
         bail!(
             "{name}: hashes are required (a requirement file gave --hash), but none is given \
              for {name}, which {filename} would bring in; pin it in the requirement file with \
-             `{norm}==VERSION --hash=sha256:HEX`"
+             `{name}==VERSION --hash=sha256:HEX`"
         );
     };
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -58,7 +130,7 @@ fn check_required_hash(cfg: &BuildConfig, name: &str, filename: &str, path: &Pat
 /// Find the wheel for `name` matching `spec`: a compatible wheel from the index, or —
 /// when none fits or `--no-binary` asks — one built from the newest matching sdist.
 pub(crate) fn obtain(
-    name: &str,
+    name: &PackageName,
     spec: &pep440_rs::VersionSpecifiers,
     cfg: &BuildConfig,
     index: &Index,
@@ -67,10 +139,7 @@ pub(crate) fn obtain(
     reporter: &dyn Reporter,
 ) -> Result<(pep440_rs::Version, Fetched)> {
     let constrained;
-    let spec = match cfg
-        .constraints
-        .get(&crate::python::PackageName::normalize(name).into_string())
-    {
+    let spec = match cfg.constraints.get(name) {
         Some(c) => {
             constrained = spec
                 .iter()
@@ -105,12 +174,7 @@ pub(crate) fn obtain(
             Err(e) => Some(e),
         }
     };
-    let norm = crate::python::PackageName::normalize(name).into_string();
-    if cfg
-        .only_binary
-        .iter()
-        .any(|n| n == ":all:" || crate::python::PackageName::normalize(n).into_string() == norm)
-    {
+    if cfg.only_binary.contains(name) {
         let why = wheel_error
             .map(|e| format!("{e:#}"))
             .unwrap_or_else(|| "--no-binary asks for its sdist".into());
@@ -166,14 +230,6 @@ pub(crate) fn build_from_source(
     })
 }
 
-/// A wheel on disk with what we know about where it came from.
-pub(crate) struct Fetched {
-    pub(crate) path: PathBuf,
-    pub(crate) wheel: WheelFilename,
-    pub(crate) file: Option<DistFile>,
-    pub(crate) extras: Vec<ExtraName>,
-}
-
 pub(crate) fn open_wheel(f: &Fetched, cfg: &BuildConfig) -> Result<Wheel> {
     Wheel::open(&f.path, &f.wheel.name, &f.wheel.version, cfg.limits.clone())
 }
@@ -211,7 +267,7 @@ pub(crate) fn resolve_and_fetch(
                 Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
                 _ => pep440_rs::VersionSpecifiers::empty(),
             };
-            let name = PackageName::from(&req.name).into_string();
+            let name = PackageName::from(&req.name);
             let (_, mut fetched) = obtain(&name, &vspec, cfg, index, http, cache, reporter)?;
             fetched.extras = req.extras.clone();
             Ok(fetched)

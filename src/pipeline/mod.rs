@@ -3,7 +3,8 @@
 //!
 //! Each stage hands a typed value to the next; the CLI only turns options into a
 //! [`BuildConfig`] and prints what [`build`] returns. This module only runs them in
-//! order: `resolve::plan` (the closure, fetching through `fetch.rs`) →
+//! order: `resolve::plan` (the closure, its distributions fetched by `fetch.rs`, the
+//! solver's [`resolve::plan::Source`]) →
 //! `prepare.rs` ([`crate::assemble`] per package, clash checks) → `write.rs` (into the
 //! staging directory, `stage.rs`) → commit (renamed into the output directory).
 //!
@@ -18,9 +19,8 @@ use crate::index::Index;
 use crate::overrides::Overrides;
 use crate::report::Reporter;
 use crate::resolve;
-use anyhow::{Context, Result};
-use serde::Serialize;
-use std::path::{Path, PathBuf};
+use anyhow::Result;
+use std::path::Path;
 
 mod config;
 pub(crate) mod fetch;
@@ -30,53 +30,13 @@ mod spec;
 mod stage;
 mod write;
 pub use config::BuildConfig;
+pub use prepare::Built;
 use prepare::{check_collision, prepare_planned, settle_clashes, Prepared};
 pub use rebuild::{build_record, Rebuilder};
 pub use spec::Spec;
 use stage::Staging;
 pub use stage::{check_output_dir, clean_stale_partials, remove_partial_outputs, PARTIAL};
 use write::{write_all, write_jobs};
-
-/// One package written.
-#[derive(Debug, Clone, Serialize)]
-pub struct Built {
-    pub package: String,
-    pub version: String,
-    pub architecture: String,
-    pub path: PathBuf,
-    pub size: u64,
-    /// The Python project and version it was built from.
-    pub project: String,
-    pub project_version: String,
-    pub wheel: String,
-    /// Why it was built: `requested` (named on the command line) or `missing dependency
-    /// of NAME`.
-    pub reason: String,
-    /// Private copies it carries (`name version`).
-    pub bundles: Vec<String>,
-    /// The target's package this one replaces system-wide (`python3-termcolor 1.1.0-3`):
-    /// installing it upgrades that package.
-    pub replaces: Option<String>,
-    pub depends: String,
-    pub programs: Vec<String>,
-    /// Target packages whose files this one takes over (file clashes settled with
-    /// `Conflicts`/`Breaks` + `Replaces`, which remove them, or `Replaces` alone for a split
-    /// package that stays installed).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub removes: Vec<resolve::clash::Removal>,
-}
-
-/// Hand memory freed by the resolve stage back to the system before the compressor
-/// allocates its own buffers, so peak memory is the larger of the two phases rather than
-/// their sum (glibc keeps freed heap memory otherwise).
-fn release_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns unused heap pages to the kernel; it touches no
-    // live allocation.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
 
 /// Build every spec and, per `--deps`/`--conflicts`, the closure of what the target
 /// lacks; returns the packages written.
@@ -98,17 +58,7 @@ pub fn build_each(
 ) -> Result<Vec<Vec<Built>>> {
     check_output_dir(&cfg.output_dir)?;
     let jobs = write_jobs()?;
-    let files: Vec<PathBuf> = cfg
-        .default_override_files
-        .iter()
-        .filter(|p| p.is_file())
-        .chain(&cfg.override_files)
-        .cloned()
-        .collect();
-    let overrides = Overrides::load(&files).context("--override")?;
-    for source in &overrides.sources {
-        reporter.info(&format!("overrides from {}", source.display()));
-    }
+    let overrides = cfg.overrides(reporter)?;
     clean_stale_partials(&cfg.output_dir, reporter);
     // Every group is resolved and laid out before anything is written, so a bad spec
     // fails the run before any package of a good one is compressed.
@@ -129,25 +79,7 @@ pub fn build_each(
             p.built.size = size;
         }
     }
-    for path in sizes.keys() {
-        let staged = staging.path().join(path.file_name().unwrap_or_default());
-        std::fs::rename(&staged, path).map_err(|e| {
-            let why = if path.is_dir() {
-                format!(
-                    "{} exists and is a directory; remove it or choose another -o",
-                    path.display()
-                )
-            } else {
-                format!("{e}")
-            };
-            anyhow::anyhow!(
-                "cannot move {} into the output directory as {}: {why}",
-                staged.display(),
-                path.display()
-            )
-        })?;
-        reporter.info(&format!("wrote {}", path.display()));
-    }
+    staging.commit(sizes.keys(), reporter)?;
     Ok(all
         .into_iter()
         .map(|g| g.into_iter().map(|p| p.built).collect())
@@ -185,9 +117,13 @@ fn prepare_group(
         &resolve::plan::Inputs {
             cfg,
             overrides,
-            index: &index,
-            http: &http,
-            cache: &cache,
+            source: &fetch::Fetcher {
+                cfg,
+                index: &index,
+                http: &http,
+                cache: &cache,
+                reporter,
+            },
             tindex: &tindex,
             reporter,
         },
@@ -208,25 +144,6 @@ fn prepare_group(
     settle_clashes(cfg, &tindex, &mut built, reporter)?;
     // The archive is no longer needed; writing big packages should not carry it.
     drop(tindex);
-    release_freed_memory();
+    write::release_freed_memory();
     Ok(built)
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::debian::target::Target;
-    use pep508_rs::Requirement;
-    use std::str::FromStr;
-
-    #[test]
-    fn marker_env_for_bookworm() {
-        let t = Target::named("bookworm", "amd64").unwrap();
-        let env = crate::python::markers::environment(&t).unwrap();
-        let r: Requirement =
-            Requirement::from_str("x; python_version >= '3.11' and platform_machine == 'x86_64'")
-                .unwrap();
-        assert!(r.evaluate_markers(&env, &[]));
-        let r: Requirement = Requirement::from_str("x; python_version < '3.11'").unwrap();
-        assert!(!r.evaluate_markers(&env, &[]));
-    }
 }

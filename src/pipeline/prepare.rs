@@ -3,7 +3,7 @@
 //! name collisions, and file clashes with the target (see [`crate::resolve::clash`]).
 
 use super::fetch::open_wheel;
-use super::{BuildConfig, Built};
+use super::BuildConfig;
 use crate::assemble::templates::Templates;
 use crate::assemble::{self, PackageOptions};
 use crate::debian::relation::Relations;
@@ -14,6 +14,37 @@ use crate::report::Reporter;
 use crate::resolve;
 use crate::resolve::plan::Node;
 use anyhow::{bail, Context, Result};
+use serde::Serialize;
+use std::path::PathBuf;
+
+/// One package written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Built {
+    pub package: String,
+    pub version: String,
+    pub architecture: String,
+    pub path: PathBuf,
+    pub size: u64,
+    /// The Python project and version it was built from.
+    pub project: String,
+    pub project_version: String,
+    pub wheel: String,
+    /// Why it was built: `requested` (named on the command line) or `missing dependency
+    /// of NAME`.
+    pub reason: String,
+    /// Private copies it carries (`name version`).
+    pub bundles: Vec<String>,
+    /// The target's package this one replaces system-wide (`python3-termcolor 1.1.0-3`):
+    /// installing it upgrades that package.
+    pub replaces: Option<String>,
+    pub depends: String,
+    pub programs: Vec<String>,
+    /// Target packages whose files this one takes over (file clashes settled with
+    /// `Conflicts`/`Breaks` + `Replaces`, which remove them, or `Replaces` alone for a split
+    /// package that stays installed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub removes: Vec<resolve::clash::Removal>,
+}
 
 /// A package laid out and ready to be written.
 pub(super) struct Prepared {

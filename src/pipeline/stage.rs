@@ -68,6 +68,35 @@ impl Staging {
     pub(super) fn path(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Move every written package (`outputs`, their final paths) from the staging
+    /// directory into the output directory.
+    pub(super) fn commit<'p>(
+        &self,
+        outputs: impl IntoIterator<Item = &'p PathBuf>,
+        reporter: &dyn Reporter,
+    ) -> Result<()> {
+        for path in outputs {
+            let staged = self.path().join(path.file_name().unwrap_or_default());
+            std::fs::rename(&staged, path).map_err(|e| {
+                let why = if path.is_dir() {
+                    format!(
+                        "{} exists and is a directory; remove it or choose another -o",
+                        path.display()
+                    )
+                } else {
+                    format!("{e}")
+                };
+                anyhow::anyhow!(
+                    "cannot move {} into the output directory as {}: {why}",
+                    staged.display(),
+                    path.display()
+                )
+            })?;
+            reporter.info(&format!("wrote {}", path.display()));
+        }
+        Ok(())
+    }
 }
 
 impl Drop for Staging {

@@ -371,4 +371,15 @@ mod tests {
             "{e}"
         );
     }
+
+    #[test]
+    fn marker_env_for_bookworm() {
+        let t = Target::named("bookworm", "amd64").unwrap();
+        let env = environment(&t).unwrap();
+        let r = parse_requirement("x; python_version >= '3.11' and platform_machine == 'x86_64'")
+            .unwrap();
+        assert!(r.evaluate_markers(&env, &[]));
+        let r = parse_requirement("x; python_version < '3.11'").unwrap();
+        assert!(!r.evaluate_markers(&env, &[]));
+    }
 }

@@ -8,4 +8,4 @@ pub mod name;
 pub mod requirements;
 pub mod tags;
 
-pub use name::{InvalidPackageName, PackageName};
+pub use name::{InvalidPackageName, InvalidProjects, PackageName, Projects};

@@ -175,6 +175,72 @@ impl<'de> serde::Deserialize<'de> for PackageName {
     }
 }
 
+/// A choice of projects as pip's `--no-binary` and `--only-binary` take it: names, `:all:`
+/// for every project, `:none:` to forget what came before (a requirement file can reset
+/// the command line's list).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projects {
+    all: bool,
+    names: std::collections::BTreeSet<PackageName>,
+}
+
+impl Projects {
+    /// The projects of `items` (each possibly a comma-separated list), in order; `option`
+    /// names where they came from for the error.
+    pub fn parse<'a>(
+        items: impl IntoIterator<Item = &'a str>,
+        option: &str,
+    ) -> Result<Projects, InvalidProjects> {
+        let mut out = Projects::default();
+        for item in items.into_iter().flat_map(|i| i.split(',')).map(str::trim) {
+            match item {
+                "" => {}
+                ":all:" => out.all = true,
+                ":none:" => out = Projects::default(),
+                name => {
+                    let name = name
+                        .parse()
+                        .map_err(|e: InvalidPackageName| InvalidProjects {
+                            option: option.to_owned(),
+                            name: e.0,
+                        })?;
+                    out.names.insert(name);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Does the choice include `name`?
+    pub fn contains(&self, name: &PackageName) -> bool {
+        self.all || self.names.contains(name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.names.is_empty()
+    }
+
+    /// Back in the option's own spelling (`:all:` or the names, comma-separated).
+    pub fn to_option_value(&self) -> String {
+        if self.all {
+            return ":all:".to_owned();
+        }
+        let names: Vec<&str> = self.names.iter().map(PackageName::as_str).collect();
+        names.join(",")
+    }
+}
+
+/// A `--no-binary`/`--only-binary` value that names no project.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{option} {name:?}: not a project name; give comma-separated project names, `:all:` or \
+     `:none:`"
+)]
+pub struct InvalidProjects {
+    pub option: String,
+    pub name: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,5 +306,28 @@ mod tests {
         let back: PackageName = serde_json::from_str("\"A.B\"").unwrap();
         assert_eq!(back, "a-b");
         assert!(serde_json::from_str::<PackageName>("\"-x\"").is_err());
+    }
+
+    #[test]
+    fn project_choices_follow_pip() {
+        let p = Projects::parse(["Foo_Bar,baz", "zope.interface"], "--no-binary").unwrap();
+        assert!(p.contains(&"foo-bar".parse().unwrap()));
+        assert!(p.contains(&PackageName::normalize("Zope_Interface")));
+        assert!(!p.contains(&PackageName::normalize("other")));
+        assert_eq!(p.to_option_value(), "baz,foo-bar,zope-interface");
+        let all = Projects::parse([":all:"], "--no-binary").unwrap();
+        assert!(all.contains(&PackageName::normalize("anything")));
+        assert_eq!(all.to_option_value(), ":all:");
+        let reset = Projects::parse([":all:,a", ":none:", "b"], "--only-binary").unwrap();
+        assert!(!reset.contains(&PackageName::normalize("a")));
+        assert!(reset.contains(&PackageName::normalize("b")));
+        assert!(Projects::parse(["", " "], "--no-binary")
+            .unwrap()
+            .is_empty());
+        let err = Projects::parse(["ok,-bad"], "--only-binary").unwrap_err();
+        assert_eq!(err.name, "-bad");
+        assert!(err
+            .to_string()
+            .starts_with("--only-binary \"-bad\": not a project name"));
     }
 }

@@ -452,7 +452,7 @@ fn parse_requirement_line(line: &str) -> Result<Parsed, String> {
 pub fn apply_constraints(reqs: &Requirements) -> Result<Vec<String>, RequirementsError> {
     let mut out = Vec::new();
     for l in &reqs.requirements {
-        let name = crate::python::PackageName::from(&l.requirement.name).into_string();
+        let name = crate::python::PackageName::from(&l.requirement.name);
         let mut text = l.requirement.name.to_string();
         if !l.requirement.extras.is_empty() {
             let extras: Vec<String> = l.requirement.extras.iter().map(|e| e.to_string()).collect();
@@ -463,7 +463,7 @@ pub fn apply_constraints(reqs: &Requirements) -> Result<Vec<String>, Requirement
             specs.extend(s.iter().map(|v| v.to_string()));
         }
         for c in &reqs.constraints {
-            if crate::python::PackageName::from(&c.requirement.name).into_string() != name {
+            if crate::python::PackageName::from(&c.requirement.name) != name {
                 continue;
             }
             match &c.requirement.version_or_url {

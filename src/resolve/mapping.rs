@@ -44,7 +44,7 @@ pub struct DistEntry {
 /// Normalized project name → packages shipping its metadata directory.
 #[derive(Debug, Clone)]
 pub struct DistMap {
-    map: HashMap<String, Vec<DistEntry>>,
+    map: HashMap<PackageName, Vec<DistEntry>>,
     pub origin: MapOrigin,
     /// The paths that decide file clashes and shared-library dependencies, read in the
     /// same pass over Contents; `None` with a snapshot (which lists only dist-info).
@@ -135,7 +135,7 @@ impl DistMap {
             for pkg in pkgs.split(',') {
                 let pkg = pkg.rsplit('/').next().unwrap_or(pkg);
                 self.insert(
-                    PackageName::normalize(name).into_string(),
+                    PackageName::normalize(name),
                     pkg.to_owned(),
                     version.to_owned(),
                 );
@@ -144,7 +144,7 @@ impl DistMap {
         Ok(())
     }
 
-    fn insert(&mut self, name: String, package: String, python_version: String) {
+    fn insert(&mut self, name: PackageName, package: String, python_version: String) {
         let v = self.map.entry(name).or_default();
         if !v.iter().any(|e| e.package == package) {
             v.push(DistEntry {
@@ -172,7 +172,7 @@ impl DistMap {
                     i + 1
                 );
             };
-            m.insert(name.to_owned(), pkg.to_owned(), ver.to_owned());
+            m.insert(PackageName::normalize(name), pkg.to_owned(), ver.to_owned());
         }
         Ok(m)
     }
@@ -223,7 +223,7 @@ impl DistMap {
     /// All packages shipping `name` (any spelling; normalized here).
     pub fn entries(&self, name: &str) -> &[DistEntry] {
         self.map
-            .get(&PackageName::normalize(name).into_string())
+            .get(&PackageName::normalize(name))
             .map(Vec::as_slice)
             .unwrap_or(&[])
     }
@@ -237,7 +237,7 @@ impl DistMap {
                 entries
                     .iter()
                     .filter(|e| e.package == package)
-                    .map(move |e| (name.clone(), e.python_version.clone()))
+                    .map(move |e| (name.to_string(), e.python_version.clone()))
             })
             .collect();
         out.sort();
@@ -248,7 +248,7 @@ impl DistMap {
     /// `python3-<name>` if several ship it, else a `python3-*` one, else any; packages
     /// missing from the archive are skipped (a snapshot can be older than the archive).
     pub fn lookup(&self, name: &str, archive: &Archive) -> Option<&DistEntry> {
-        let conventional = format!("python3-{}", PackageName::normalize(name).into_string());
+        let conventional = format!("python3-{}", PackageName::normalize(name));
         let present: Vec<&DistEntry> = self
             .entries(name)
             .iter()
@@ -296,9 +296,7 @@ impl DistMap {
             Ok(None) => bail!("{} has no InRelease for {suite}", mirror.base),
             Err(_) if opts.offline && cached.exists() => {
                 let mut m = DistMap::parse_tsv(&fs::read_to_string(&cached)?, MapOrigin::Contents)?;
-                m.paths = fs::read_to_string(mirror.paths_path(&suite))
-                    .ok()
-                    .and_then(|t| PathIndex::parse(t).ok());
+                m.paths = PathIndex::open(&mirror.paths_path(&suite)).ok();
                 return Ok(m);
             }
             Err(e) => return Err(e),
@@ -372,7 +370,7 @@ impl DistMap {
         ];
         let _ = write_atomic(&cached, m.to_tsv(&header).as_bytes());
         let paths = builder.finish(&key);
-        let _ = write_atomic(&paths_cached, paths.as_text().as_bytes());
+        let _ = write_atomic(&paths_cached, paths.as_bytes());
         m.paths = Some(paths);
         Ok(m)
     }
@@ -619,7 +617,7 @@ fn add_note(row: &mut MapRow, note: String) {
 
 /// `python3-<normalized>` if the archive has it, or a single real package providing it.
 fn convention(name: &str, archive: &Archive) -> Option<String> {
-    let conventional = format!("python3-{}", PackageName::normalize(name).into_string());
+    let conventional = format!("python3-{}", PackageName::normalize(name));
     if archive.contains(&conventional) {
         return Some(conventional);
     }

@@ -144,8 +144,7 @@ pub struct Edge {
 /// A distribution the closure must build for a requirement.
 #[derive(Debug, Clone)]
 pub struct Wanted {
-    /// PEP 503 normalized name.
-    pub name: String,
+    pub name: PackageName,
     pub spec: VersionSpecifiers,
     /// A private copy inside the application (a conflict bundled).
     pub private: bool,
@@ -174,7 +173,7 @@ impl Decisions {
         target: &Target,
     ) -> Result<()> {
         let wanted = |spec: VersionSpecifiers| Wanted {
-            name: project.to_owned(),
+            name: PackageName::normalize(project),
             spec,
             private: true,
             extras: Vec::new(),
@@ -241,10 +240,11 @@ pub fn decide(
     };
     for req in markers::active_requirements(&name, requires_dist, extras, &env) {
         let row = mapping::map_requirement(req, true, &universe);
-        let child_name = PackageName::from(&req.name).into_string();
+        let child = PackageName::from(&req.name);
+        let child_name = child.to_string();
         let spec = specifiers(req);
         let wanted = |private: bool| Wanted {
-            name: child_name.clone(),
+            name: child.clone(),
             spec: spec.clone(),
             private,
             extras: req.extras.clone(),

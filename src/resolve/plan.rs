@@ -8,27 +8,54 @@
 
 use crate::assemble;
 use crate::debian::relation::Relations;
-use crate::index::fetch::{self, Cache, Http};
-use crate::index::Index;
+use crate::index::DistFile;
+use crate::inspect::wheel::Wheel;
 use crate::overrides::Overrides;
-use crate::pipeline::fetch::{obtain, open_wheel, resolve_and_fetch, Fetched};
 use crate::pipeline::{BuildConfig, Spec};
+use crate::python::tags::WheelFilename;
 use crate::python::PackageName;
 use crate::report::Reporter;
 use crate::resolve;
 use anyhow::{bail, Context, Result};
+use pep440_rs::{Version, VersionSpecifiers};
 use pep508_rs::{ExtraName, Requirement};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::str::FromStr;
+use std::path::PathBuf;
 
-/// What the solver reads: the run's settings and overrides, the index (through the one
-/// HTTP client and cache) and the target's archive.
+/// Where the solver gets distributions from. The solver decides which release of a
+/// project the closure takes; finding its file on the index, downloading and checking it
+/// (`--hash`) or building it from its sdist is the fetch stage's
+/// ([`crate::pipeline::fetch::Fetcher`]), behind this trait.
+pub(crate) trait Source {
+    /// The wheel a spec named on the command line stands for.
+    fn root(&self, spec: &Spec) -> Result<Fetched>;
+    /// The newest release of `name` within `spec` (and the run's constraints), fetched.
+    fn release(&self, name: &PackageName, spec: &VersionSpecifiers) -> Result<(Version, Fetched)>;
+    /// The release a replacement of the target's package would be built from, without
+    /// fetching it.
+    fn candidate(&self, name: &str, spec: &VersionSpecifiers) -> Option<Version>;
+    /// The requirements one release declares, from its wheel on the index.
+    fn requirements_of(&self, name: &str, version: &str) -> Option<Vec<Requirement>>;
+    /// Read a fetched wheel.
+    fn open(&self, fetched: &Fetched) -> Result<Wheel>;
+}
+
+/// A wheel on disk with what is known about where it came from.
+pub(crate) struct Fetched {
+    pub(crate) path: PathBuf,
+    pub(crate) wheel: WheelFilename,
+    /// The index's file it was downloaded as (none for a local wheel or a source build).
+    pub(crate) file: Option<DistFile>,
+    /// The extras it is resolved with.
+    pub(crate) extras: Vec<ExtraName>,
+}
+
+/// What the solver reads: the run's settings and overrides, where distributions come
+/// from, and the target's archive.
 pub(crate) struct Inputs<'a> {
     pub cfg: &'a BuildConfig,
     pub overrides: &'a Overrides,
-    pub index: &'a Index<'a>,
-    pub http: &'a Http,
-    pub cache: &'a Cache,
+    pub source: &'a dyn Source,
     pub tindex: &'a resolve::TargetIndex,
     pub reporter: &'a dyn Reporter,
 }
@@ -43,7 +70,7 @@ pub(crate) struct Plan {
     /// Each node's built children, by name.
     children: BTreeMap<String, Vec<String>>,
     /// How each root is named (see [`resolve::root_name`]).
-    names: HashMap<String, resolve::RootName>,
+    names: HashMap<PackageName, resolve::RootName>,
 }
 
 /// One package the plan builds: a node and the private copies it carries.
@@ -60,8 +87,7 @@ pub(crate) struct Planned<'a> {
 
 /// A distribution resolved into the closure.
 pub(crate) struct Node {
-    /// Normalized name.
-    pub name: String,
+    pub name: PackageName,
     pub version: pep440_rs::Version,
     pub fetched: Fetched,
     /// `pepotron 1.8.0 → yaspin 3.5.1`: how the closure reached it.
@@ -81,7 +107,7 @@ fn children_of(nodes: &[Node]) -> BTreeMap<String, Vec<String>> {
         .iter()
         .map(|n| {
             (
-                n.name.clone(),
+                n.name.to_string(),
                 n.edges.iter().filter_map(|e| e.child.clone()).collect(),
             )
         })
@@ -116,7 +142,7 @@ pub(crate) fn plan(inputs: &Inputs, specs: &[Spec]) -> Result<Plan> {
     // target's own package (same name, its epoch), never a second package with its files;
     // one whose modules are private is named after the project (resolve::root_name).
     let mut nodes = nodes;
-    let mut names: HashMap<String, resolve::RootName> = HashMap::new();
+    let mut names: HashMap<PackageName, resolve::RootName> = HashMap::new();
     for &r in &roots {
         let node = &mut nodes[r];
         if overrides.package(&node.name).is_some() {
@@ -126,7 +152,7 @@ pub(crate) fn plan(inputs: &Inputs, specs: &[Spec]) -> Result<Plan> {
             tindex,
             &cfg.target,
             &node.name,
-            private.contains(&node.name),
+            private.contains(node.name.as_str()),
         )?;
         if let Some((pkg, have)) = &naming.beside {
             reporter.warn(&format!(
@@ -177,9 +203,7 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
     let Inputs {
         cfg,
         overrides,
-        index,
-        http,
-        cache,
+        source,
         tindex,
         reporter,
     } = *inputs;
@@ -187,31 +211,19 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
     // chosen early can be excluded by a requirement found later; that requirement is then
     // learned and the closure resolved again, so every choice is the newest release that
     // satisfies every constraint on it.
-    let mut learned: HashMap<String, Vec<(pep440_rs::VersionSpecifiers, String)>> = HashMap::new();
+    let mut learned: HashMap<PackageName, Vec<(VersionSpecifiers, String)>> = HashMap::new();
     // Extras asked of a distribution by any requirement (`fastmcp-slim[client,server]`):
     // their requirements join its own, so what they pull in is built and depended on too.
-    let mut learned_extras: HashMap<String, BTreeSet<ExtraName>> = HashMap::new();
+    let mut learned_extras: HashMap<PackageName, BTreeSet<ExtraName>> = HashMap::new();
     // Distribution packages that an application's private copies would break, by
     // application: carried privately too (see resolve::dragged_private).
-    let mut learned_private: HashMap<String, BTreeSet<String>> = HashMap::new();
-    // A distribution package's own requirements, from its release on the index.
-    let requirements_of = |project: &str, version: &str| -> Option<Vec<Requirement>> {
-        let spec = pep440_rs::VersionSpecifiers::from_str(&format!("=={version}")).ok()?;
-        let cand = index.select_wheel(project, &spec, &cfg.target).ok()?;
-        let path = fetch::fetch(http, cache, &cand.file, reporter).ok()?;
-        let fetched = Fetched {
-            path,
-            wheel: cand.wheel,
-            file: Some(cand.file),
-            extras: Vec::new(),
-        };
-        Some(open_wheel(&fetched, cfg).ok()?.metadata.requires_dist)
-    };
+    let mut learned_private: HashMap<PackageName, BTreeSet<String>> = HashMap::new();
+    let requirements_of = |project: &str, version: &str| source.requirements_of(project, version);
     let mut attempts = 0;
     let (nodes, roots, bundled) = 'resolve: loop {
         attempts += 1;
         let mut nodes: Vec<Node> = Vec::new();
-        let mut by_name: HashMap<String, usize> = HashMap::new();
+        let mut by_name: HashMap<PackageName, usize> = HashMap::new();
         let mut constraints = learned.clone();
         let mut bundled = BTreeSet::new();
         let mut roots = Vec::new();
@@ -229,15 +241,9 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
         let mut pending: std::collections::VecDeque<usize> = roots.iter().copied().collect();
         // The release a replacement would be built from, to check it against what depends
         // on the distribution's package.
-        let candidate = |name: &str, spec: &pep440_rs::VersionSpecifiers| {
-            index
-                .select_wheel(name, spec, &cfg.target)
-                .map(|c| c.version)
-                .or_else(|_| index.select_sdist(name, spec, &cfg.target).map(|(v, _)| v))
-                .ok()
-        };
+        let candidate = |name: &str, spec: &VersionSpecifiers| source.candidate(name, spec);
         while let Some(i) = pending.pop_front() {
-            let wheel = open_wheel(&nodes[i].fetched, cfg)?;
+            let wheel = source.open(&nodes[i].fetched)?;
             let project = &wheel.metadata.name;
             let mut decisions = resolve::decide(
                 project,
@@ -275,7 +281,7 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
                     .or_default()
                     .push((spec.clone(), origin.clone()));
                 if private {
-                    bundled.insert(child.clone());
+                    bundled.insert(child.to_string());
                 }
                 if let Some(&j) = by_name.get(&child) {
                     if let Some((bad, who)) =
@@ -315,16 +321,14 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
                     continue;
                 }
                 let combined = resolve::combine(&constraints[&child]);
-                let (child_version, mut fetched) = obtain(
-                    &child, &combined, cfg, index, http, cache, reporter,
-                )
-                .with_context(|| {
-                    let asks: Vec<&str> = constraints[&child]
-                        .iter()
-                        .map(|(_, who)| who.as_str())
-                        .collect();
-                    format!("no release of {child} satisfies {}", asks.join(" and "))
-                })?;
+                let (child_version, mut fetched) =
+                    source.release(&child, &combined).with_context(|| {
+                        let asks: Vec<&str> = constraints[&child]
+                            .iter()
+                            .map(|(_, who)| who.as_str())
+                            .collect();
+                        format!("no release of {child} satisfies {}", asks.join(" and "))
+                    })?;
                 fetched.extras = extras;
                 add_extras(&mut fetched.extras, learned_extras.get(&child));
                 reporter.info(&format!("{origin}: {child} {child_version}"));
@@ -379,23 +383,16 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
 fn add_root(
     inputs: &Inputs,
     spec: &Spec,
-    learned_extras: &HashMap<String, BTreeSet<ExtraName>>,
+    learned_extras: &HashMap<PackageName, BTreeSet<ExtraName>>,
     nodes: &mut Vec<Node>,
-    by_name: &mut HashMap<String, usize>,
-    constraints: &mut HashMap<String, Vec<(pep440_rs::VersionSpecifiers, String)>>,
+    by_name: &mut HashMap<PackageName, usize>,
+    constraints: &mut HashMap<PackageName, Vec<(VersionSpecifiers, String)>>,
     roots: &mut Vec<usize>,
 ) -> Result<()> {
-    let Inputs {
-        cfg,
-        index,
-        http,
-        cache,
-        reporter,
-        ..
-    } = *inputs;
-    let mut fetched = resolve_and_fetch(spec, cfg, index, http, cache, reporter)?;
-    let wheel = open_wheel(&fetched, cfg)?;
-    let name = PackageName::normalize(&wheel.metadata.name).into_string();
+    let source = inputs.source;
+    let mut fetched = source.root(spec)?;
+    let wheel = source.open(&fetched)?;
+    let name = PackageName::normalize(&wheel.metadata.name);
     add_extras(&mut fetched.extras, learned_extras.get(&name));
     let version = wheel.metadata.version.clone();
     if by_name.contains_key(&name) {
@@ -430,7 +427,7 @@ fn learn_dragged_private(
     nodes: &[Node],
     roots: &[usize],
     bundled: &BTreeSet<String>,
-    learned_private: &mut HashMap<String, BTreeSet<String>>,
+    learned_private: &mut HashMap<PackageName, BTreeSet<String>>,
     requirements_of: &dyn Fn(&str, &str) -> Option<Vec<Requirement>>,
 ) -> Result<bool> {
     let Inputs {
@@ -447,16 +444,16 @@ fn learn_dragged_private(
         let reach = resolve::reachable(&root.name, &children);
         let privates: Vec<(String, pep440_rs::Version)> = nodes
             .iter()
-            .filter(|n| n.name != root.name && reach.contains(&n.name))
-            .filter(|n| private.contains(&n.name))
-            .map(|n| (n.name.clone(), n.version.clone()))
+            .filter(|n| n.name != root.name && reach.contains(n.name.as_str()))
+            .filter(|n| private.contains(n.name.as_str()))
+            .map(|n| (n.name.to_string(), n.version.clone()))
             .collect();
         if privates.is_empty() {
             continue;
         }
         let start: Vec<String> = nodes
             .iter()
-            .filter(|n| n.name == root.name || reach.contains(&n.name))
+            .filter(|n| n.name == root.name || reach.contains(n.name.as_str()))
             .flat_map(|n| &n.edges)
             .filter(|e| e.child.is_none())
             .filter_map(|e| e.row.package.clone())
@@ -492,15 +489,17 @@ impl Plan {
         let mut packages = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
             let is_root = roots.contains(&i);
-            if private.contains(&node.name) && !is_root {
+            if private.contains(node.name.as_str()) && !is_root {
                 continue; // carried inside the application(s) that need it
             }
-            let inside: Vec<&Node> = if private.contains(&node.name) {
+            let inside: Vec<&Node> = if private.contains(node.name.as_str()) {
                 let reach = resolve::reachable(&node.name, children);
                 nodes
                     .iter()
                     .filter(|n| {
-                        n.name != node.name && reach.contains(&n.name) && private.contains(&n.name)
+                        n.name != node.name
+                            && reach.contains(n.name.as_str())
+                            && private.contains(n.name.as_str())
                     })
                     .collect()
             } else {
