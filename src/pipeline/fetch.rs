@@ -30,26 +30,11 @@ pub(crate) struct Fetcher<'a> {
 
 impl Source for Fetcher<'_> {
     fn root(&self, spec: &Spec) -> Result<Fetched> {
-        resolve_and_fetch(
-            spec,
-            self.cfg,
-            self.index,
-            self.http,
-            self.cache,
-            self.reporter,
-        )
+        self.resolve_and_fetch(spec)
     }
 
     fn release(&self, name: &PackageName, spec: &VersionSpecifiers) -> Result<(Version, Fetched)> {
-        obtain(
-            name,
-            spec,
-            self.cfg,
-            self.index,
-            self.http,
-            self.cache,
-            self.reporter,
-        )
+        self.obtain(name, spec)
     }
 
     fn candidate(&self, name: &str, spec: &VersionSpecifiers) -> Option<Version> {
@@ -127,80 +112,6 @@ fn check_required_hash(
     )
 }
 
-/// Find the wheel for `name` matching `spec`: a compatible wheel from the index, or —
-/// when none fits or `--no-binary` asks — one built from the newest matching sdist.
-pub(crate) fn obtain(
-    name: &PackageName,
-    spec: &pep440_rs::VersionSpecifiers,
-    cfg: &BuildConfig,
-    index: &Index,
-    http: &Http,
-    cache: &Cache,
-    reporter: &dyn Reporter,
-) -> Result<(pep440_rs::Version, Fetched)> {
-    let constrained;
-    let spec = match cfg.constraints.get(name) {
-        Some(c) => {
-            constrained = spec
-                .iter()
-                .chain(c.iter())
-                .cloned()
-                .collect::<pep440_rs::VersionSpecifiers>();
-            &constrained
-        }
-        None => spec,
-    };
-    let wheel_error = if cfg.wants_source(name) {
-        None
-    } else {
-        match index.select_wheel(name, spec, &cfg.target) {
-            Ok(cand) => {
-                reporter.info(&format!(
-                    "{} {}: {}",
-                    cand.name, cand.version, cand.file.filename
-                ));
-                let path = fetch::fetch(http, cache, &cand.file, reporter)?;
-                check_required_hash(cfg, name, &cand.file.filename, &path)?;
-                return Ok((
-                    cand.version,
-                    Fetched {
-                        path,
-                        wheel: cand.wheel,
-                        file: Some(cand.file),
-                        extras: Vec::new(),
-                    },
-                ));
-            }
-            Err(e) => Some(e),
-        }
-    };
-    if cfg.only_binary.contains(name) {
-        let why = wheel_error
-            .map(|e| format!("{e:#}"))
-            .unwrap_or_else(|| "--no-binary asks for its sdist".into());
-        anyhow::bail!("{name}: {why}; and --only-binary forbids building it from its sdist (allow it with `py2deb install --allow-sdists`, or leave --only-binary out)");
-    }
-    let (version, file) = match index.select_sdist(name, spec, &cfg.target) {
-        Ok(found) => found,
-        // Without a wheel or an sdist, the wheel error explains more.
-        Err(sdist_err) => return Err(wheel_error.unwrap_or(sdist_err)),
-    };
-    reporter.info(&format!(
-        "{name} {version}: no wheel fits, building {}",
-        file.filename
-    ));
-    let path = fetch::fetch(http, cache, &file, reporter)?;
-    check_required_hash(cfg, name, &file.filename, &path)?;
-    let mut fetched = build_from_source(
-        &sdist::SourceTree::Sdist(path),
-        file.sha256.as_deref(),
-        cfg,
-        reporter,
-    )?;
-    fetched.file = Some(file);
-    Ok((version, fetched))
-}
-
 pub(crate) fn build_from_source(
     tree: &sdist::SourceTree,
     sha256: Option<&str>,
@@ -234,43 +145,114 @@ pub(crate) fn open_wheel(f: &Fetched, cfg: &BuildConfig) -> Result<Wheel> {
     Wheel::open(&f.path, &f.wheel.name, &f.wheel.version, cfg.limits.clone())
 }
 
-pub(crate) fn resolve_and_fetch(
-    spec: &Spec,
-    cfg: &BuildConfig,
-    index: &Index,
-    http: &Http,
-    cache: &Cache,
-    reporter: &dyn Reporter,
-) -> Result<Fetched> {
-    match spec {
-        Spec::Wheel(path) => {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            let wheel: WheelFilename = name.parse().map_err(|e| {
-                anyhow::anyhow!("`{}` is not a valid wheel file name: {e}", path.display())
-            })?;
-            if let Compat::Incompatible(why) = wheel.compatibility(&cfg.target) {
-                bail!("{name} does not fit target {}: {why}", cfg.target);
+impl Fetcher<'_> {
+    /// Find the wheel for `name` matching `spec`: a compatible wheel from the index, or —
+    /// when none fits or `--no-binary` asks — one built from the newest matching sdist.
+    fn obtain(&self, name: &PackageName, spec: &VersionSpecifiers) -> Result<(Version, Fetched)> {
+        let Fetcher {
+            cfg,
+            index,
+            http,
+            cache,
+            reporter,
+        } = *self;
+        let constrained;
+        let spec = match cfg.constraints.get(name) {
+            Some(c) => {
+                constrained = spec
+                    .iter()
+                    .chain(c.iter())
+                    .cloned()
+                    .collect::<pep440_rs::VersionSpecifiers>();
+                &constrained
             }
-            Ok(Fetched {
-                path: path.clone(),
-                wheel,
-                file: None,
-                extras: Vec::new(),
-            })
+            None => spec,
+        };
+        let wheel_error = if cfg.wants_source(name) {
+            None
+        } else {
+            match index.select_wheel(name, spec, &cfg.target) {
+                Ok(cand) => {
+                    reporter.info(&format!(
+                        "{} {}: {}",
+                        cand.name, cand.version, cand.file.filename
+                    ));
+                    let path = fetch::fetch(http, cache, &cand.file, reporter)?;
+                    check_required_hash(cfg, name, &cand.file.filename, &path)?;
+                    return Ok((
+                        cand.version,
+                        Fetched {
+                            path,
+                            wheel: cand.wheel,
+                            file: Some(cand.file),
+                            extras: Vec::new(),
+                        },
+                    ));
+                }
+                Err(e) => Some(e),
+            }
+        };
+        if cfg.only_binary.contains(name) {
+            let why = wheel_error
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_else(|| "--no-binary asks for its sdist".into());
+            anyhow::bail!("{name}: {why}; and --only-binary forbids building it from its sdist (allow it with `py2deb install --allow-sdists`, or leave --only-binary out)");
         }
-        Spec::Source(tree) => build_from_source(tree, None, cfg, reporter),
-        Spec::Requirement(req) => {
-            let vspec = match &req.version_or_url {
-                Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
-                _ => pep440_rs::VersionSpecifiers::empty(),
-            };
-            let name = PackageName::from(&req.name);
-            let (_, mut fetched) = obtain(&name, &vspec, cfg, index, http, cache, reporter)?;
-            fetched.extras = req.extras.clone();
-            Ok(fetched)
+        let (version, file) = match index.select_sdist(name, spec, &cfg.target) {
+            Ok(found) => found,
+            // Without a wheel or an sdist, the wheel error explains more.
+            Err(sdist_err) => return Err(wheel_error.unwrap_or(sdist_err)),
+        };
+        reporter.info(&format!(
+            "{name} {version}: no wheel fits, building {}",
+            file.filename
+        ));
+        let path = fetch::fetch(http, cache, &file, reporter)?;
+        check_required_hash(cfg, name, &file.filename, &path)?;
+        let mut fetched = build_from_source(
+            &sdist::SourceTree::Sdist(path),
+            file.sha256.as_deref(),
+            cfg,
+            reporter,
+        )?;
+        fetched.file = Some(file);
+        Ok((version, fetched))
+    }
+
+    /// The wheel a spec named on the command line stands for: the file itself, a build
+    /// of the source tree, or the release a requirement resolves to.
+    fn resolve_and_fetch(&self, spec: &Spec) -> Result<Fetched> {
+        let cfg = self.cfg;
+        match spec {
+            Spec::Wheel(path) => {
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                let wheel: WheelFilename = name.parse().map_err(|e| {
+                    anyhow::anyhow!("`{}` is not a valid wheel file name: {e}", path.display())
+                })?;
+                if let Compat::Incompatible(why) = wheel.compatibility(&cfg.target) {
+                    bail!("{name} does not fit target {}: {why}", cfg.target);
+                }
+                Ok(Fetched {
+                    path: path.clone(),
+                    wheel,
+                    file: None,
+                    extras: Vec::new(),
+                })
+            }
+            Spec::Source(tree) => build_from_source(tree, None, cfg, self.reporter),
+            Spec::Requirement(req) => {
+                let vspec = match &req.version_or_url {
+                    Some(VersionOrUrl::VersionSpecifier(s)) => s.clone(),
+                    _ => pep440_rs::VersionSpecifiers::empty(),
+                };
+                let name = PackageName::from(&req.name);
+                let (_, mut fetched) = self.obtain(&name, &vspec)?;
+                fetched.extras = req.extras.clone();
+                Ok(fetched)
+            }
         }
     }
 }
