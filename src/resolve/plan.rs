@@ -197,9 +197,116 @@ pub(crate) fn plan(inputs: &Inputs, specs: &[Spec]) -> Result<Plan> {
     })
 }
 
+/// A round gives up after this many restarts: a closure that keeps learning new bounds or
+/// extras does not settle.
+const MAX_ROUNDS: usize = 20;
+
+/// What a round learned that the next must respect.
+#[derive(Default)]
+struct Learned {
+    /// Bounds found after a version was chosen (`yaspin<3` after yaspin 3.5 was taken).
+    constraints: HashMap<PackageName, Vec<(VersionSpecifiers, String)>>,
+    /// Extras asked of a distribution by any requirement (`fastmcp-slim[client,server]`):
+    /// their requirements join its own, so what they pull in is built and depended on too.
+    extras: HashMap<PackageName, BTreeSet<ExtraName>>,
+    /// Distribution packages that an application's private copies would break, by
+    /// application: carried privately too (see [`resolve::dragged_private`]).
+    private: HashMap<PackageName, BTreeSet<String>>,
+}
+
+/// One attempt at the closure.
+struct Round {
+    nodes: Vec<Node>,
+    roots: Vec<usize>,
+    by_name: HashMap<PackageName, usize>,
+    /// Every bound on each distribution so far, with who asked for it.
+    constraints: HashMap<PackageName, Vec<(VersionSpecifiers, String)>>,
+    /// Distributions some requirement wants private.
+    bundled: BTreeSet<String>,
+    /// Nodes whose requirements are still to be decided, breadth first.
+    pending: std::collections::VecDeque<usize>,
+}
+
+/// Whether a round can go on.
+enum Step {
+    Go,
+    /// Something was learned: start again with it.
+    Restart,
+}
+
 /// The restart loop: nodes, roots and the distributions some requirement wants private,
-/// once every constraint and extra learned along the way holds.
+/// once every constraint and extra learned along the way holds. Roots first, then what
+/// their requirements need, breadth first; a version chosen early can be excluded by a
+/// requirement found later, which is then learned and the closure resolved again, so
+/// every choice is the newest release that satisfies every constraint on it.
 fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BTreeSet<String>)> {
+    let mut learned = Learned::default();
+    for round in 1.. {
+        if let Some(r) = resolve_round(inputs, specs, &mut learned, round)? {
+            return Ok((r.nodes, r.roots, r.bundled));
+        }
+    }
+    unreachable!("a round either settles, restarts before MAX_ROUNDS or fails")
+}
+
+/// One round; `None` when it learned something and the closure must be resolved again.
+fn resolve_round(
+    inputs: &Inputs,
+    specs: &[Spec],
+    learned: &mut Learned,
+    round: usize,
+) -> Result<Option<Round>> {
+    let mut r = Round {
+        nodes: Vec::new(),
+        roots: Vec::new(),
+        by_name: HashMap::new(),
+        constraints: learned.constraints.clone(),
+        bundled: BTreeSet::new(),
+        pending: Default::default(),
+    };
+    for spec in specs {
+        r.add_root(inputs, spec, learned)?;
+    }
+    r.pending = r.roots.iter().copied().collect();
+    while let Some(i) = r.pending.pop_front() {
+        let decisions = decide_node(inputs, &r, i, learned)?;
+        for wanted in decisions.wanted {
+            if let Step::Restart = r.want(inputs, i, wanted, learned, round)? {
+                return Ok(None);
+            }
+        }
+        r.nodes[i].edges = decisions.edges;
+    }
+    // Private copies and the distribution packages the application still imports
+    // must agree: those a private copy breaks go private too, and the closure is
+    // resolved again with them.
+    let source = inputs.source;
+    let requirements_of = |project: &str, version: &str| source.requirements_of(project, version);
+    if !r.bundled.is_empty()
+        && learn_dragged_private(
+            inputs,
+            &r.nodes,
+            &r.roots,
+            &r.bundled,
+            &mut learned.private,
+            &requirements_of,
+        )?
+    {
+        if round >= MAX_ROUNDS {
+            bail!("the private copies did not settle into a consistent environment");
+        }
+        return Ok(None);
+    }
+    Ok(Some(r))
+}
+
+/// The decisions for node `i`'s requirements (see [`resolve::decide`]).
+fn decide_node(
+    inputs: &Inputs,
+    r: &Round,
+    i: usize,
+    learned: &Learned,
+) -> Result<resolve::Decisions> {
     let Inputs {
         cfg,
         overrides,
@@ -207,216 +314,184 @@ fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BT
         tindex,
         reporter,
     } = *inputs;
-    // Resolve: roots first, then what their requirements need, breadth first. A version
-    // chosen early can be excluded by a requirement found later; that requirement is then
-    // learned and the closure resolved again, so every choice is the newest release that
-    // satisfies every constraint on it.
-    let mut learned: HashMap<PackageName, Vec<(VersionSpecifiers, String)>> = HashMap::new();
-    // Extras asked of a distribution by any requirement (`fastmcp-slim[client,server]`):
-    // their requirements join its own, so what they pull in is built and depended on too.
-    let mut learned_extras: HashMap<PackageName, BTreeSet<ExtraName>> = HashMap::new();
-    // Distribution packages that an application's private copies would break, by
-    // application: carried privately too (see resolve::dragged_private).
-    let mut learned_private: HashMap<PackageName, BTreeSet<String>> = HashMap::new();
-    let requirements_of = |project: &str, version: &str| source.requirements_of(project, version);
-    let mut attempts = 0;
-    let (nodes, roots, bundled) = 'resolve: loop {
-        attempts += 1;
-        let mut nodes: Vec<Node> = Vec::new();
-        let mut by_name: HashMap<PackageName, usize> = HashMap::new();
-        let mut constraints = learned.clone();
-        let mut bundled = BTreeSet::new();
-        let mut roots = Vec::new();
-        for spec in specs {
-            add_root(
-                inputs,
-                spec,
-                &learned_extras,
-                &mut nodes,
-                &mut by_name,
-                &mut constraints,
-                &mut roots,
-            )?;
+    let node = &r.nodes[i];
+    let wheel = source.open(&node.fetched)?;
+    let project = &wheel.metadata.name;
+    // The release a replacement would be built from, to check it against what depends
+    // on the distribution's package.
+    let candidate = |name: &str, spec: &VersionSpecifiers| source.candidate(name, spec);
+    let mut decisions = resolve::decide(
+        project,
+        &overrides.requirements(project, &wheel.metadata.requires_dist),
+        &node.fetched.extras,
+        &cfg.target,
+        tindex,
+        cfg.deps,
+        overrides
+            .get(project)
+            .and_then(|o| o.conflicts)
+            .unwrap_or(cfg.conflicts),
+        cfg.prefer,
+        overrides,
+        &node.chain,
+        &candidate,
+        reporter,
+    )?;
+    if r.roots.contains(&i) {
+        for project in learned.private.get(&node.name).into_iter().flatten() {
+            decisions.force_private(project, tindex, &cfg.target)?;
         }
-        let mut pending: std::collections::VecDeque<usize> = roots.iter().copied().collect();
-        // The release a replacement would be built from, to check it against what depends
-        // on the distribution's package.
-        let candidate = |name: &str, spec: &VersionSpecifiers| source.candidate(name, spec);
-        while let Some(i) = pending.pop_front() {
-            let wheel = source.open(&nodes[i].fetched)?;
-            let project = &wheel.metadata.name;
-            let mut decisions = resolve::decide(
-                project,
-                &overrides.requirements(project, &wheel.metadata.requires_dist),
-                &nodes[i].fetched.extras,
-                &cfg.target,
-                tindex,
-                cfg.deps,
-                overrides
-                    .get(project)
-                    .and_then(|o| o.conflicts)
-                    .unwrap_or(cfg.conflicts),
-                cfg.prefer,
-                overrides,
-                &nodes[i].chain,
-                &candidate,
-                reporter,
-            )?;
-            if roots.contains(&i) {
-                for project in learned_private.get(&nodes[i].name).into_iter().flatten() {
-                    decisions.force_private(project, tindex, &cfg.target)?;
-                }
-            }
-            for resolve::Wanted {
-                name: child,
-                spec,
-                private,
-                extras,
-                replaces,
-            } in decisions.wanted
-            {
-                let origin = format!("{} → {child}{spec}", nodes[i].chain);
-                constraints
-                    .entry(child.clone())
-                    .or_default()
-                    .push((spec.clone(), origin.clone()));
-                if private {
-                    bundled.insert(child.to_string());
-                }
-                if let Some(&j) = by_name.get(&child) {
-                    if let Some((bad, who)) =
-                        resolve::violated(&nodes[j].version, &constraints[&child]).cloned()
-                    {
-                        let known = learned
-                            .get(&child)
-                            .is_some_and(|l| l.iter().any(|(s, _)| *s == bad));
-                        if !roots.contains(&j) && !known && attempts < 20 {
-                            reporter.info(&format!("{who} needs {child}{bad}: resolving again"));
-                            learned.entry(child.clone()).or_default().push((bad, who));
-                            continue 'resolve;
-                        }
-                        bail!(
-                        "cannot satisfy every requirement on {child}: {who} needs {child}{bad}, \
-                         but {} {} was chosen for {}",
-                        child,
-                        nodes[j].version,
-                        nodes[j].chain
-                    );
-                    }
-                    // Extras it was not decided with: learn them and resolve again, so its
-                    // requirements are decided once, with every extra asked of it.
-                    if extras.iter().any(|e| !nodes[j].fetched.extras.contains(e)) {
-                        if attempts >= 20 {
-                            bail!("{origin}: the closure did not settle on the extras of {child}");
-                        }
-                        reporter.info(&format!(
-                            "{origin} asks for extras of {child}: resolving again"
-                        ));
-                        learned_extras
-                            .entry(child.clone())
-                            .or_default()
-                            .extend(extras);
-                        continue 'resolve;
-                    }
-                    continue;
-                }
-                let combined = resolve::combine(&constraints[&child]);
-                let (child_version, mut fetched) =
-                    source.release(&child, &combined).with_context(|| {
-                        let asks: Vec<&str> = constraints[&child]
-                            .iter()
-                            .map(|(_, who)| who.as_str())
-                            .collect();
-                        format!("no release of {child} satisfies {}", asks.join(" and "))
-                    })?;
-                fetched.extras = extras;
-                add_extras(&mut fetched.extras, learned_extras.get(&child));
-                reporter.info(&format!("{origin}: {child} {child_version}"));
-                by_name.insert(child.clone(), nodes.len());
-                pending.push_back(nodes.len());
-                nodes.push(Node {
-                    chain: format!("{} → {} {}", nodes[i].chain, child, child_version),
-                    name: child.clone(),
-                    version: child_version,
-                    fetched,
-                    reason: match &replaces {
-                        Some((pkg, have)) => format!(
-                            "dependency of {}, replacing {}'s {pkg} {have}",
-                            nodes[i].name, cfg.target.name
-                        ),
-                        None => format!("missing dependency of {}", nodes[i].name),
-                    },
-                    edges: Vec::new(),
-                    epoch_offset: replaces.as_ref().map_or(0, |(_, have)| {
-                        crate::debian::version::epoch_offset(have, None)
-                    }),
-                    replaces,
-                });
-            }
-            nodes[i].edges = decisions.edges;
-        }
-        // Private copies and the distribution packages the application still imports
-        // must agree: those a private copy breaks go private too, and the closure is
-        // resolved again with them.
-        if !bundled.is_empty()
-            && learn_dragged_private(
-                inputs,
-                &nodes,
-                &roots,
-                &bundled,
-                &mut learned_private,
-                &requirements_of,
-            )?
-        {
-            if attempts >= 20 {
-                bail!("the private copies did not settle into a consistent environment");
-            }
-            continue 'resolve;
-        }
-        break (nodes, roots, bundled);
-    };
-    Ok((nodes, roots, bundled))
+    }
+    Ok(decisions)
 }
 
-/// Add a spec named on the command line as a root of the closure, pinned to the version it
-/// resolved to.
-fn add_root(
-    inputs: &Inputs,
-    spec: &Spec,
-    learned_extras: &HashMap<PackageName, BTreeSet<ExtraName>>,
-    nodes: &mut Vec<Node>,
-    by_name: &mut HashMap<PackageName, usize>,
-    constraints: &mut HashMap<PackageName, Vec<(VersionSpecifiers, String)>>,
-    roots: &mut Vec<usize>,
-) -> Result<()> {
-    let source = inputs.source;
-    let mut fetched = source.root(spec)?;
-    let wheel = source.open(&fetched)?;
-    let name = PackageName::normalize(&wheel.metadata.name);
-    add_extras(&mut fetched.extras, learned_extras.get(&name));
-    let version = wheel.metadata.version.clone();
-    if by_name.contains_key(&name) {
-        bail!("{spec}: {name} is named twice on the command line");
+impl Round {
+    /// Add a spec named on the command line as a root of the closure, pinned to the
+    /// version it resolved to.
+    fn add_root(&mut self, inputs: &Inputs, spec: &Spec, learned: &Learned) -> Result<()> {
+        let source = inputs.source;
+        let mut fetched = source.root(spec)?;
+        let wheel = source.open(&fetched)?;
+        let name = PackageName::normalize(&wheel.metadata.name);
+        add_extras(&mut fetched.extras, learned.extras.get(&name));
+        let version = wheel.metadata.version.clone();
+        if self.by_name.contains_key(&name) {
+            bail!("{spec}: {name} is named twice on the command line");
+        }
+        self.constraints.entry(name.clone()).or_default().push((
+            VersionSpecifiers::from_iter([pep440_rs::VersionSpecifier::equals_version(
+                version.clone(),
+            )]),
+            format!("{spec} (requested)"),
+        ));
+        self.by_name.insert(name.clone(), self.nodes.len());
+        self.roots.push(self.nodes.len());
+        self.nodes.push(Node {
+            chain: format!("{} {}", wheel.metadata.name, version),
+            name,
+            version,
+            fetched,
+            reason: "requested".into(),
+            edges: Vec::new(),
+            epoch_offset: 0,
+            replaces: None,
+        });
+        Ok(())
     }
-    constraints.entry(name.clone()).or_default().push((
-        pep440_rs::VersionSpecifiers::from_iter([pep440_rs::VersionSpecifier::equals_version(
-            version.clone(),
-        )]),
-        format!("{spec} (requested)"),
-    ));
-    by_name.insert(name.clone(), nodes.len());
-    roots.push(nodes.len());
-    nodes.push(Node {
-        chain: format!("{} {}", wheel.metadata.name, version),
-        name,
-        version,
-        fetched,
-        reason: "requested".into(),
-        edges: Vec::new(),
-        epoch_offset: 0,
-        replaces: None,
-    });
-    Ok(())
+
+    /// Take a distribution node `i` wants: check it against the node already chosen for
+    /// it, or fetch the newest release every bound on it allows and queue it.
+    fn want(
+        &mut self,
+        inputs: &Inputs,
+        i: usize,
+        wanted: resolve::Wanted,
+        learned: &mut Learned,
+        round: usize,
+    ) -> Result<Step> {
+        let Inputs {
+            cfg,
+            source,
+            reporter,
+            ..
+        } = *inputs;
+        let resolve::Wanted {
+            name: child,
+            spec,
+            private,
+            extras,
+            replaces,
+        } = wanted;
+        let origin = format!("{} → {child}{spec}", self.nodes[i].chain);
+        self.constraints
+            .entry(child.clone())
+            .or_default()
+            .push((spec.clone(), origin.clone()));
+        if private {
+            self.bundled.insert(child.to_string());
+        }
+        if let Some(&j) = self.by_name.get(&child) {
+            if let Some((bad, who)) =
+                resolve::violated(&self.nodes[j].version, &self.constraints[&child]).cloned()
+            {
+                let known = learned
+                    .constraints
+                    .get(&child)
+                    .is_some_and(|l| l.iter().any(|(s, _)| *s == bad));
+                if !self.roots.contains(&j) && !known && round < MAX_ROUNDS {
+                    reporter.info(&format!("{who} needs {child}{bad}: resolving again"));
+                    learned
+                        .constraints
+                        .entry(child.clone())
+                        .or_default()
+                        .push((bad, who));
+                    return Ok(Step::Restart);
+                }
+                bail!(
+                    "cannot satisfy every requirement on {child}: {who} needs {child}{bad}, \
+                     but {} {} was chosen for {}",
+                    child,
+                    self.nodes[j].version,
+                    self.nodes[j].chain
+                );
+            }
+            // Extras it was not decided with: learn them and resolve again, so its
+            // requirements are decided once, with every extra asked of it.
+            if extras
+                .iter()
+                .any(|e| !self.nodes[j].fetched.extras.contains(e))
+            {
+                if round >= MAX_ROUNDS {
+                    bail!("{origin}: the closure did not settle on the extras of {child}");
+                }
+                reporter.info(&format!(
+                    "{origin} asks for extras of {child}: resolving again"
+                ));
+                learned
+                    .extras
+                    .entry(child.clone())
+                    .or_default()
+                    .extend(extras);
+                return Ok(Step::Restart);
+            }
+            return Ok(Step::Go);
+        }
+        let combined = resolve::combine(&self.constraints[&child]);
+        let (child_version, mut fetched) =
+            source.release(&child, &combined).with_context(|| {
+                let asks: Vec<&str> = self.constraints[&child]
+                    .iter()
+                    .map(|(_, who)| who.as_str())
+                    .collect();
+                format!("no release of {child} satisfies {}", asks.join(" and "))
+            })?;
+        fetched.extras = extras;
+        add_extras(&mut fetched.extras, learned.extras.get(&child));
+        reporter.info(&format!("{origin}: {child} {child_version}"));
+        let parent = &self.nodes[i];
+        let node = Node {
+            chain: format!("{} → {} {}", parent.chain, child, child_version),
+            name: child.clone(),
+            version: child_version,
+            fetched,
+            reason: match &replaces {
+                Some((pkg, have)) => format!(
+                    "dependency of {}, replacing {}'s {pkg} {have}",
+                    parent.name, cfg.target.name
+                ),
+                None => format!("missing dependency of {}", parent.name),
+            },
+            edges: Vec::new(),
+            epoch_offset: replaces.as_ref().map_or(0, |(_, have)| {
+                crate::debian::version::epoch_offset(have, None)
+            }),
+            replaces,
+        };
+        self.by_name.insert(child, self.nodes.len());
+        self.pending.push_back(self.nodes.len());
+        self.nodes.push(node);
+        Ok(Step::Go)
+    }
 }
 
 /// Learn, per application, the distributions its private copies would break if they
