@@ -13,6 +13,7 @@ mod hostile_index;
 mod index;
 mod index_pages;
 mod index_props;
+mod index_search_props;
 mod install;
 mod mapping;
 mod metadata_text;
