@@ -282,6 +282,8 @@ pub fn install(
     if !settings.allow_sdists {
         // Wheels only: no project code runs, not even as the build user.
         build.extend(["--only-binary".into(), ":all:".into()]);
+    } else if !file_opts.only_binary.is_empty() {
+        build.extend(["--only-binary".into(), file_opts.only_binary.join(",")]);
     }
     if args.pre || file_opts.pre {
         build.push("--pre".into());

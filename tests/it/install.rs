@@ -328,3 +328,44 @@ fn hostile_only_binary_refuses_an_sdist_before_fetching_it() {
         "{e}"
     );
 }
+
+#[test]
+fn a_requirement_files_only_binary_counts_and_bad_names_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sdist = tmp.path().join("evil_tool-1.0.tar.gz");
+    std::fs::write(&sdist, b"not an archive").unwrap();
+    let server = IndexServer::start(Mode::Json);
+    server.add(
+        "evil-tool",
+        Dist::from_path(&sdist).upload_time("2024-03-01T12:00:00Z"),
+    );
+    let reqs = tmp.path().join("requirements.txt");
+    let run = |extra: &[&str]| {
+        let mut cmd = crate::build::py2deb();
+        cmd.args(["build", "-r"])
+            .arg(&reqs)
+            .args(["--index-url", &server.url(), "--target", "bookworm"])
+            .args(["--arch", "amd64", "--apt-lists", crate::build::apt_lists()])
+            .args(["--maintainer", "T <t@example.org>"])
+            .args(extra)
+            .arg("-o")
+            .arg(tmp.path().join("out"))
+            .env("PY2DEB_CACHE_DIR", tmp.path().join("cache"));
+        let o = cmd.output().unwrap();
+        assert!(!o.status.success());
+        text(&o.stderr)
+    };
+    // The file's `--only-binary` forbids the sdist, as pip reads it.
+    std::fs::write(&reqs, "--only-binary Evil_Tool\nevil-tool\n").unwrap();
+    let e = run(&[]);
+    assert!(
+        e.contains("evil-tool") && e.contains("--only-binary forbids"),
+        "{e}"
+    );
+    // A name that is not one is an error naming the option, not a choice of nothing.
+    let e = run(&["--no-binary", "ok,-bad"]);
+    assert!(
+        e.contains("--no-binary \"-bad\": not a project name"),
+        "{e}"
+    );
+}
