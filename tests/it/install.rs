@@ -288,17 +288,23 @@ fn systemd_units_verify() {
     }
 }
 
-#[test]
-fn hostile_only_binary_refuses_an_sdist_before_fetching_it() {
-    let tmp = tempfile::tempdir().unwrap();
-    // An "sdist" that is not even an archive: refused before anything reads or builds it.
-    let sdist = tmp.path().join("evil_tool-1.0.tar.gz");
+/// An index whose only release of evil-tool is an "sdist" that is not even an archive:
+/// refused before anything reads or builds it.
+fn evil_sdist_index(dir: &std::path::Path) -> IndexServer {
+    let sdist = dir.join("evil_tool-1.0.tar.gz");
     std::fs::write(&sdist, b"not an archive").unwrap();
     let server = IndexServer::start(Mode::Json);
     server.add(
         "evil-tool",
         Dist::from_path(&sdist).upload_time("2024-03-01T12:00:00Z"),
     );
+    server
+}
+
+#[test]
+fn hostile_only_binary_refuses_an_sdist_before_fetching_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = evil_sdist_index(tmp.path());
     let o = crate::build::py2deb()
         .args([
             "build",
@@ -332,13 +338,7 @@ fn hostile_only_binary_refuses_an_sdist_before_fetching_it() {
 #[test]
 fn a_requirement_files_only_binary_counts_and_bad_names_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let sdist = tmp.path().join("evil_tool-1.0.tar.gz");
-    std::fs::write(&sdist, b"not an archive").unwrap();
-    let server = IndexServer::start(Mode::Json);
-    server.add(
-        "evil-tool",
-        Dist::from_path(&sdist).upload_time("2024-03-01T12:00:00Z"),
-    );
+    let server = evil_sdist_index(tmp.path());
     let reqs = tmp.path().join("requirements.txt");
     let run = |extra: &[&str]| {
         let mut cmd = crate::build::py2deb();
