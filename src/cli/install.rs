@@ -239,7 +239,7 @@ pub fn install(
         let req: pep508_rs::Requirement = s.parse().map_err(|e| {
             anyhow::anyhow!("`{s}`: py2deb install takes project names and PEP 508 requirements (for a local file use `py2deb build FILE` and `apt install ./NAME.deb`): {e}")
         })?;
-        projects.push(crate::python::PackageName::from(&req.name).into_string());
+        projects.push(PackageName::from(&req.name));
     }
     use_machine_keyring(&layout);
     let machine = Machine::new(layout.clone(), runner, reporter);
@@ -309,9 +309,10 @@ pub fn install(
     let repo = Repo::open(&layout.repo_dir())?;
     let mut packages: Vec<String> = Vec::new();
     for e in repo.list()? {
-        if e.record.as_ref().is_some_and(|r| {
-            projects.contains(&crate::python::PackageName::normalize(&r.project).into_string())
-        }) && !packages.contains(&e.package)
+        if e.record
+            .as_ref()
+            .is_some_and(|r| projects.contains(&PackageName::normalize(&r.project)))
+            && !packages.contains(&e.package)
         {
             packages.push(e.package);
         }

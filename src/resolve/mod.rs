@@ -136,7 +136,7 @@ pub struct Edge {
     pub requirement: Requirement,
     pub row: MapRow,
     /// The distribution that will be built for it (missing, replaced or bundled).
-    pub child: Option<String>,
+    pub child: Option<PackageName>,
     /// Relations to write for it (empty when the child is bundled).
     pub relations: Relations,
 }
@@ -168,12 +168,12 @@ impl Decisions {
     /// target's package; otherwise a requirement on it is added.
     pub fn force_private(
         &mut self,
-        project: &str,
+        project: &PackageName,
         index: &TargetIndex,
         target: &Target,
     ) -> Result<()> {
         let wanted = |spec: VersionSpecifiers| Wanted {
-            name: PackageName::normalize(project),
+            name: project.clone(),
             spec,
             private: true,
             extras: Vec::new(),
@@ -182,16 +182,17 @@ impl Decisions {
         if let Some(edge) = self
             .edges
             .iter_mut()
-            .find(|e| PackageName::from(&e.requirement.name) == project)
+            .find(|e| PackageName::from(&e.requirement.name) == *project)
         {
             if edge.child.is_none() {
-                edge.child = Some(project.to_owned());
+                edge.child = Some(project.clone());
                 edge.relations = Relations::default();
                 self.wanted.push(wanted(specifiers(&edge.requirement)));
             }
             return Ok(());
         }
         let requirement: Requirement = project
+            .as_str()
             .parse()
             .map_err(|e| anyhow::anyhow!("project name `{project}`: {e}"))?;
         let row = mapping::map_requirement(&requirement, true, &index.universe(target));
@@ -199,7 +200,7 @@ impl Decisions {
         self.edges.push(Edge {
             requirement,
             row,
-            child: Some(project.to_owned()),
+            child: Some(project.clone()),
             relations: Relations::default(),
         });
         Ok(())
@@ -287,7 +288,7 @@ pub fn decide(
                         newest.as_ref().map(ToString::to_string).unwrap_or_default()
                     ));
                     out.wanted.push(wanted(true));
-                    (Some(child_name), Relations::default())
+                    (Some(child.clone()), Relations::default())
                 } else {
                     (None, row.relations.clone())
                 }
@@ -295,7 +296,7 @@ pub fn decide(
             Status::Missing => match deps {
                 DepsMode::Missing => {
                     out.wanted.push(wanted(false));
-                    (Some(child_name), own_relations()?)
+                    (Some(child.clone()), own_relations()?)
                 }
                 DepsMode::None => {
                     reporter.warn(&format!(
@@ -337,7 +338,7 @@ pub fn decide(
                             let mut w = wanted(false);
                             w.replaces = Some((pkg.clone(), have.clone()));
                             out.wanted.push(w);
-                            (Some(child_name), replacement_relations(&pkg, &have))
+                            (Some(child.clone()), replacement_relations(&pkg, &have))
                         } else {
                             // A warning, not a note: for a library this is what the
                             // refusal to carry private copies must be read with.
@@ -347,7 +348,7 @@ pub fn decide(
                                 blockers.join("; ")
                             ));
                             out.wanted.push(wanted(true));
-                            (Some(child_name), Relations::default())
+                            (Some(child.clone()), Relations::default())
                         }
                     }
                     ConflictMode::Replace => {
@@ -360,7 +361,7 @@ pub fn decide(
                         let mut w = wanted(false);
                         w.replaces = Some((pkg.clone(), have.clone()));
                         out.wanted.push(w);
-                        (Some(child_name), replacement_relations(&pkg, &have))
+                        (Some(child.clone()), replacement_relations(&pkg, &have))
                     }
                     ConflictMode::Bundle => {
                         reporter.info(&format!(
@@ -368,7 +369,7 @@ pub fn decide(
                             target.name
                         ));
                         out.wanted.push(wanted(true));
-                        (Some(child_name), Relations::default())
+                        (Some(child.clone()), Relations::default())
                     }
                 }
             }
@@ -742,8 +743,8 @@ pub fn root_name(
 /// A distribution package that a private copy would break, and so must go private too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dragged {
-    /// The Python project (normalized) to build privately in its place.
-    pub project: String,
+    /// The Python project to build privately in its place.
+    pub project: PackageName,
     /// The target's package it stands in for.
     pub package: String,
     /// Why (`python3-requests 2.28.1+dfsg-1: requests 2.28.1 requires urllib3<1.27,>=1.21.1`).
@@ -791,7 +792,7 @@ pub fn dragged_private(
     index: &TargetIndex,
     target: &Target,
     closure: &BTreeSet<String>,
-    privates: &[(String, Version)],
+    privates: &[(PackageName, Version)],
     requirements_of: &dyn Fn(&str, &str) -> Option<Vec<Requirement>>,
 ) -> Result<Vec<Dragged>> {
     let env = markers::environment(target)?;
@@ -902,7 +903,7 @@ pub fn dragged_private(
             );
         };
         out.push(Dragged {
-            project,
+            project: PackageName::normalize(&project),
             package: d.clone(),
             why: why.join("; "),
         });
@@ -914,9 +915,9 @@ pub fn dragged_private(
 /// everything that depends (transitively) on a private one — a public module importing a
 /// private copy would get the system's version instead.
 pub fn private_set(
-    children: &BTreeMap<String, Vec<String>>,
-    bundled: &BTreeSet<String>,
-) -> BTreeSet<String> {
+    children: &BTreeMap<PackageName, Vec<PackageName>>,
+    bundled: &BTreeSet<PackageName>,
+) -> BTreeSet<PackageName> {
     let mut private = bundled.clone();
     loop {
         let before = private.len();
@@ -932,9 +933,12 @@ pub fn private_set(
 }
 
 /// Everything reachable from `root` through `children`.
-pub fn reachable(root: &str, children: &BTreeMap<String, Vec<String>>) -> BTreeSet<String> {
+pub fn reachable(
+    root: &PackageName,
+    children: &BTreeMap<PackageName, Vec<PackageName>>,
+) -> BTreeSet<PackageName> {
     let mut seen = BTreeSet::new();
-    let mut stack = vec![root.to_owned()];
+    let mut stack = vec![root.clone()];
     while let Some(n) = stack.pop() {
         for k in children.get(&n).into_iter().flatten() {
             if seen.insert(k.clone()) {
@@ -987,27 +991,18 @@ mod tests {
     fn dependents_of_private_copies_go_private() {
         // pepotron → yaspin → termcolor (too old in the target); pepotron → urllib3 (too
         // old); pepotron → rapidfuzz (missing).
+        let n = PackageName::normalize;
+        let names = |list: &[&str]| list.iter().map(|s| n(s)).collect::<Vec<_>>();
         let mut children = BTreeMap::new();
-        children.insert(
-            "pepotron".to_owned(),
-            vec![
-                "yaspin".to_owned(),
-                "urllib3".to_owned(),
-                "rapidfuzz".to_owned(),
-            ],
-        );
-        children.insert("yaspin".to_owned(), vec!["termcolor".to_owned()]);
-        let bundled: BTreeSet<String> = ["termcolor", "urllib3"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        children.insert(n("pepotron"), names(&["yaspin", "urllib3", "rapidfuzz"]));
+        children.insert(n("yaspin"), names(&["termcolor"]));
+        let bundled: BTreeSet<PackageName> = names(&["termcolor", "urllib3"]).into_iter().collect();
         let p = private_set(&children, &bundled);
-        let want: BTreeSet<String> = ["pepotron", "termcolor", "urllib3", "yaspin"]
-            .iter()
-            .map(|s| s.to_string())
+        let want: BTreeSet<PackageName> = names(&["pepotron", "termcolor", "urllib3", "yaspin"])
+            .into_iter()
             .collect();
         assert_eq!(p, want);
-        assert!(reachable("pepotron", &children).contains("termcolor"));
+        assert!(reachable(&n("pepotron"), &children).contains("termcolor"));
     }
 
     #[test]

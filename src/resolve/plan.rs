@@ -66,9 +66,9 @@ pub(crate) struct Plan {
     /// The nodes named on the command line, by index into `nodes`.
     pub roots: Vec<usize>,
     /// Distributions carried privately inside the application(s) that need them.
-    pub private: BTreeSet<String>,
+    pub private: BTreeSet<PackageName>,
     /// Each node's built children, by name.
-    children: BTreeMap<String, Vec<String>>,
+    children: BTreeMap<PackageName, Vec<PackageName>>,
     /// How each root is named (see [`resolve::root_name`]).
     names: HashMap<PackageName, resolve::RootName>,
 }
@@ -102,12 +102,12 @@ pub(crate) struct Node {
 }
 
 /// Each node's built children, by name.
-fn children_of(nodes: &[Node]) -> BTreeMap<String, Vec<String>> {
+fn children_of(nodes: &[Node]) -> BTreeMap<PackageName, Vec<PackageName>> {
     nodes
         .iter()
         .map(|n| {
             (
-                n.name.to_string(),
+                n.name.clone(),
                 n.edges.iter().filter_map(|e| e.child.clone()).collect(),
             )
         })
@@ -152,7 +152,7 @@ pub(crate) fn plan(inputs: &Inputs, specs: &[Spec]) -> Result<Plan> {
             tindex,
             &cfg.target,
             &node.name,
-            private.contains(node.name.as_str()),
+            private.contains(&node.name),
         )?;
         if let Some((pkg, have)) = &naming.beside {
             reporter.warn(&format!(
@@ -211,7 +211,7 @@ struct Learned {
     extras: HashMap<PackageName, BTreeSet<ExtraName>>,
     /// Distribution packages that an application's private copies would break, by
     /// application: carried privately too (see [`resolve::dragged_private`]).
-    private: HashMap<PackageName, BTreeSet<String>>,
+    private: HashMap<PackageName, BTreeSet<PackageName>>,
 }
 
 /// One attempt at the closure.
@@ -222,7 +222,7 @@ struct Round {
     /// Every bound on each distribution so far, with who asked for it.
     constraints: HashMap<PackageName, Vec<(VersionSpecifiers, String)>>,
     /// Distributions some requirement wants private.
-    bundled: BTreeSet<String>,
+    bundled: BTreeSet<PackageName>,
     /// Nodes whose requirements are still to be decided, breadth first.
     pending: std::collections::VecDeque<usize>,
 }
@@ -239,7 +239,10 @@ enum Step {
 /// their requirements need, breadth first; a version chosen early can be excluded by a
 /// requirement found later, which is then learned and the closure resolved again, so
 /// every choice is the newest release that satisfies every constraint on it.
-fn closure(inputs: &Inputs, specs: &[Spec]) -> Result<(Vec<Node>, Vec<usize>, BTreeSet<String>)> {
+fn closure(
+    inputs: &Inputs,
+    specs: &[Spec],
+) -> Result<(Vec<Node>, Vec<usize>, BTreeSet<PackageName>)> {
     let mut learned = Learned::default();
     for round in 1.. {
         if let Some(r) = resolve_round(inputs, specs, &mut learned, round)? {
@@ -408,7 +411,7 @@ impl Round {
             .or_default()
             .push((spec.clone(), origin.clone()));
         if private {
-            self.bundled.insert(child.to_string());
+            self.bundled.insert(child.clone());
         }
         if let Some(&j) = self.by_name.get(&child) {
             if let Some((bad, who)) =
@@ -501,8 +504,8 @@ fn learn_dragged_private(
     inputs: &Inputs,
     nodes: &[Node],
     roots: &[usize],
-    bundled: &BTreeSet<String>,
-    learned_private: &mut HashMap<PackageName, BTreeSet<String>>,
+    bundled: &BTreeSet<PackageName>,
+    learned_private: &mut HashMap<PackageName, BTreeSet<PackageName>>,
     requirements_of: &dyn Fn(&str, &str) -> Option<Vec<Requirement>>,
 ) -> Result<bool> {
     let Inputs {
@@ -517,18 +520,18 @@ fn learn_dragged_private(
     for &r in roots {
         let root = &nodes[r];
         let reach = resolve::reachable(&root.name, &children);
-        let privates: Vec<(String, pep440_rs::Version)> = nodes
+        let privates: Vec<(PackageName, pep440_rs::Version)> = nodes
             .iter()
-            .filter(|n| n.name != root.name && reach.contains(n.name.as_str()))
-            .filter(|n| private.contains(n.name.as_str()))
-            .map(|n| (n.name.to_string(), n.version.clone()))
+            .filter(|n| n.name != root.name && reach.contains(&n.name))
+            .filter(|n| private.contains(&n.name))
+            .map(|n| (n.name.clone(), n.version.clone()))
             .collect();
         if privates.is_empty() {
             continue;
         }
         let start: Vec<String> = nodes
             .iter()
-            .filter(|n| n.name == root.name || reach.contains(n.name.as_str()))
+            .filter(|n| n.name == root.name || reach.contains(&n.name))
             .flat_map(|n| &n.edges)
             .filter(|e| e.child.is_none())
             .filter_map(|e| e.row.package.clone())
@@ -564,35 +567,29 @@ impl Plan {
         let mut packages = Vec::new();
         for (i, node) in nodes.iter().enumerate() {
             let is_root = roots.contains(&i);
-            if private.contains(node.name.as_str()) && !is_root {
+            if private.contains(&node.name) && !is_root {
                 continue; // carried inside the application(s) that need it
             }
-            let inside: Vec<&Node> = if private.contains(node.name.as_str()) {
+            let inside: Vec<&Node> = if private.contains(&node.name) {
                 let reach = resolve::reachable(&node.name, children);
                 nodes
                     .iter()
                     .filter(|n| {
-                        n.name != node.name
-                            && reach.contains(n.name.as_str())
-                            && private.contains(n.name.as_str())
+                        n.name != node.name && reach.contains(&n.name) && private.contains(&n.name)
                     })
                     .collect()
             } else {
                 Vec::new()
             };
-            let inside_names: BTreeSet<&str> = inside.iter().map(|n| n.name.as_str()).collect();
+            let inside_names: BTreeSet<&PackageName> = inside.iter().map(|n| &n.name).collect();
             let mut depends = Relations::default();
             for n in std::iter::once(node).chain(inside.iter().copied()) {
                 for e in &n.edges {
                     // What a private copy inside provides needs no package, even where the
                     // target's would satisfy the requirement too.
                     let provided_inside =
-                        e.child.as_deref().is_some_and(|c| inside_names.contains(c))
-                            || inside_names.contains(
-                                PackageName::from(&e.requirement.name)
-                                    .into_string()
-                                    .as_str(),
-                            );
+                        e.child.as_ref().is_some_and(|c| inside_names.contains(c))
+                            || inside_names.contains(&PackageName::from(&e.requirement.name));
                     if provided_inside {
                         continue;
                     }
