@@ -29,7 +29,7 @@ enum Backing {
 }
 
 impl Bytes {
-    /// Map the file at `path` (read-only, private).
+    /// Map the file at `path`, read-only.
     pub fn map(path: &Path) -> io::Result<Bytes> {
         let file = File::open(path)?;
         if file.metadata()?.len() == 0 {
@@ -123,20 +123,6 @@ pub fn find<'t>(text: &'t [u8], lines: Range<usize>, key: &[u8]) -> Option<(usiz
     (key_of(line) == key).then_some((at, line))
 }
 
-/// The lines of `text[lines]` whose key is `key`, in order.
-pub fn equal_range<'t>(
-    text: &'t [u8],
-    lines: Range<usize>,
-    key: &[u8],
-) -> impl Iterator<Item = (usize, &'t [u8])> {
-    let end = lines.end.min(text.len());
-    let first = find(text, lines, key);
-    let key_len = first.map_or(0, |(_, l)| key_of(l).len());
-    let start = first.map_or(end, |(at, _)| at);
-    let name = first.map(|(_, l)| &l[..key_len]);
-    all(text, start..end).take_while(move |(_, l)| Some(key_of(l)) == name)
-}
-
 /// Every line of `text[lines]` with its start, in order.
 pub fn all(text: &[u8], lines: Range<usize>) -> impl Iterator<Item = (usize, &[u8])> {
     let end = lines.end.min(text.len());
@@ -155,6 +141,18 @@ pub fn all(text: &[u8], lines: Range<usize>) -> impl Iterator<Item = (usize, &[u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lines whose key is `key`: the first [`find`] gives, and those after it with
+    /// the same key (how a package's versions are read).
+    fn equal_range<'t>(
+        text: &'t [u8],
+        lines: Range<usize>,
+        key: &'t [u8],
+    ) -> impl Iterator<Item = (usize, &'t [u8])> + 't {
+        let end = lines.end.min(text.len());
+        let start = find(text, lines, key).map_or(end, |(at, _)| at);
+        all(text, start..end).take_while(move |(_, l)| key_of(l) == key)
+    }
 
     fn text(keys: &[&str]) -> Vec<u8> {
         keys.iter()
